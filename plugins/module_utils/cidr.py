@@ -83,7 +83,9 @@ def plan_subnets(vpc_cidr, zones, existing):
     if not missing:
         return {}
     used = [ipaddress.ip_network(c) for cidrs in existing.values() for c in cidrs]
-    free = [b for b in subnet_blocks(vpc_cidr, len(zones)) if not any(ipaddress.ip_network(b).overlaps(u) for u in used)]
+    free = [
+        b for b in subnet_blocks(vpc_cidr, len(zones)) if not any(ipaddress.ip_network(b).overlaps(u) for u in used)
+    ]
     if len(free) < len(missing):
         raise CidrError(
             f"the VPC {vpc_cidr} has no free block left for subnets in {', '.join(missing)} "
@@ -102,7 +104,6 @@ def choose_zones(available, count, used=()):
             chosen.append(zone)
     if len(chosen) < count:
         raise CidrError(
-            f"{count} availability zones were asked for, but the region offers only {len(chosen)}: "
-            f"{', '.join(chosen)}"
+            f"{count} availability zones were asked for, but the region offers only {len(chosen)}: {', '.join(chosen)}"
         )
     return chosen

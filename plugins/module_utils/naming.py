@@ -19,8 +19,7 @@ ROSA_CLUSTER_TAG = "RosaCluster"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|-(?!-))*$")
 IDENTIFIER_RULES = (
-    "1 to 63 letters, digits or hyphens, starting with a letter, "
-    "with no two consecutive hyphens and no trailing hyphen"
+    "1 to 63 letters, digits or hyphens, starting with a letter, with no two consecutive hyphens and no trailing hyphen"
 )
 
 
@@ -52,7 +51,7 @@ def instance_identifier(cluster, number):
 def instance_number(cluster, identifier):
     """The N of ``<cluster>-instance-N``, or None for an instance named otherwise."""
     prefix = f"{cluster}-instance-"
-    suffix = identifier[len(prefix):] if identifier.startswith(prefix) else ""
+    suffix = identifier[len(prefix) :] if identifier.startswith(prefix) else ""
     return int(suffix) if suffix.isdigit() and not suffix.startswith("0") else None
 
 

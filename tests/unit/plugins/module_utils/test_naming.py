@@ -28,7 +28,13 @@ def test_names_follow_the_scripts():
 
 @pytest.mark.parametrize(
     ("identifier", "number"),
-    [("kc-instance-1", 1), ("kc-instance-12", 12), ("kc-instance-01", None), ("kc-instance-x", None), ("other-1", None)],
+    [
+        ("kc-instance-1", 1),
+        ("kc-instance-12", 12),
+        ("kc-instance-01", None),
+        ("kc-instance-x", None),
+        ("other-1", None),
+    ],
 )
 def test_instance_number(identifier, number):
     assert naming.instance_number("kc", identifier) == number

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the keycloak.aurora project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+name: input_errors
+version_added: 1.0.0
+short_description: What is wrong with the public variables of keycloak.aurora
+description:
+  - Checks the values an argument spec cannot express (identifier rules, ranges, private CIDRs,
+    known regions, the shape of a given master password) and returns one message per problem,
+    naming the variable and what is allowed. An empty list means the values are usable.
+  - Regions are checked against the regions botocore knows, without any request to AWS.
+options:
+  _input:
+    description: The variables to check, by their public names (C(aurora_cluster), C(aurora_region) ...).
+    type: dict
+    required: true
+author:
+  - keycloak.aurora maintainers
+"""
+
+EXAMPLES = r"""
+- name: Refuse bad input before anything is created
+  ansible.builtin.assert:
+    that: __errors | length == 0
+    fail_msg: "{{ __errors | join('; ') }}"
+  vars:
+    __errors: "{{ {'aurora_cluster': aurora_cluster, 'aurora_region': aurora_region} | keycloak.aurora.input_errors }}"
+"""
+
+RETURN = r"""
+_value:
+  description: One message per problem; empty when the values are usable.
+  type: list
+  elements: str
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.keycloak.aurora.plugins.module_utils.regions import HAS_BOTOCORE
+from ansible_collections.keycloak.aurora.plugins.module_utils.regions import known_regions
+from ansible_collections.keycloak.aurora.plugins.module_utils.validation import input_errors
+
+
+def aurora_input_errors(values):
+    if not HAS_BOTOCORE:
+        raise AnsibleFilterError("keycloak.aurora.input_errors needs botocore on the Ansible controller")
+    return input_errors(values, known_regions())
+
+
+class FilterModule:
+    def filters(self):
+        return {"input_errors": aurora_input_errors}

@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the keycloak.aurora project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Checks of the public variables that an argument spec cannot express (DESIGN §9a).
+
+Each check returns messages that name the variable and what is allowed, so that a run with
+bad input stops before its first AWS request.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
+from ansible_collections.keycloak.aurora.plugins.module_utils import naming
+
+INSTANCES_RANGE = (1, 16)
+ZONES_RANGE = (2, 6)
+PASSWORD_LENGTH_RANGE = (8, 128)
+PASSWORD_FORBIDDEN = '/"@ '
+
+
+def _in_range(name, value, bounds):
+    low, high = bounds
+    if value is None or not low <= value <= high:
+        return [f"{name} must be between {low} and {high}, not {value}"]
+    return []
+
+
+def _password_errors(password):
+    # Describes the password's shape only: its value must never reach a message.
+    if password is None or password == "":
+        return []
+    low, high = PASSWORD_LENGTH_RANGE
+    if not low <= len(password) <= high:
+        return [f"aurora_master_password must be {low} to {high} characters long"]
+    if any(c in PASSWORD_FORBIDDEN or not c.isprintable() or not c.isascii() for c in password):
+        return ["aurora_master_password may hold printable ASCII except '/', '\"', '@' and spaces"]
+    return []
+
+
+def input_errors(values, known_regions):
+    """Every problem with the variables in ``values``; an empty list when they are usable."""
+    errors = []
+    name_error = naming.identifier_error(values.get("aurora_cluster"))
+    if name_error:
+        errors.append(f"aurora_cluster {name_error}")
+    region = values.get("aurora_region")
+    if not region:
+        errors.append("aurora_region is not set: pass -e aurora_region=<region> or set AWS_REGION")
+    elif region not in known_regions:
+        errors.append(f"aurora_region '{region}' is not an AWS region (for example eu-west-1, us-east-1)")
+    for key in ("rosa_region",):
+        if values.get(key) and values[key] not in known_regions:
+            errors.append(f"{key} '{values[key]}' is not an AWS region (for example eu-west-1, us-east-1)")
+    if "aurora_instances" in values:
+        errors += _in_range("aurora_instances", values["aurora_instances"], INSTANCES_RANGE)
+    if "aurora_availability_zones" in values:
+        errors += _in_range("aurora_availability_zones", values["aurora_availability_zones"], ZONES_RANGE)
+    if values.get("aurora_vpc_cidr"):
+        problem = cidr.vpc_cidr_error(values["aurora_vpc_cidr"])
+        if problem:
+            errors.append(f"aurora_vpc_cidr {problem}")
+    if "aurora_cidr_pool" in values:
+        problem = cidr.vpc_cidr_error(values["aurora_cidr_pool"], min_prefix=8, max_prefix=cidr.ALLOCATED_PREFIX)
+        if problem:
+            errors.append(f"aurora_cidr_pool {problem} (a pool is a private range of /8 to /24)")
+    if "aurora_wait_timeout" in values and not (values["aurora_wait_timeout"] or 0) > 0:
+        errors.append(f"aurora_wait_timeout must be a positive number of seconds, not {values['aurora_wait_timeout']}")
+    instance_class = values.get("aurora_instance_class")
+    if instance_class and not instance_class.startswith("db."):
+        errors.append(
+            f"aurora_instance_class must be an RDS instance class such as db.t4g.large, not '{instance_class}'"
+        )
+    errors += _password_errors(values.get("aurora_master_password"))
+    return errors

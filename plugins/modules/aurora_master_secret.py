@@ -1,0 +1,140 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the keycloak.aurora project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: aurora_master_secret
+version_added: 1.0.0
+short_description: The generated master password of an Aurora cluster, kept in AWS Secrets Manager
+description:
+  - With O(state=present), makes sure the secret C(<cluster>-master-password) exists. A new secret gets
+    a strong random password, generated once; an existing one is never changed, because the Aurora
+    cluster already uses its password. A secret scheduled for deletion is restored.
+  - The secret holds JSON with the keys C(username), C(password) and C(engine), the shape RDS uses.
+  - With O(state=absent), schedules the secret for deletion with a recovery window; it is never
+    force-deleted.
+  - The password is never part of the result.
+author:
+  - keycloak.aurora maintainers
+options:
+  cluster:
+    description:
+      - The Aurora DB cluster identifier the secret belongs to.
+    type: str
+    required: true
+  state:
+    description:
+      - Whether the secret should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  master_username:
+    description:
+      - The master user name stored beside the password in a new secret.
+    type: str
+    default: keycloak
+  recovery_window_days:
+    description:
+      - With O(state=absent), how many days AWS keeps the secret recoverable.
+    type: int
+    default: 7
+  tags:
+    description:
+      - Extra tags for a new secret. C(AuroraCluster) is always set to O(cluster).
+    type: dict
+    default: {}
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the secret would be created, restored or deleted; changes nothing.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Keep a generated master password for keycloak-aurora
+  keycloak.aurora.aurora_master_secret:
+    cluster: keycloak-aurora
+  register: master_secret
+
+- name: Schedule the master password of keycloak-aurora for deletion
+  keycloak.aurora.aurora_master_secret:
+    cluster: keycloak-aurora
+    state: absent
+"""
+
+RETURN = r"""
+secret:
+  description: The secret, without its value. Empty when there is none.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The name of the secret.
+      returned: when the secret exists or would be created
+      type: str
+      sample: keycloak-aurora-master-password
+    arn:
+      description: The ARN of the secret; null in check mode when it would be created.
+      returned: when the secret exists or would be created
+      type: str
+      sample: arn:aws:secretsmanager:eu-west-1:123456789012:secret:keycloak-aurora-master-password-AbCdEf
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.keycloak.aurora.plugins.module_utils import naming
+from ansible_collections.keycloak.aurora.plugins.module_utils import secret
+from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+
+
+def run(module):
+    params = module.params
+    name_error = naming.identifier_error(params["cluster"])
+    if name_error:
+        raise AuroraError(f"cluster {name_error}")
+    client = module.client("secretsmanager")
+    name = naming.master_secret_name(params["cluster"])
+    if params["state"] == "present":
+        changed, found = secret.ensure_master_secret(
+            client,
+            name=name,
+            username=params["master_username"],
+            tags=naming.cluster_tags(params["cluster"], params["tags"]),
+            check_mode=module.check_mode,
+        )
+    else:
+        changed, found = secret.ensure_master_secret_absent(
+            client, name=name, recovery_window_days=params["recovery_window_days"], check_mode=module.check_mode
+        )
+    result = {"name": found["Name"], "arn": found["ARN"]} if found else {}
+    module.exit_json(changed=changed, secret=result)
+
+
+def main():
+    argument_spec = dict(
+        cluster=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        master_username=dict(type="str", default="keycloak"),
+        recovery_window_days=dict(type="int", default=7),
+        tags=dict(type="dict", default={}),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        run(module)
+    except AnsibleAWSError as e:
+        module.fail_json_aws_error(e)
+
+
+if __name__ == "__main__":
+    main()
