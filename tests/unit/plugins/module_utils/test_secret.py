@@ -1,0 +1,101 @@
+import json
+
+import botocore.exceptions
+import pytest
+
+from ansible_collections.keycloak.aurora.plugins.module_utils import secret
+
+
+class FakeSecretsManager:
+    """Records every call; holds at most one secret."""
+
+    def __init__(self, existing=None):
+        self.existing = existing
+        self.calls = []
+
+    def describe_secret(self, SecretId):
+        self.calls.append(("describe_secret", SecretId))
+        if self.existing is None:
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "ResourceNotFoundException", "Message": "not found"}}, "DescribeSecret"
+            )
+        return self.existing
+
+    def create_secret(self, **params):
+        self.calls.append(("create_secret", params))
+        self.existing = {"Name": params["Name"], "ARN": "arn:secret:" + params["Name"]}
+        return self.existing
+
+    def restore_secret(self, SecretId):
+        self.calls.append(("restore_secret", SecretId))
+        self.existing = {k: v for k, v in self.existing.items() if k != "DeletedDate"}
+
+    def delete_secret(self, **params):
+        self.calls.append(("delete_secret", params))
+
+    def get_secret_value(self, SecretId):
+        self.calls.append(("get_secret_value", SecretId))
+        return {"SecretString": self.existing["SecretString"]}
+
+    def mutating_calls(self):
+        return [c for c in self.calls if not c[0].startswith(("describe", "get"))]
+
+
+def test_generated_passwords_are_strong_and_differ():
+    first, second = secret.generate_password(), secret.generate_password()
+    assert first != second
+    assert len(first) == 32 and first.isalnum()
+
+
+def test_a_new_secret_holds_a_generated_password_and_is_tagged():
+    client = FakeSecretsManager()
+    changed, found = secret.ensure_master_secret(
+        client, name="kc-master-password", username="keycloak", tags={"AuroraCluster": "kc"}, check_mode=False
+    )
+    assert changed and found["ARN"] == "arn:secret:kc-master-password"
+    (_, params) = client.mutating_calls()[0]
+    value = json.loads(params["SecretString"])
+    assert value["username"] == "keycloak" and len(value["password"]) == 32
+    assert params["Tags"] == [{"Key": "AuroraCluster", "Value": "kc"}]
+
+
+def test_an_existing_secret_is_never_given_a_new_password():
+    client = FakeSecretsManager({"Name": "kc-master-password", "ARN": "arn"})
+    changed, _ = secret.ensure_master_secret(
+        client, name="kc-master-password", username="keycloak", tags={}, check_mode=False
+    )
+    assert not changed and client.mutating_calls() == []
+
+
+def test_a_secret_scheduled_for_deletion_is_restored():
+    client = FakeSecretsManager({"Name": "kc-master-password", "ARN": "arn", "DeletedDate": "2026-11-01"})
+    changed, found = secret.ensure_master_secret(
+        client, name="kc-master-password", username="keycloak", tags={}, check_mode=False
+    )
+    assert changed and "DeletedDate" not in found
+    assert [c[0] for c in client.mutating_calls()] == ["restore_secret"]
+
+
+@pytest.mark.parametrize("existing", [None, {"Name": "n", "ARN": "arn", "DeletedDate": "2026-11-01"}])
+def test_check_mode_changes_nothing(existing):
+    client = FakeSecretsManager(existing)
+    changed, _ = secret.ensure_master_secret(client, name="n", username="keycloak", tags={}, check_mode=True)
+    assert changed and client.mutating_calls() == []
+
+
+def test_absent_keeps_the_recovery_window():
+    client = FakeSecretsManager({"Name": "n", "ARN": "arn"})
+    changed, _ = secret.ensure_master_secret_absent(client, name="n", recovery_window_days=7, check_mode=False)
+    assert changed and client.mutating_calls() == [("delete_secret", {"SecretId": "n", "RecoveryWindowInDays": 7})]
+
+
+def test_absent_on_a_missing_secret_is_a_no_op():
+    client = FakeSecretsManager()
+    assert secret.ensure_master_secret_absent(client, name="n", recovery_window_days=7, check_mode=False)[0] is False
+
+
+def test_a_malformed_secret_is_reported_without_its_value():
+    client = FakeSecretsManager({"SecretString": "not-json-hunter2"})
+    with pytest.raises(secret.AnsibleSecretsManagerError) as raised:
+        secret.read_credentials(client, "n")
+    assert "hunter2" not in str(raised.value) and raised.value.__cause__ is None

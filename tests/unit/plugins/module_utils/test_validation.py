@@ -1,0 +1,56 @@
+import pytest
+
+from ansible_collections.keycloak.aurora.plugins.module_utils.validation import input_errors
+
+REGIONS = ["eu-west-1", "us-east-1"]
+GOOD = {
+    "aurora_cluster": "keycloak-aurora",
+    "aurora_region": "eu-west-1",
+    "aurora_instances": 2,
+    "aurora_availability_zones": 3,
+    "aurora_vpc_cidr": "",
+    "aurora_cidr_pool": "192.168.0.0/16",
+    "aurora_wait_timeout": 3600,
+    "aurora_instance_class": "",
+    "aurora_master_password": "",
+}
+
+
+def test_good_input_has_no_errors():
+    assert input_errors(GOOD, REGIONS) == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("aurora_cluster", "Bad--name-", "aurora_cluster 'Bad--name-' is not allowed: use 1 to 63 letters"),
+        ("aurora_cluster", "", "aurora_cluster must be set"),
+        ("aurora_region", "", "aurora_region is not set"),
+        ("aurora_region", "eu-nowhere-9", "aurora_region 'eu-nowhere-9' is not an AWS region"),
+        ("aurora_instances", 0, "aurora_instances must be between 1 and 16, not 0"),
+        ("aurora_instances", 17, "aurora_instances must be between 1 and 16, not 17"),
+        ("aurora_availability_zones", 1, "aurora_availability_zones must be between 2 and 6, not 1"),
+        ("aurora_vpc_cidr", "8.8.8.0/24", "aurora_vpc_cidr '8.8.8.0/24' is not inside the private ranges"),
+        ("aurora_vpc_cidr", "10.0.0.0/8", "aurora_vpc_cidr '10.0.0.0/8' must have a prefix length between /16 and /28"),
+        ("aurora_cidr_pool", "192.168.0.0/25", "aurora_cidr_pool '192.168.0.0/25' must have a prefix length"),
+        ("aurora_wait_timeout", 0, "aurora_wait_timeout must be a positive number of seconds, not 0"),
+        ("aurora_instance_class", "t4g.large", "aurora_instance_class must be an RDS instance class"),
+        ("aurora_master_password", "short", "aurora_master_password must be 8 to 128 characters long"),
+        ("aurora_master_password", "with/slash-inside", "aurora_master_password may hold printable ASCII except"),
+    ],
+)
+def test_each_bad_value_names_the_variable_and_what_is_allowed(variable, value, expected):
+    errors = input_errors({**GOOD, variable: value}, REGIONS)
+    assert len(errors) == 1
+    assert errors[0].startswith(expected)
+
+
+def test_a_bad_password_is_described_never_quoted():
+    secret = "has spaces and @ signs"
+    errors = input_errors({**GOOD, "aurora_master_password": secret}, REGIONS)
+    assert errors and all(secret not in e for e in errors)
+
+
+def test_all_problems_are_reported_at_once():
+    errors = input_errors({**GOOD, "aurora_cluster": "1x", "aurora_instances": 40}, REGIONS)
+    assert [e.split()[0] for e in errors] == ["aurora_cluster", "aurora_instances"]
