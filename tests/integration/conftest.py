@@ -1,0 +1,38 @@
+"""Fixtures for tests against the moto emulator (DESIGN.md §10).
+
+emulator_server: one emulator process for the whole session.
+emulator:        the same emulator, reset (resources and recorder) before each test.
+rosa:            rosa(name, region=..., machine_cidr=..., kind=..., azs=..., workers=...) seeds a ROSA cluster.
+"""
+
+import functools
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+@pytest.fixture(scope="session")
+def emulator_server(tmp_path_factory):
+    from tools.emulator.harness import Emulator
+
+    emulator = Emulator.start(log_path=tmp_path_factory.mktemp("emulator") / "moto_server.log")
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server):
+    emulator_server.reset()
+    return emulator_server
+
+
+@pytest.fixture
+def rosa(emulator):
+    from tools.emulator.rosa import seed_rosa_cluster
+
+    return functools.partial(seed_rosa_cluster, emulator)

@@ -1,0 +1,315 @@
+"""The emulator harness itself: launcher, moto corrections, recorder, ROSA seeder."""
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tools.emulator.harness import LAUNCHER
+from tools.emulator.harness import is_mutating
+
+VPC_A, VPC_B, VPC_C = "10.0.0.0/16", "10.1.0.0/16", "10.2.0.0/16"
+
+
+def _launch(*args):
+    return subprocess.run(
+        [sys.executable, str(LAUNCHER), *args], check=False, capture_output=True, text=True, timeout=60
+    )
+
+
+def _listening_addresses(port):
+    """Local addresses listening on `port`, from /proc/net/tcp (hex, little-endian IPv4)."""
+    addresses = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, local_port = local.split(":")
+        if state == "0A" and int(local_port, 16) == port:
+            addresses.append(".".join(str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)))
+    return addresses
+
+
+# --- launcher -----------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc/net/tcp")
+def test_launcher_listens_on_loopback_only(emulator):
+    assert emulator.url == f"http://127.0.0.1:{emulator.port}"
+    assert _listening_addresses(emulator.port) == ["127.0.0.1"]
+
+
+def test_second_launcher_on_a_taken_port_fails_clearly(emulator, tmp_path):
+    result = _launch("--port", str(emulator.port), "--port-file", str(tmp_path / "port"))
+    assert result.returncode != 0
+    assert f"cannot bind 127.0.0.1:{emulator.port}" in result.stderr
+    assert "taken" in result.stderr
+    assert not (tmp_path / "port").exists()
+    emulator.client("ec2").describe_vpcs()  # the first server is unharmed
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "example.com"])
+def test_launcher_refuses_non_loopback_host(host):
+    result = _launch("--host", host, "--port", "0")
+    assert result.returncode != 0
+    assert "only loopback" in result.stderr
+
+
+# --- correction a: DescribeVpcPeeringConnections filters -----------------------------------------
+
+
+def _tag(key, value):
+    return [{"ResourceType": "vpc-peering-connection", "Tags": [{"Key": key, "Value": value}]}]
+
+
+def _ids(ec2, *filters):
+    response = ec2.describe_vpc_peering_connections(Filters=[{"Name": n, "Values": v} for n, v in filters])
+    return sorted(p["VpcPeeringConnectionId"] for p in response["VpcPeeringConnections"])
+
+
+def test_peering_filters_are_honoured(emulator):
+    ec2 = emulator.client("ec2")
+    vpc_a, vpc_b, vpc_c = (ec2.create_vpc(CidrBlock=c)["Vpc"]["VpcId"] for c in (VPC_A, VPC_B, VPC_C))
+    ab = ec2.create_vpc_peering_connection(VpcId=vpc_a, PeerVpcId=vpc_c, TagSpecifications=_tag("cluster", "one"))
+    bc = ec2.create_vpc_peering_connection(VpcId=vpc_b, PeerVpcId=vpc_c, TagSpecifications=_tag("cluster", "two"))
+    ab, bc = ab["VpcPeeringConnection"]["VpcPeeringConnectionId"], bc["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+
+    assert _ids(ec2) == sorted([ab, bc])
+    assert _ids(ec2, ("requester-vpc-info.vpc-id", [vpc_a])) == [ab]
+    assert _ids(ec2, ("requester-vpc-info.vpc-id", [vpc_a]), ("tag:cluster", ["one"])) == [ab]
+    assert _ids(ec2, ("requester-vpc-info.vpc-id", [vpc_a]), ("tag:cluster", ["two"])) == []
+    assert _ids(ec2, ("tag:cluster", ["two"])) == [bc]
+    assert _ids(ec2, ("tag-key", ["cluster"])) == sorted([ab, bc])
+    assert _ids(ec2, ("tag-key", ["other"])) == []
+    assert _ids(ec2, ("accepter-vpc-info.vpc-id", [vpc_c])) == sorted([ab, bc])
+    assert _ids(ec2, ("requester-vpc-info.cidr-block", [VPC_B])) == [bc]
+    assert _ids(ec2, ("accepter-vpc-info.cidr-block", [VPC_C])) == sorted([ab, bc])
+    assert _ids(ec2, ("vpc-peering-connection-id", [bc])) == [bc]
+    owner = ec2.describe_vpcs(VpcIds=[vpc_a])["Vpcs"][0]["OwnerId"]
+    assert _ids(ec2, ("requester-vpc-info.owner-id", [owner]), ("accepter-vpc-info.owner-id", [owner])) == sorted(
+        [ab, bc]
+    )
+    assert _ids(ec2, ("requester-vpc-info.owner-id", ["000000000000"])) == []
+
+    ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=ab)
+    assert _ids(ec2, ("status-code", ["active"])) == [ab]
+    assert _ids(ec2, ("status-code", ["pending-acceptance"])) == [bc]
+    assert _ids(ec2, ("status-code", ["active", "pending-acceptance"])) == sorted([ab, bc])
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=ab)
+    assert _ids(ec2, ("status-code", ["active", "pending-acceptance"])) == [bc]
+    # the id list still works, together with filters
+    response = ec2.describe_vpc_peering_connections(
+        VpcPeeringConnectionIds=[ab, bc], Filters=[{"Name": "status-code", "Values": ["deleted"]}]
+    )
+    assert [p["VpcPeeringConnectionId"] for p in response["VpcPeeringConnections"]] == [ab]
+
+
+def test_peering_unknown_filter_is_not_silently_ignored(emulator):
+    ec2 = emulator.client("ec2")
+    vpc_a, vpc_b = (ec2.create_vpc(CidrBlock=c)["Vpc"]["VpcId"] for c in (VPC_A, VPC_B))
+    ec2.create_vpc_peering_connection(VpcId=vpc_a, PeerVpcId=vpc_b)
+    with pytest.raises(ClientError, match="The filter 'expiration-time' is invalid") as raised:
+        ec2.describe_vpc_peering_connections(Filters=[{"Name": "expiration-time", "Values": ["x"]}])
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+# --- correction b: DeleteSubnet drops route-table associations -----------------------------------
+
+
+def test_delete_subnet_drops_custom_route_table_association(emulator):
+    ec2 = emulator.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock=VPC_A)["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+
+    ec2.delete_subnet(SubnetId=subnet)
+    assert ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Associations"] == []
+    ec2.delete_route_table(RouteTableId=table)
+    ec2.delete_vpc(VpcId=vpc)
+    assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Vpcs"] == []
+
+
+def test_delete_subnet_then_vpc_with_main_route_table_association(emulator):
+    ec2 = emulator.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock=VPC_A)["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    main = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"][0]
+    ec2.associate_route_table(RouteTableId=main["RouteTableId"], SubnetId=subnet)
+
+    ec2.delete_subnet(SubnetId=subnet)
+    ec2.delete_vpc(VpcId=vpc)
+
+
+# --- recorder ------------------------------------------------------------------------------------
+
+
+def test_recorder_captures_query_and_json_actions(emulator):
+    ec2 = emulator.client("ec2")
+    ec2.create_vpc(CidrBlock=VPC_A)  # before recording: must not show up
+    emulator.start_recording()
+    ec2.describe_vpcs()
+    ec2.create_vpc(CidrBlock=VPC_B)
+    secrets = emulator.client("secretsmanager")
+    secrets.create_secret(Name="db", SecretString="s3cret")
+    secrets.get_secret_value(SecretId="db")
+    emulator.client("sts").get_caller_identity()
+    emulator.client("rds").describe_db_clusters()
+    emulator.stop_recording()
+    ec2.describe_vpcs()  # after recording: must not show up
+
+    assert emulator.recorded_actions() == [
+        ("ec2", "DescribeVpcs"),
+        ("ec2", "CreateVpc"),
+        ("secretsmanager", "CreateSecret"),
+        ("secretsmanager", "GetSecretValue"),
+        ("sts", "GetCallerIdentity"),
+        ("rds", "DescribeDBClusters"),
+    ]
+    assert emulator.mutating_actions() == [("ec2", "CreateVpc"), ("secretsmanager", "CreateSecret")]
+
+    emulator.start_recording()  # starts from an empty log
+    assert emulator.recorded_actions() == []
+
+
+def test_recorder_captures_concurrent_requests(emulator):
+    clients = [emulator.client("ec2") for _ in range(10)]  # client creation is not thread-safe
+    barrier = threading.Barrier(len(clients))
+    errors = []
+
+    def call(client):
+        try:
+            barrier.wait(timeout=10)
+            client.describe_vpcs()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    emulator.start_recording()
+    threads = [threading.Thread(target=call, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert emulator.recorded_actions() == [("ec2", "DescribeVpcs")] * 10
+    assert emulator.mutating_actions() == []
+
+
+def test_reset_clears_resources_and_recording(emulator):
+    emulator.start_recording()
+    emulator.client("ec2").create_vpc(CidrBlock=VPC_A)
+    emulator.reset()
+    assert emulator.recorded_actions() == []
+    vpcs = emulator.client("ec2").describe_vpcs()["Vpcs"]
+    assert all(v["IsDefault"] for v in vpcs)
+    assert emulator.recorded_actions() == []  # reset also stopped the recorder
+
+
+@pytest.mark.parametrize(
+    ("action", "method", "mutating"),
+    [
+        ("DescribeVpcs", "POST", False),
+        ("ListSecrets", "POST", False),
+        ("GetCallerIdentity", "POST", False),
+        ("GetSecretValue", "POST", False),
+        ("BatchGetSecretValue", "POST", False),
+        ("CreateVpcPeeringConnection", "POST", True),
+        ("AcceptVpcPeeringConnection", "POST", True),
+        ("ModifyDBCluster", "POST", True),
+        ("PutSecretValue", "POST", True),
+        (None, "GET", False),
+        (None, "PUT", True),
+    ],
+)
+def test_mutating_classification(action, method, mutating):
+    assert is_mutating(action, method) is mutating
+
+
+def test_env_points_subprocesses_at_the_emulator(emulator):
+    env = emulator.env()
+    assert env == {
+        "AWS_ENDPOINT_URL": emulator.url,
+        "AWS_URL": emulator.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    assert emulator.env("us-east-2")["AWS_DEFAULT_REGION"] == "us-east-2"
+
+
+# --- ROSA seeder ---------------------------------------------------------------------------------
+
+
+def _tags(resource):
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+
+
+def test_rosa_classic_cluster(emulator, rosa):
+    cluster = rosa("alpha", machine_cidr="10.0.0.0/16", kind="classic")
+    ec2 = emulator.client("ec2")
+
+    assert cluster["availability_zones"] == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    vpc = ec2.describe_vpcs(VpcIds=[cluster["vpc_id"]])["Vpcs"][0]
+    assert vpc["CidrBlock"] == "10.0.0.0/16"
+    assert _tags(vpc)["Name"] == "alpha-vpc"
+
+    subnets = {
+        s["SubnetId"]: s
+        for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [cluster["vpc_id"]]}])["Subnets"]
+    }
+    assert set(subnets) == set(cluster["public_subnet_ids"] + cluster["private_subnet_ids"])
+    assert [subnets[s]["AvailabilityZone"] for s in cluster["private_subnet_ids"]] == cluster["availability_zones"]
+    assert [subnets[s]["AvailabilityZone"] for s in cluster["public_subnet_ids"]] == cluster["availability_zones"]
+
+    tables = ec2.describe_route_tables(RouteTableIds=cluster["private_route_table_ids"])["RouteTables"]
+    by_id = {t["RouteTableId"]: t for t in tables}
+    for table_id, subnet_id, zone in zip(
+        cluster["private_route_table_ids"], cluster["private_subnet_ids"], cluster["availability_zones"]
+    ):
+        table = by_id[table_id]
+        assert [(a["SubnetId"], a["Main"]) for a in table["Associations"]] == [(subnet_id, False)]
+        assert _tags(table)["Name"] == f"alpha-private-{zone}"
+
+    reservations = ec2.describe_instances(InstanceIds=cluster["instance_ids"])["Reservations"]
+    instances = [i for r in reservations for i in r["Instances"]]
+    assert len(instances) == 3
+    assert {i["SubnetId"] for i in instances} == set(cluster["private_subnet_ids"])
+    infra_id = cluster["infra_id"]
+    assert infra_id.startswith("alpha-") and len(infra_id) == len("alpha-") + 5
+    for instance in instances:
+        tags = _tags(instance)
+        assert tags["api.openshift.com/name"] == "alpha"
+        assert tags["red-hat-clustertype"] == "rosa"
+        assert tags[f"kubernetes.io/cluster/{infra_id}"] == "owned"
+        assert tags["Name"] == f"alpha-worker-{instance['Placement']['AvailabilityZone']}"
+    assert sorted(cluster["node_names"]) == sorted(i["PrivateDnsName"] for i in instances)
+    found = ec2.describe_instances(Filters=[{"Name": "tag:api.openshift.com/name", "Values": ["alpha"]}])
+    assert sum(len(r["Instances"]) for r in found["Reservations"]) == 3
+
+
+def test_rosa_hcp_cluster_has_no_kubernetes_cluster_tag(emulator, rosa):
+    cluster = rosa("beta", region="us-east-1", machine_cidr="10.20.0.0/16", kind="hcp", azs=2, workers=4)
+    ec2 = emulator.client("ec2", region="us-east-1")
+    assert cluster["infra_id"] is None
+    assert cluster["availability_zones"] == ["us-east-1a", "us-east-1b"]
+    assert len(cluster["private_route_table_ids"]) == 2
+    reservations = ec2.describe_instances(InstanceIds=cluster["instance_ids"])["Reservations"]
+    instances = [i for r in reservations for i in r["Instances"]]
+    assert len(instances) == 4
+    for instance in instances:
+        tags = _tags(instance)
+        assert tags["api.openshift.com/name"] == "beta"
+        assert tags["red-hat-clustertype"] == "rosa"
+        assert not any(k.startswith("kubernetes.io/cluster/") for k in tags)
+
+
+def test_rosa_two_clusters_are_independent_and_infra_id_is_stable(emulator, rosa):
+    first = rosa("one", machine_cidr="10.0.0.0/16")
+    second = rosa("two", machine_cidr="10.1.0.0/16")
+    assert first["vpc_id"] != second["vpc_id"]
+    assert not set(first["private_route_table_ids"]) & set(second["private_route_table_ids"])
+    emulator.reset()
+    assert rosa("one", machine_cidr="10.0.0.0/16")["infra_id"] == first["infra_id"]

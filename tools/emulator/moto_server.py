@@ -1,0 +1,208 @@
+"""Serve moto on a loopback port, with the corrections DESIGN.md §10 asks the test harness to make.
+
+    python tools/emulator/moto_server.py --port 0 --port-file PATH [--host 127.0.0.1]
+
+The launcher binds the port itself (0 picks a free one; a taken port is an error, because it
+means someone else's server), writes the bound port to --port-file once the socket listens, and
+serves threaded (parallel ansible forks send requests concurrently) until SIGTERM or SIGINT.
+Only loopback hosts are accepted: the emulator must never be reachable from elsewhere.
+"""
+
+import argparse
+import ipaddress
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+
+
+def _loopback_host(host):
+    """Return host as an IP literal, refusing anything that is not loopback."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    raise SystemExit(f"moto_server: refusing to bind {host!r}: only loopback addresses are allowed")
+
+
+def _bind(host, port):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # SO_REUSEADDR only skips TIME_WAIT leftovers; on Linux a port someone listens on still fails.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(
+            f"moto_server: cannot bind {host}:{port}: {exc.strerror}. The port is taken, which means "
+            "another server (not ours) is using it; pick another port or use --port 0."
+        ) from None
+    sock.listen(128)
+    return sock
+
+
+def _patch_moto():
+    """Correct the moto 5.2.5 behaviour that DESIGN.md §10 lists as harmful to our tests."""
+    import moto
+
+    if moto.__version__ != "5.2.5":  # the patches reach into moto internals written for 5.2.5
+        print(f"moto_server: warning: patches target moto 5.2.5, found {moto.__version__}", file=sys.stderr)
+    from moto.ec2.exceptions import InvalidFilter
+    from moto.ec2.models.subnets import SubnetBackend
+    from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection
+    from moto.ec2.models.vpc_peering_connections import VPCPeeringConnectionBackend
+    from moto.ec2.responses.vpc_peering_connections import VPCPeeringConnections
+    from moto.ec2.utils import generic_filter
+    from moto.moto_api._internal.recorder.models import Recorder
+
+    # a. DescribeVpcPeeringConnections ignores Filters, so a second ROSA cluster "finds" the first
+    # one's peering. Give the model a get_filter_value (moto's generic_filter protocol) and pass
+    # the request's filters through. An unknown filter name fails the way AWS fails it
+    # (InvalidParameterValue), so a test never passes on a filter that is silently ignored.
+    peering_filters = {
+        "vpc-peering-connection-id": lambda p: p.id,
+        "status-code": lambda p: p._status.code,
+        "requester-vpc-info.vpc-id": lambda p: p.vpc.id,
+        "accepter-vpc-info.vpc-id": lambda p: p.peer_vpc.id,
+        "requester-vpc-info.cidr-block": lambda p: p.vpc.cidr_block,
+        "accepter-vpc-info.cidr-block": lambda p: p.peer_vpc.cidr_block,
+        "requester-vpc-info.owner-id": lambda p: p.vpc.owner_id,
+        "accepter-vpc-info.owner-id": lambda p: p.peer_vpc.owner_id,
+    }
+    tagged_get_filter_value = VPCPeeringConnection.get_filter_value  # handles tag:<key>, tag-key, tag-value
+
+    def peering_get_filter_value(self, filter_name, method_name=None):
+        if filter_name in peering_filters:
+            return peering_filters[filter_name](self)
+        return tagged_get_filter_value(self, filter_name, method_name)
+
+    original_describe = VPCPeeringConnectionBackend.describe_vpc_peering_connections
+
+    def describe_vpc_peering_connections(self, vpc_peering_ids=None, filters=None):
+        for name in filters or {}:
+            if name not in peering_filters and not name.startswith("tag:") and name not in ("tag-key", "tag-value"):
+                raise InvalidFilter(name, "InvalidParameterValue")
+        return generic_filter(filters, original_describe(self, vpc_peering_ids=vpc_peering_ids))
+
+    def describe_response(self):
+        from moto.core.responses import ActionResult
+
+        pcxs = self.ec2_backend.describe_vpc_peering_connections(
+            vpc_peering_ids=self._get_param("VpcPeeringConnectionIds", []),
+            filters=self._filters_from_querystring(),
+        )
+        return ActionResult({"VpcPeeringConnections": pcxs})
+
+    VPCPeeringConnection.get_filter_value = peering_get_filter_value
+    VPCPeeringConnectionBackend.describe_vpc_peering_connections = describe_vpc_peering_connections
+    VPCPeeringConnections.describe_vpc_peering_connections = describe_response
+
+    # b. DeleteSubnet leaves the subnet's route-table associations behind; DeleteRouteTable and
+    # DeleteVpc then raise DependencyViolation where AWS would not. AWS drops them with the subnet.
+    original_delete_subnet = SubnetBackend.delete_subnet
+
+    def delete_subnet(self, subnet_id):
+        subnet = original_delete_subnet(self, subnet_id)
+        for route_table in self.route_tables.values():
+            for association_id, target in list(route_table._associations.items()):
+                if target == subnet_id:
+                    del route_table._associations[association_id]
+        return subnet
+
+    SubnetBackend.delete_subnet = delete_subnet
+
+    # c. The recorder appends each request with two writes to a freshly opened file, from every
+    # server thread at once; serialise it so concurrent requests cannot interleave or tear lines.
+    recorder_lock = threading.Lock()
+    for name in ("_record_request", "reset_recording", "download_recording", "upload_recording"):
+        original = getattr(Recorder, name)
+
+        def locked(self, *args, _original=original, **kwargs):
+            with recorder_lock:
+                return _original(self, *args, **kwargs)
+
+        setattr(Recorder, name, locked)
+
+
+def _exit_with_parent(parent_pid):
+    """Stop serving if the process that started us dies (e.g. pytest killed), instead of leaking."""
+    while True:
+        time.sleep(1)
+        if os.getppid() != parent_pid:
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+
+
+def _write_port_file(path, port):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as handle:
+        handle.write(f"{port}\n")
+    os.replace(tmp, path)  # atomic: a reader never sees a half-written port
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    parser.add_argument("--port-file", help="write the bound port here once serving")
+    parser.add_argument("--recording-file", help="moto request-recorder file (default: a private temp file)")
+    parser.add_argument("--exit-with-parent", action="store_true", help="exit when the parent process dies")
+    args = parser.parse_args(argv)
+
+    host = _loopback_host(args.host)
+    sock = _bind(host, args.port)  # before importing moto: a taken port fails fast
+    port = sock.getsockname()[1]
+
+    # The recorder reads its settings once, when moto.moto_api is imported. Recording starts off
+    # (MOTO_ENABLE_RECORDING is truthy for ANY non-empty value, even "false") and is switched on by
+    # /moto-api/recorder/start-recording; the file must exist or download-recording fails.
+    tmpdir = None
+    recording_file = args.recording_file
+    if not recording_file:
+        tmpdir = tempfile.TemporaryDirectory(prefix="moto-recording-")
+        recording_file = os.path.join(tmpdir.name, "recording.jsonl")
+    open(recording_file, "w").close()
+    os.environ["MOTO_RECORDER_FILEPATH"] = recording_file
+    os.environ.pop("MOTO_ENABLE_RECORDING", None)
+    os.environ["MOTO_PORT"] = str(port)  # moto builds some URLs (e.g. SQS queue URLs) from it
+
+    _patch_moto()
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from moto.moto_server.werkzeug_app import create_backend_app
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno())
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if args.exit_with_parent:
+        threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+    if args.port_file:
+        _write_port_file(args.port_file, port)
+    print(f"moto_server: serving on http://{host}:{port} (recording file {recording_file})", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        sock.close()
+        if args.port_file and os.path.exists(args.port_file):
+            os.unlink(args.port_file)
+        if tmpdir:
+            tmpdir.cleanup()
+
+
+if __name__ == "__main__":
+    main()
