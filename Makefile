@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 COLLECTION_LINK := build/collections/ansible_collections/keycloak/aurora
-SANITY_ROOT := build/sanity/ansible_collections/keycloak/aurora
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 
 .PHONY: venv demo test unit integration lint sanity clean
@@ -36,12 +35,19 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ansible-lint
 
-# ansible-test insists on running inside ansible_collections/<namespace>/<name>: sanity-check a copy
-# of exactly the files git would ship.
+# ansible-test insists on running inside ansible_collections/<namespace>/<name>, and inside a git
+# checkout it only sees what that checkout tracks: sanity-check a copy, outside this checkout, of
+# exactly the files git would ship.
+# ansible-test bootstraps pip in its sanity venvs with a script from a server we cannot reach; its
+# cache takes tools/ansible_test_get_pip.py instead (pip from ensurepip, packages from the index).
 sanity: venv
-	rm -rf build/sanity && mkdir -p $(SANITY_ROOT)
-	git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T - | tar -xf - -C $(SANITY_ROOT)
-	cd $(SANITY_ROOT) && PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --local --python 3.11 --color no
+	@set -e; pip_version=$$(sed -n "s/.*pip='\([0-9.]*\)'.*/\1/p" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | tr . _); \
+	mkdir -p $(HOME)/.ansible/test/cache; \
+	cp tools/ansible_test_get_pip.py $(HOME)/.ansible/test/cache/get_pip_$$pip_version.py; \
+	root=$$(mktemp -d); trap 'rm -rf "$$root"' EXIT; \
+	dest=$$root/ansible_collections/keycloak/aurora; mkdir -p $$dest; \
+	git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C $$dest; \
+	cd $$dest && PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --local --python 3.11 --color no
 
 clean:
 	rm -rf build $(VENV) .pytest_cache .ruff_cache tests/output

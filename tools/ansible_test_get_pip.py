@@ -1,0 +1,17 @@
+"""A stand-in for the get-pip.py bootstrap script that ansible-test downloads for its sanity venvs.
+
+ansible-test fetches get-pip.py from its own file server, which this project's machines cannot reach.
+It runs the script from its cache instead when one is there: this one bootstraps pip from the
+standard library's ensurepip, then installs what was asked for from the package index, as get-pip does.
+"""
+
+import ensurepip
+import runpy
+import sys
+
+# get-pip.py's own switches; everything else is handed to "pip install".
+GET_PIP_ONLY = {"--no-setuptools", "--no-wheel"}
+
+ensurepip.bootstrap(upgrade=True)
+sys.argv = ["pip", "install", *(arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY)]
+runpy.run_module("pip", run_name="__main__", alter_sys=True)
