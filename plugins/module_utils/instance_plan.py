@@ -1,0 +1,174 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the keycloak.aurora project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Which DB instances an Aurora cluster needs, and how far a wait has got (DESIGN §3, §7).
+
+Pure functions, no boto3: the AWS side lives in ``rds_cluster``. A member is described here by a
+plain dict ``{"id": str, "az": str | None, "writer": bool, "status": str, "instance_class": str}``.
+
+Instance names are ``<c>-instance-N``. RDS stores identifiers in lower case whatever case they
+were created with, so names are compared case-insensitively. Instances named otherwise belong to
+someone else: they are counted, never created, modified or removed.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from ansible_collections.keycloak.aurora.plugins.module_utils.naming import instance_identifier
+from ansible_collections.keycloak.aurora.plugins.module_utils.naming import instance_number
+
+AVAILABLE = "available"
+WAITING = "waiting"
+FAILED = "failed"
+
+# States from which an instance does not become available without someone acting on it:
+# waiting for them would only burn the whole wait_timeout.
+FAILED_STATES = frozenset(
+    (
+        "failed",
+        "incompatible-credentials",
+        "incompatible-network",
+        "incompatible-option-group",
+        "incompatible-parameters",
+        "incompatible-restore",
+        "inaccessible-encryption-credentials",
+        "inaccessible-encryption-credentials-recoverable",
+        "insufficient-capacity",
+        "restore-error",
+        "storage-full",
+        "stopped",
+        "stopping",
+    )
+)
+
+# A member in this state is on its way out: it no longer counts, but its name is still taken.
+DELETING = "deleting"
+
+InstancePlan = namedtuple("InstancePlan", ["create", "delete", "unmanaged", "shortfall"])
+InstancePlan.__doc__ = """What to change to reach the wanted number of instances.
+
+create: list of (identifier, availability zone or None), in creation order.
+delete: identifiers of readers to remove, highest number first.
+unmanaged: identifiers not named <c>-instance-N (counted, left alone).
+shortfall: how many instances over the wanted number could not be planned for removal.
+"""
+
+WaitProgress = namedtuple("WaitProgress", ["done", "pending", "failed"])
+WaitProgress.__doc__ = """Where a wait stands.
+
+done: True when every instance is where it should be.
+pending: sorted (identifier, status) still on their way; status "missing" for an instance that is
+    wanted available but not (yet) described.
+failed: sorted (identifier, status) in a state they will not leave on their own.
+"""
+
+
+def classify(status):
+    """Return AVAILABLE, FAILED or WAITING for a DB instance or DB cluster status."""
+    if status == AVAILABLE:
+        return AVAILABLE
+    if status in FAILED_STATES:
+        return FAILED
+    return WAITING
+
+
+def _number(cluster, identifier):
+    return instance_number(cluster.lower(), identifier.lower())
+
+
+def _rotation(azs, start):
+    return [azs[(start + offset) % len(azs)] for offset in range(len(azs))]
+
+
+def plan_instances(cluster, wanted, members, availability_zones):
+    """Plan the instances of ``cluster`` for ``wanted`` members.
+
+    New instances take the lowest free numbers. Their zone continues the round-robin over the
+    sorted ``availability_zones`` from the zone of the highest-numbered existing instance; a zone
+    that already holds fewer members than the others comes first, so a cluster made unevenly
+    (the scripts used only two zones) is evened out instead of piling up further.
+    Scaling down removes readers with the highest numbers, never the writer, never an instance
+    named otherwise.
+    """
+    azs = sorted(set(az for az in availability_zones or () if az))
+    active = [m for m in members if m.get("status") != DELETING]
+    unmanaged = sorted(m["id"] for m in members if _number(cluster, m["id"]) is None)
+    taken = set(n for n in (_number(cluster, m["id"]) for m in members) if n is not None)
+
+    create = []
+    delete = []
+    shortfall = 0
+    if wanted > len(active):
+        load = dict((az, 0) for az in azs)
+        for member in active:
+            if member.get("az") in load:
+                load[member["az"]] += 1
+        numbered = sorted(
+            (m for m in active if _number(cluster, m["id"]) is not None and m.get("az") in load),
+            key=lambda m: _number(cluster, m["id"]),
+        )
+        start = (azs.index(numbered[-1]["az"]) + 1) % len(azs) if numbered else 0
+        number = 0
+        for _ in range(wanted - len(active)):
+            number += 1
+            while number in taken:
+                number += 1
+            taken.add(number)
+            az = None
+            if azs:
+                order = _rotation(azs, start)
+                az = min(order, key=lambda zone: (load[zone], order.index(zone)))
+                load[az] += 1
+                start = (azs.index(az) + 1) % len(azs)
+            create.append((instance_identifier(cluster, number), az))
+    elif wanted < len(active):
+        readers = sorted(
+            (m for m in active if not m.get("writer") and _number(cluster, m["id"]) is not None),
+            key=lambda m: _number(cluster, m["id"]),
+            reverse=True,
+        )
+        excess = len(active) - wanted
+        delete = [m["id"] for m in readers[:excess]]
+        shortfall = excess - len(delete)
+    return InstancePlan(create=create, delete=delete, unmanaged=unmanaged, shortfall=shortfall)
+
+
+def wait_progress(instances, available=(), gone=(), instance_class=None):
+    """Tell how far a wait has got.
+
+    ``instances`` are the members as described now; ``available`` the identifiers that must be
+    available (and, when ``instance_class`` maps an identifier to a class, of that class: right
+    after ModifyDBInstance AWS still reports the old class as ``available`` for a while);
+    ``gone`` the identifiers that must no longer be described.
+    """
+    by_id = dict((m["id"].lower(), m) for m in instances)
+    classes = dict((k.lower(), v) for k, v in (instance_class or {}).items())
+    pending = []
+    failed = []
+    for identifier in available:
+        member = by_id.get(identifier.lower())
+        if member is None:
+            # Just created instances may take a moment to show up in DescribeDBInstances.
+            pending.append((identifier, "missing"))
+            continue
+        state = classify(member["status"])
+        wanted_class = classes.get(identifier.lower())
+        if state == FAILED or member["status"] == DELETING:
+            failed.append((identifier, member["status"]))
+        elif state == WAITING:
+            pending.append((identifier, member["status"]))
+        elif wanted_class and member.get("instance_class") != wanted_class:
+            pending.append((identifier, f"{member['status']}, class {member.get('instance_class')}"))
+    for identifier in gone:
+        member = by_id.get(identifier.lower())
+        if member is not None:
+            pending.append((identifier, member["status"]))
+    return WaitProgress(done=not pending and not failed, pending=sorted(pending), failed=sorted(failed))
+
+
+def describe_states(pairs):
+    """``[(id, status), ...]`` as ``id (status), ...`` for messages."""
+    return ", ".join(f"{identifier} ({status})" for identifier, status in pairs)

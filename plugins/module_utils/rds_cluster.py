@@ -1,0 +1,791 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the keycloak.aurora project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The Aurora DB cluster and its DB instances (DESIGN §7).
+
+The first half holds the AWS calls, one short function each, retried with jittered backoff and
+turned into ``AnsibleRDSError`` by the error handler. The second half holds the ``ensure_*``
+functions: they take a boto3 RDS client and keyword arguments, return ``(changed, state)`` and
+raise ``AnsibleAWSError`` (``AuroraClusterError`` for our own refusals) instead of failing.
+
+``state`` is a dict: ``cluster`` (the summary returned to the user), ``before`` and ``after``
+(the summaries for diff mode; ``after`` is the predicted state in check mode).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
+    import botocore
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.rds import AnsibleRDSError
+from ansible_collections.amazon.aws.plugins.module_utils.rds import describe_db_cluster_snapshots
+from ansible_collections.amazon.aws.plugins.module_utils.rds import describe_db_instances
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
+from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import AVAILABLE
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import DELETING
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import FAILED
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import classify
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import describe_states
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import plan_instances
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import wait_progress
+from ansible_collections.keycloak.aurora.plugins.module_utils.naming import cluster_tags
+from ansible_collections.keycloak.aurora.plugins.module_utils.naming import instance_number
+from ansible_collections.keycloak.aurora.plugins.module_utils.secret import read_credentials
+
+DEFAULT_ENGINE = "aurora-postgresql"
+DEFAULT_ENGINE_VERSION = "17.5"
+DEFAULT_INSTANCE_CLASS = "db.t4g.large"
+MAX_INSTANCES = 16
+# Seconds between two polls while waiting: clusters and instances take minutes on AWS.
+POLL_DELAY = 15
+
+
+class AuroraClusterError(AuroraError):
+    """Bad input or a state this collection will not converge; its message is the whole story."""
+
+    def __init__(self, message):
+        super().__init__(message=message)
+
+
+class AuroraErrorHandler(AWSErrorHandler):
+    _CUSTOM_EXCEPTION = AnsibleRDSError
+
+    @classmethod
+    def _is_missing(cls):
+        # The codes RDS really sends; amazon.aws's RDSErrorHandler misses the *Fault spellings.
+        return is_boto3_error_code(
+            [
+                "DBClusterNotFoundFault",
+                "DBInstanceNotFound",
+                "DBInstanceNotFoundFault",
+                "DBSubnetGroupNotFoundFault",
+            ]
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# AWS calls
+# ---------------------------------------------------------------------------------------------
+
+
+@AuroraErrorHandler.list_error_handler("describe DB cluster", None)
+@AWSRetry.jittered_backoff()
+def describe_db_cluster(client, identifier):
+    clusters = client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
+    return clusters[0] if clusters else None
+
+
+def describe_cluster_instances(client, identifier):
+    return describe_db_instances(client, Filters=[{"Name": "db-cluster-id", "Values": [identifier]}])
+
+
+@AuroraErrorHandler.list_error_handler("describe DB subnet group", None)
+@AWSRetry.jittered_backoff()
+def describe_db_subnet_group(client, name):
+    groups = client.describe_db_subnet_groups(DBSubnetGroupName=name)["DBSubnetGroups"]
+    return groups[0] if groups else None
+
+
+def describe_cluster_snapshot(client, snapshot_identifier):
+    snapshots = describe_db_cluster_snapshots(client, DBClusterSnapshotIdentifier=snapshot_identifier)
+    return snapshots[0] if snapshots else None
+
+
+@AuroraErrorHandler.common_error_handler("create DB cluster")
+@AWSRetry.jittered_backoff()
+def create_db_cluster(client, **params):
+    return client.create_db_cluster(**params)["DBCluster"]
+
+
+@AuroraErrorHandler.common_error_handler("restore DB cluster from snapshot")
+@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBClusterSnapshotStateFault"])
+def restore_db_cluster_from_snapshot(client, **params):
+    return client.restore_db_cluster_from_snapshot(**params)["DBCluster"]
+
+
+@AuroraErrorHandler.common_error_handler("modify DB cluster")
+@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBClusterStateFault"])
+def modify_db_cluster(client, **params):
+    return client.modify_db_cluster(**params)["DBCluster"]
+
+
+@AuroraErrorHandler.deletion_error_handler("delete DB cluster")
+@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBClusterStateFault"])
+def delete_db_cluster(client, **params):
+    client.delete_db_cluster(**params)
+    return True
+
+
+# A cluster that is still being created or modified refuses new instances for a while.
+@AuroraErrorHandler.common_error_handler("create DB instance")
+@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBClusterStateFault"])
+def create_db_instance(client, **params):
+    return client.create_db_instance(**params)["DBInstance"]
+
+
+@AuroraErrorHandler.common_error_handler("modify DB instance")
+@AWSRetry.jittered_backoff(
+    catch_extra_error_codes=["InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault"]
+)
+def modify_db_instance(client, **params):
+    return client.modify_db_instance(**params)["DBInstance"]
+
+
+@AuroraErrorHandler.deletion_error_handler("delete DB instance")
+@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBInstanceState", "InvalidDBInstanceStateFault"])
+def delete_db_instance(client, **params):
+    client.delete_db_instance(**params)
+    return True
+
+
+@AuroraErrorHandler.common_error_handler("tag DB cluster")
+@AWSRetry.jittered_backoff()
+def add_tags_to_resource(client, arn, tags):
+    client.add_tags_to_resource(ResourceName=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
+
+
+@AuroraErrorHandler.common_error_handler("untag DB cluster")
+@AWSRetry.jittered_backoff()
+def remove_tags_from_resource(client, arn, keys):
+    client.remove_tags_from_resource(ResourceName=arn, TagKeys=list(keys))
+
+
+def read_master_credentials(client, secret_id, username):
+    """Return ``(username, password)`` from the Secrets Manager secret ``{"username", "password"}``.
+
+    The secret is the one ``aurora_master_secret`` keeps; its user must be the cluster's master user.
+    Never put the secret's content into a message.
+    """
+    secret_username, password = read_credentials(client, secret_id)
+    if not isinstance(password, str) or not password:
+        raise AuroraClusterError(f"master_user_password_secret: the secret {secret_id} holds an empty password")
+    if secret_username and secret_username != username:
+        raise AuroraClusterError(
+            f"master_user_password_secret: secret {secret_id} is for user {secret_username}, "
+            f"but master_username is {username}; set master_username to match"
+        )
+    return username, password
+
+
+def wait_for_cluster(
+    client,
+    identifier,
+    *,
+    deleted=False,
+    timeout=3600,
+    delay=POLL_DELAY,
+    wait_timeout=None,
+    sleep=time.sleep,
+    clock=time.monotonic,
+):
+    """Wait with botocore's own waiter until the cluster is available (or gone).
+
+    ``timeout`` is what is left of ``wait_timeout``, the user's budget for the whole run.
+    """
+    waiter_name = "db_cluster_deleted" if deleted else "db_cluster_available"
+    goal = "deleted" if deleted else "available"
+    deadline = clock() + timeout
+    while True:
+        remaining = max(0, deadline - clock())
+        config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(remaining / delay)))}
+        try:
+            client.get_waiter(waiter_name).wait(DBClusterIdentifier=identifier, WaiterConfig=config)
+            return
+        except botocore.exceptions.WaiterError as e:
+            response = e.last_response or {}
+            code = (response.get("Error") or {}).get("Code")
+            if code and AWSRetry.found(code) and deadline - clock() > 0:
+                # A waiter gives up on the first throttled poll that botocore's own retries did not
+                # absorb; throttling is no reason to stop waiting.
+                sleep(min(delay, max(0, deadline - clock())))
+                continue
+            if code:
+                raise AnsibleRDSError(
+                    message=f"Failed to wait for DB cluster {identifier} to be {goal}", exception=e
+                ) from e
+            status = ((response.get("DBClusters") or [{}])[0]).get("Status", "unknown")
+            if "Max attempts exceeded" in str(e):
+                raise AuroraClusterError(
+                    f"Timed out (wait_timeout={_budget(timeout, wait_timeout)}) waiting for DB cluster {identifier} "
+                    f"to be {goal}: it is {status}"
+                ) from e
+            raise AuroraClusterError(f"DB cluster {identifier} did not become {goal}: it is {status}") from e
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            raise AnsibleRDSError(
+                message=f"Failed to wait for DB cluster {identifier} to be {goal}", exception=e
+            ) from e
+
+
+def wait_for_instances(
+    client,
+    identifier,
+    *,
+    available=(),
+    gone=(),
+    instance_class=None,
+    timeout=3600,
+    delay=POLL_DELAY,
+    sleep=time.sleep,
+    clock=time.monotonic,
+    wait_timeout=None,
+):
+    """Poll the cluster's instances with one describe call per round until all are where they should be.
+
+    Instances created back to back come up at the same time, so one loop waits for all of them.
+    An instance in a failed state fails the wait at once; the timeout names every instance still
+    on its way.
+    """
+    deadline = clock() + timeout
+    while True:
+        members = [_member(i) for i in describe_cluster_instances(client, identifier)]
+        progress = wait_progress(members, available=available, gone=gone, instance_class=instance_class)
+        if progress.failed:
+            raise AuroraClusterError(
+                f"DB instances of cluster {identifier} are in a state they will not leave on their own: "
+                f"{describe_states(progress.failed)}"
+            )
+        if progress.done:
+            return members
+        remaining = deadline - clock()
+        if remaining <= 0:
+            gone_ids = set(i.lower() for i in gone)
+            not_available = [p for p in progress.pending if p[0].lower() not in gone_ids]
+            not_gone = [p for p in progress.pending if p[0].lower() in gone_ids]
+            parts = []
+            if not_available:
+                parts.append(f"not available yet: {describe_states(not_available)}")
+            if not_gone:
+                parts.append(f"not deleted yet: {describe_states(not_gone)}")
+            raise AuroraClusterError(
+                f"Timed out (wait_timeout={_budget(timeout, wait_timeout)}) waiting for the DB instances of "
+                f"cluster {identifier}; " + "; ".join(parts)
+            )
+        sleep(min(delay, remaining))
+
+
+# ---------------------------------------------------------------------------------------------
+# Views
+# ---------------------------------------------------------------------------------------------
+
+
+def _member(instance, writers=None):
+    identifier = instance["DBInstanceIdentifier"]
+    return {
+        "id": identifier,
+        "az": instance.get("AvailabilityZone"),
+        "writer": bool((writers or {}).get(identifier.lower())),
+        "status": instance.get("DBInstanceStatus", "unknown"),
+        "instance_class": instance.get("DBInstanceClass"),
+        "pending_class": (instance.get("PendingModifiedValues") or {}).get("DBInstanceClass"),
+    }
+
+
+def _members(cluster, instances):
+    writers = dict(
+        (m["DBInstanceIdentifier"].lower(), m.get("IsClusterWriter", False))
+        for m in cluster.get("DBClusterMembers") or []
+    )
+    return [_member(i, writers) for i in instances]
+
+
+def _member_summary(member):
+    return {
+        "db_instance_identifier": member["id"],
+        "availability_zone": member["az"],
+        "is_cluster_writer": member["writer"],
+        "db_instance_class": member["instance_class"],
+        "db_instance_status": member["status"],
+    }
+
+
+def cluster_summary(cluster, instances):
+    """The ``cluster`` result: what Keycloak and the playbooks need, never a password."""
+    if not cluster:
+        return {}
+    return {
+        "db_cluster_identifier": cluster.get("DBClusterIdentifier"),
+        "db_cluster_arn": cluster.get("DBClusterArn"),
+        "endpoint": cluster.get("Endpoint"),
+        "reader_endpoint": cluster.get("ReaderEndpoint"),
+        "port": cluster.get("Port"),
+        "engine": cluster.get("Engine"),
+        "engine_version": cluster.get("EngineVersion"),
+        "status": cluster.get("Status"),
+        "database_name": cluster.get("DatabaseName"),
+        "master_username": cluster.get("MasterUsername"),
+        "storage_encrypted": cluster.get("StorageEncrypted"),
+        "deletion_protection": cluster.get("DeletionProtection"),
+        "backup_retention_period": cluster.get("BackupRetentionPeriod"),
+        "db_subnet_group": cluster.get("DBSubnetGroup"),
+        "vpc_security_groups": [camel_dict_to_snake_dict(g) for g in cluster.get("VpcSecurityGroups") or []],
+        "tags": boto3_tag_list_to_ansible_dict(cluster.get("TagList") or []),
+        "members": sorted(
+            (_member_summary(m) for m in _members(cluster, instances)), key=lambda m: m["db_instance_identifier"]
+        ),
+    }
+
+
+def default_final_snapshot_identifier(identifier, now=None):
+    """``<c>-final-<UTC YYYYmmddHHMMSS>``; ``now`` is a ``time.struct_time`` in UTC."""
+    return f"{identifier}-final-{time.strftime('%Y%m%d%H%M%S', now or time.gmtime())}"
+
+
+def _subnet_group_azs(client, name):
+    group = describe_db_subnet_group(client, name) if name else None
+    if not group:
+        return []
+    return sorted(
+        set(
+            s["SubnetAvailabilityZone"]["Name"]
+            for s in group.get("Subnets") or []
+            if (s.get("SubnetAvailabilityZone") or {}).get("Name")
+        )
+    )
+
+
+def _budget(timeout, wait_timeout):
+    return wait_timeout if wait_timeout is not None else int(math.ceil(timeout))
+
+
+def _deadline(timeout, clock):
+    end = clock() + timeout
+    return lambda: max(0, end - clock())
+
+
+# ---------------------------------------------------------------------------------------------
+# ensure_*
+# ---------------------------------------------------------------------------------------------
+
+
+def _no_warn(_message):
+    return None
+
+
+def ensure_cluster_present(
+    client,
+    *,
+    identifier,
+    engine=DEFAULT_ENGINE,
+    engine_version=None,
+    instances=2,
+    instance_class=None,
+    database_name="keycloak",
+    master_username="keycloak",
+    master_credentials=None,
+    db_subnet_group_name=None,
+    vpc_security_group_ids=None,
+    snapshot_identifier=None,
+    deletion_protection=None,
+    backup_retention_period=None,
+    storage_encrypted=True,
+    enable_performance_insights=True,
+    auto_minor_version_upgrade=False,
+    tags=None,
+    purge_tags=True,
+    check_mode=False,
+    wait=True,
+    wait_timeout=3600,
+    warn=_no_warn,
+    delay=POLL_DELAY,
+    sleep=time.sleep,
+    clock=time.monotonic,
+):
+    """Create (or restore) the cluster when missing, then converge its settings and instances.
+
+    ``master_credentials`` is a callable returning ``(username, password)``; it is called only
+    when the cluster is created from scratch, so a secret is read only when it is needed.
+    """
+    if not 1 <= instances <= MAX_INSTANCES:
+        raise AuroraClusterError(f"instances must be between 1 and {MAX_INSTANCES}, got {instances}")
+    desired = dict(
+        identifier=identifier,
+        engine=engine,
+        engine_version=engine_version,
+        instances=instances,
+        instance_class=instance_class,
+        database_name=database_name,
+        master_username=master_username,
+        db_subnet_group_name=db_subnet_group_name,
+        vpc_security_group_ids=vpc_security_group_ids,
+        deletion_protection=deletion_protection,
+        backup_retention_period=backup_retention_period,
+        storage_encrypted=storage_encrypted,
+        enable_performance_insights=enable_performance_insights,
+        auto_minor_version_upgrade=auto_minor_version_upgrade,
+        tags=tags,
+        purge_tags=purge_tags,
+    )
+    remaining = _deadline(wait_timeout, clock)
+    waiting = dict(wait=wait, wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep, clock=clock)
+
+    # moto overwrites a cluster on a second CreateDBCluster, AWS refuses it: look first, always.
+    cluster = describe_db_cluster(client, identifier)
+    if cluster is not None:
+        return _converge(client, cluster, desired, created=False, check_mode=check_mode, warn=warn, **waiting)
+
+    if snapshot_identifier:
+        if describe_cluster_snapshot(client, snapshot_identifier) is None:
+            raise AuroraClusterError(
+                f"snapshot_identifier: DB cluster snapshot {snapshot_identifier} does not exist, "
+                f"so DB cluster {identifier} cannot be restored from it"
+            )
+    elif master_credentials is None:
+        raise AuroraClusterError(
+            f"DB cluster {identifier} does not exist: to create it, set master_user_password or "
+            "master_user_password_secret (or restore it with snapshot_identifier)"
+        )
+
+    if check_mode:
+        subnet_group = db_subnet_group_name or "default"
+        plan = plan_instances(identifier, instances, [], _subnet_group_azs(client, subnet_group))
+        after = _predicted_new(desired, plan, subnet_group, snapshot_identifier)
+        return True, {"cluster": {}, "before": {}, "after": after}
+
+    cluster_tag_list = ansible_dict_to_boto3_tag_list(cluster_tags(identifier, tags))
+    params = {"DBClusterIdentifier": identifier, "Engine": engine, "Tags": cluster_tag_list}
+    if db_subnet_group_name:
+        params["DBSubnetGroupName"] = db_subnet_group_name
+    if vpc_security_group_ids is not None:
+        params["VpcSecurityGroupIds"] = list(vpc_security_group_ids)
+    params["DeletionProtection"] = bool(deletion_protection)
+    if snapshot_identifier:
+        # The snapshot decides the engine version, database, user, password and encryption.
+        params["SnapshotIdentifier"] = snapshot_identifier
+        if engine_version:
+            params["EngineVersion"] = engine_version
+        cluster = restore_db_cluster_from_snapshot(client, **params)
+    else:
+        username, password = master_credentials()
+        params.update(
+            EngineVersion=engine_version or DEFAULT_ENGINE_VERSION,
+            DatabaseName=database_name,
+            MasterUsername=username,
+            MasterUserPassword=password,
+            StorageEncrypted=bool(storage_encrypted),
+        )
+        if backup_retention_period is not None:
+            params["BackupRetentionPeriod"] = backup_retention_period
+        cluster = create_db_cluster(client, **params)
+    _changed, state = _converge(client, cluster, desired, created=True, check_mode=False, warn=warn, **waiting)
+    state["before"] = {}
+    return True, state
+
+
+def _check_adoptable(cluster, desired, warn):
+    identifier = cluster["DBClusterIdentifier"]
+    status = cluster.get("Status")
+    if status == DELETING:
+        raise AuroraClusterError(f"DB cluster {identifier} is being deleted; run again once it is gone")
+    if cluster.get("Engine") != desired["engine"]:
+        raise AuroraClusterError(
+            f"DB cluster {identifier} runs engine {cluster.get('Engine')}, not engine={desired['engine']}; "
+            "the engine of a cluster cannot be changed"
+        )
+    version = desired["engine_version"]
+    if version and cluster.get("EngineVersion") != version:
+        raise AuroraClusterError(
+            f"DB cluster {identifier} runs engine version {cluster.get('EngineVersion')}, not "
+            f"engine_version={version}; this module does not upgrade clusters: upgrade it yourself "
+            "(aws rds modify-db-cluster --engine-version) or drop engine_version to adopt it as it is"
+        )
+    if bool(cluster.get("StorageEncrypted")) != bool(desired["storage_encrypted"]):
+        state = "encrypted" if cluster.get("StorageEncrypted") else "not encrypted"
+        warn(
+            f"DB cluster {identifier} is {state} although storage_encrypted={desired['storage_encrypted']}; "
+            "storage encryption of an existing cluster cannot be changed in place, so it is left as it is"
+        )
+    group = desired["db_subnet_group_name"]
+    if group and cluster.get("DBSubnetGroup") != group:
+        warn(
+            f"DB cluster {identifier} uses DB subnet group {cluster.get('DBSubnetGroup')}, not {group}; "
+            "the subnet group of an existing cluster is left as it is"
+        )
+    for option, key in (("database_name", "DatabaseName"), ("master_username", "MasterUsername")):
+        if cluster.get(key) and desired[option] and cluster[key] != desired[option]:
+            warn(
+                f"DB cluster {identifier} has {option} {cluster[key]}, not {desired[option]}; "
+                "this cannot be changed in place, so it is left as it is"
+            )
+
+
+def _cluster_changes(cluster, desired):
+    changes = {}
+    protection = desired["deletion_protection"]
+    if protection is not None and bool(cluster.get("DeletionProtection")) != protection:
+        changes["DeletionProtection"] = protection
+    retention = desired["backup_retention_period"]
+    if retention is not None and cluster.get("BackupRetentionPeriod") != retention:
+        changes["BackupRetentionPeriod"] = retention
+    groups = desired["vpc_security_group_ids"]
+    current_groups = set(g["VpcSecurityGroupId"] for g in cluster.get("VpcSecurityGroups") or [])
+    if groups is not None and set(groups) != current_groups:
+        changes["VpcSecurityGroupIds"] = sorted(set(groups))
+    return changes
+
+
+def _tag_changes(cluster, desired):
+    if desired["tags"] is None:
+        return {}, []
+    current = boto3_tag_list_to_ansible_dict(cluster.get("TagList") or [])
+    return compare_aws_tags(current, cluster_tags(desired["identifier"], desired["tags"]), desired["purge_tags"])
+
+
+def _class_changes(cluster_id, members, plan, instance_class):
+    if not instance_class:
+        return []
+    return sorted(
+        m["id"]
+        for m in members
+        if m["status"] != DELETING
+        and m["id"] not in plan.delete
+        and instance_number(cluster_id.lower(), m["id"].lower()) is not None
+        and instance_class not in (m["instance_class"], m["pending_class"])
+    )
+
+
+def _converge(
+    client, cluster, desired, *, created, check_mode, warn, wait, wait_timeout, remaining, delay, sleep, clock
+):
+    identifier = cluster["DBClusterIdentifier"]
+    _check_adoptable(cluster, desired, warn)
+
+    instances = describe_cluster_instances(client, identifier) if not created else []
+    members = _members(cluster, instances)
+    plan = plan_instances(identifier, desired["instances"], members, [])
+    if plan.create:
+        # Zones matter only for new instances: spare the call otherwise.
+        azs = _subnet_group_azs(client, cluster.get("DBSubnetGroup"))
+        plan = plan_instances(identifier, desired["instances"], members, azs)
+    if plan.shortfall:
+        raise AuroraClusterError(
+            f"instances={desired['instances']}: DB cluster {identifier} would still have {plan.shortfall} "
+            f"instance(s) too many; only readers named {identifier}-instance-N are removed, never the writer, "
+            f"and these instances are left alone: {', '.join(plan.unmanaged) or 'none'}"
+        )
+    cluster_changes = _cluster_changes(cluster, desired)
+    tags_to_set, tags_to_unset = _tag_changes(cluster, desired)
+    resized = _class_changes(identifier, members, plan, desired["instance_class"])
+    new_class = desired["instance_class"] or DEFAULT_INSTANCE_CLASS
+    existing_classes = set(m["instance_class"] for m in members if m["status"] != DELETING and m["instance_class"])
+    if plan.create and not desired["instance_class"] and existing_classes - {new_class}:
+        warn(
+            f"new instances of DB cluster {identifier} get class {new_class} while its members use "
+            f"{', '.join(sorted(existing_classes))}; set instance_class to choose"
+        )
+    changed = created or bool(cluster_changes or tags_to_set or tags_to_unset or plan.create or plan.delete or resized)
+    before = cluster_summary(cluster, instances)
+
+    if check_mode:
+        after = _predicted(before, cluster_changes, tags_to_set, tags_to_unset, plan, resized, new_class)
+        return changed, {"cluster": before, "before": before, "after": after}
+
+    if wait and cluster.get("Status") != AVAILABLE:
+        if classify(cluster.get("Status")) == FAILED:
+            raise AuroraClusterError(
+                f"DB cluster {identifier} is {cluster.get('Status')} and does not become available on its own"
+            )
+        wait_for_cluster(
+            client, identifier, timeout=remaining(), delay=delay, wait_timeout=wait_timeout, sleep=sleep, clock=clock
+        )
+    arn = cluster["DBClusterArn"]
+    if cluster_changes:
+        modify_db_cluster(client, DBClusterIdentifier=identifier, ApplyImmediately=True, **cluster_changes)
+    if tags_to_unset:
+        remove_tags_from_resource(client, arn, tags_to_unset)
+    if tags_to_set:
+        add_tags_to_resource(client, arn, tags_to_set)
+
+    # Back to back, no wait in between: the instances come up in parallel.
+    instance_tags = ansible_dict_to_boto3_tag_list(cluster_tags(identifier, desired["tags"]))
+    for instance_id, az in plan.create:
+        params = {
+            "DBInstanceIdentifier": instance_id,
+            "DBClusterIdentifier": identifier,
+            "DBInstanceClass": new_class,
+            "Engine": cluster["Engine"],
+            "AutoMinorVersionUpgrade": bool(desired["auto_minor_version_upgrade"]),
+            "EnablePerformanceInsights": bool(desired["enable_performance_insights"]),
+            "PubliclyAccessible": False,
+            "Tags": instance_tags,
+        }
+        if az:
+            params["AvailabilityZone"] = az
+        create_db_instance(client, **params)
+    for instance_id in resized:
+        modify_db_instance(
+            client, DBInstanceIdentifier=instance_id, DBInstanceClass=desired["instance_class"], ApplyImmediately=True
+        )
+    # Aurora instances never take a final snapshot: the cluster volume outlives them.
+    for instance_id in plan.delete:
+        delete_db_instance(client, DBInstanceIdentifier=instance_id)
+
+    waited = False
+    if wait:
+        keep = [m["id"] for m in members if m["status"] != DELETING and m["id"] not in plan.delete]
+        keep += [instance_id for instance_id, _az in plan.create]
+        gone = list(plan.delete) + [m["id"] for m in members if m["status"] == DELETING]
+        expected_class = dict((i, desired["instance_class"]) for i in resized)
+        progress = wait_progress(members, available=keep, gone=gone, instance_class=expected_class)
+        if changed or not progress.done:
+            wait_for_instances(
+                client,
+                identifier,
+                available=keep,
+                gone=gone,
+                instance_class=expected_class,
+                timeout=remaining(),
+                delay=delay,
+                sleep=sleep,
+                clock=clock,
+                wait_timeout=wait_timeout,
+            )
+            waited = True
+    if changed or waited:
+        cluster = describe_db_cluster(client, identifier) or cluster
+        instances = describe_cluster_instances(client, identifier)
+    after = cluster_summary(cluster, instances)
+    return changed, {"cluster": after, "before": before, "after": after}
+
+
+def _predicted(before, cluster_changes, tags_to_set, tags_to_unset, plan, resized, new_class):
+    after = dict(before)
+    if "DeletionProtection" in cluster_changes:
+        after["deletion_protection"] = cluster_changes["DeletionProtection"]
+    if "BackupRetentionPeriod" in cluster_changes:
+        after["backup_retention_period"] = cluster_changes["BackupRetentionPeriod"]
+    if "VpcSecurityGroupIds" in cluster_changes:
+        after["vpc_security_groups"] = [
+            {"vpc_security_group_id": g, "status": "active"} for g in cluster_changes["VpcSecurityGroupIds"]
+        ]
+    tags = dict((k, v) for k, v in before["tags"].items() if k not in tags_to_unset)
+    tags.update(tags_to_set)
+    after["tags"] = tags
+    members = []
+    for member in before["members"]:
+        if member["db_instance_identifier"] in plan.delete:
+            continue
+        member = dict(member)
+        if member["db_instance_identifier"] in resized:
+            member["db_instance_class"] = new_class
+        members.append(member)
+    has_writer = any(m["is_cluster_writer"] for m in members)
+    for index, (instance_id, az) in enumerate(plan.create):
+        members.append(
+            {
+                "db_instance_identifier": instance_id,
+                "availability_zone": az,
+                "is_cluster_writer": not has_writer and index == 0,
+                "db_instance_class": new_class,
+                "db_instance_status": "creating",
+            }
+        )
+    after["members"] = sorted(members, key=lambda m: m["db_instance_identifier"])
+    return after
+
+
+def _predicted_new(desired, plan, subnet_group, snapshot_identifier):
+    identifier = desired["identifier"]
+    skeleton = {
+        "db_cluster_identifier": identifier,
+        "engine": desired["engine"],
+        "engine_version": desired["engine_version"] or (None if snapshot_identifier else DEFAULT_ENGINE_VERSION),
+        "status": "creating",
+        "database_name": None if snapshot_identifier else desired["database_name"],
+        "master_username": None if snapshot_identifier else desired["master_username"],
+        "storage_encrypted": None if snapshot_identifier else bool(desired["storage_encrypted"]),
+        "deletion_protection": bool(desired["deletion_protection"]),
+        "backup_retention_period": desired["backup_retention_period"],
+        "db_subnet_group": subnet_group,
+        "vpc_security_groups": [
+            {"vpc_security_group_id": g, "status": "active"} for g in desired["vpc_security_group_ids"] or []
+        ],
+        "tags": {},
+        "members": [],
+    }
+    new_class = desired["instance_class"] or DEFAULT_INSTANCE_CLASS
+    return _predicted(skeleton, {}, cluster_tags(identifier, desired["tags"]), [], plan, [], new_class)
+
+
+def ensure_cluster_absent(
+    client,
+    *,
+    identifier,
+    skip_final_snapshot=False,
+    final_snapshot_identifier=None,
+    check_mode=False,
+    wait=True,
+    wait_timeout=3600,
+    delay=POLL_DELAY,
+    sleep=time.sleep,
+    clock=time.monotonic,
+):
+    """Delete the cluster's instances, then the cluster (with a final snapshot unless skipped).
+
+    The instances are always waited for, whatever ``wait`` says: RDS refuses to delete a cluster
+    that still has members. Deletion protection is never lifted here.
+    """
+    remaining = _deadline(wait_timeout, clock)
+    cluster = describe_db_cluster(client, identifier)
+    if cluster is None:
+        return False, {"cluster": {}, "before": {}, "after": {}}
+    instances = describe_cluster_instances(client, identifier)
+    before = cluster_summary(cluster, instances)
+    state = {"cluster": {}, "before": before, "after": {}}
+    if cluster.get("DeletionProtection"):
+        raise AuroraClusterError(
+            f"DB cluster {identifier} has deletion protection enabled, so it is not deleted. Lift it first, "
+            "for example with this module: state=present deletion_protection=false (or aws rds modify-db-cluster "
+            f"--db-cluster-identifier {identifier} --no-deletion-protection --apply-immediately), then delete again"
+        )
+    already_deleting = cluster.get("Status") == DELETING
+    to_delete = [i["DBInstanceIdentifier"] for i in instances if i.get("DBInstanceStatus") != DELETING]
+    changed = bool(to_delete) or not already_deleting
+    if not skip_final_snapshot and not already_deleting:
+        state["final_snapshot_identifier"] = final_snapshot_identifier or default_final_snapshot_identifier(identifier)
+    if check_mode:
+        return changed, state
+
+    for instance_id in to_delete:
+        delete_db_instance(client, DBInstanceIdentifier=instance_id)
+    if instances:
+        wait_for_instances(
+            client,
+            identifier,
+            gone=[i["DBInstanceIdentifier"] for i in instances],
+            timeout=remaining(),
+            delay=delay,
+            sleep=sleep,
+            clock=clock,
+            wait_timeout=wait_timeout,
+        )
+    if not already_deleting:
+        params = {"DBClusterIdentifier": identifier, "SkipFinalSnapshot": bool(skip_final_snapshot)}
+        if not skip_final_snapshot:
+            params["FinalDBSnapshotIdentifier"] = state["final_snapshot_identifier"]
+        delete_db_cluster(client, **params)
+    if wait:
+        wait_for_cluster(
+            client,
+            identifier,
+            deleted=True,
+            timeout=remaining(),
+            delay=delay,
+            wait_timeout=wait_timeout,
+            sleep=sleep,
+            clock=clock,
+        )
+    return changed, state

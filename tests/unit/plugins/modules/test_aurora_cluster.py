@@ -1,0 +1,887 @@
+"""aurora_cluster: the ensure_* functions against a fake RDS client, and the module's entry checks.
+
+The fake keeps just enough state to behave like RDS across calls (instances come up one poll after
+they are created, deletes take one poll), records every call, and never sleeps: the wait loops get
+a fake clock whose ``sleep`` only moves time forward.
+"""
+
+import json
+
+import botocore.exceptions
+import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+
+from ansible_collections.keycloak.aurora.plugins.module_utils import rds_cluster
+from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import AuroraClusterError
+from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import ensure_cluster_absent
+from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import ensure_cluster_present
+from ansible_collections.keycloak.aurora.plugins.modules import aurora_cluster
+
+MUTATING = {
+    "create_db_cluster",
+    "restore_db_cluster_from_snapshot",
+    "modify_db_cluster",
+    "delete_db_cluster",
+    "create_db_instance",
+    "modify_db_instance",
+    "delete_db_instance",
+    "add_tags_to_resource",
+    "remove_tags_from_resource",
+}
+ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+ARN = "arn:aws:rds:eu-west-1:123456789012:cluster:"
+
+
+def client_error(code, operation):
+    return botocore.exceptions.ClientError({"Error": {"Code": code, "Message": code}}, operation)
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class FakePaginator:
+    def __init__(self, method):
+        self.method = method
+
+    def paginate(self, **kwargs):
+        method = self.method
+
+        class Pages:
+            def build_full_result(self):
+                return method(**kwargs)
+
+        return Pages()
+
+
+class FakeWaiter:
+    def __init__(self, rds, name):
+        self.rds = rds
+        self.name = name
+
+    def wait(self, **kwargs):
+        self.rds.calls.append((f"waiter.{self.name}", kwargs))
+        identifier = kwargs["DBClusterIdentifier"]
+        cluster = self.rds.clusters.get(identifier)
+        if self.rds.waiter_errors:
+            raise self.rds.waiter_errors.pop(0)
+        if self.name == "db_cluster_available":
+            if self.rds.cluster_never_available:
+                raise botocore.exceptions.WaiterError(
+                    name="DBClusterAvailable",
+                    reason="Max attempts exceeded",
+                    last_response={"DBClusters": [{"Status": "creating"}]},
+                )
+            cluster["Status"] = "available"
+        elif self.name == "db_cluster_deleted":
+            self.rds.clusters.pop(identifier, None)
+
+
+class FakeRDS:
+    """A small stateful stand-in for the boto3 RDS client."""
+
+    def __init__(self, zones=ZONES):
+        self.calls = []
+        self.clusters = {}
+        self.instances = {}
+        self.snapshots = {}
+        self.subnet_groups = {"kc-subnet-group": zones}
+        self.scripts = {}
+        self.cluster_never_available = False
+        self.waiter_errors = []
+
+    # helpers ------------------------------------------------------------------------------------
+
+    def names(self):
+        return [name for name, _kwargs in self.calls]
+
+    def mutating(self):
+        return [name for name in self.names() if name in MUTATING]
+
+    def called(self, name):
+        return [kwargs for call, kwargs in self.calls if call == name]
+
+    def add_cluster(self, identifier="kc", status="available", version="17.5", **extra):
+        cluster = {
+            "DBClusterIdentifier": identifier,
+            "DBClusterArn": ARN + identifier,
+            "Endpoint": f"{identifier}.cluster-x.eu-west-1.rds.amazonaws.com",
+            "ReaderEndpoint": f"{identifier}.cluster-ro-x.eu-west-1.rds.amazonaws.com",
+            "Port": 5432,
+            "Engine": "aurora-postgresql",
+            "EngineVersion": version,
+            "Status": status,
+            "DatabaseName": "keycloak",
+            "MasterUsername": "keycloak",
+            "StorageEncrypted": True,
+            "DeletionProtection": False,
+            "BackupRetentionPeriod": 1,
+            "DBSubnetGroup": "kc-subnet-group",
+            "VpcSecurityGroups": [{"VpcSecurityGroupId": "sg-1", "Status": "active"}],
+            "TagList": [{"Key": "AuroraCluster", "Value": identifier}],
+        }
+        cluster.update(extra)
+        self.clusters[identifier] = cluster
+        return cluster
+
+    def add_instance(self, identifier, az, writer=False, status="available", cluster="kc", klass="db.t4g.large"):
+        self.instances[identifier] = {
+            "DBInstanceIdentifier": identifier,
+            "DBClusterIdentifier": cluster,
+            "AvailabilityZone": az,
+            "DBInstanceStatus": status,
+            "DBInstanceClass": klass,
+            "_writer": writer,
+        }
+
+    def _cluster_view(self, cluster):
+        view = dict(cluster)
+        members = [i for i in self.instances.values() if i["DBClusterIdentifier"] == cluster["DBClusterIdentifier"]]
+        if members and not any(i["_writer"] for i in members):
+            members[0]["_writer"] = True
+        view["DBClusterMembers"] = [
+            {"DBInstanceIdentifier": i["DBInstanceIdentifier"], "IsClusterWriter": i["_writer"]} for i in members
+        ]
+        return view
+
+    # RDS API ------------------------------------------------------------------------------------
+
+    def describe_db_clusters(self, DBClusterIdentifier):
+        self.calls.append(("describe_db_clusters", {"DBClusterIdentifier": DBClusterIdentifier}))
+        if DBClusterIdentifier not in self.clusters:
+            raise client_error("DBClusterNotFoundFault", "DescribeDBClusters")
+        return {"DBClusters": [self._cluster_view(self.clusters[DBClusterIdentifier])]}
+
+    def _describe_db_instances(self, Filters):
+        self.calls.append(("describe_db_instances", {"Filters": Filters}))
+        cluster = Filters[0]["Values"][0]
+        result = []
+        for identifier, instance in list(self.instances.items()):
+            if instance["DBClusterIdentifier"] != cluster:
+                continue
+            result.append({k: v for k, v in instance.items() if not k.startswith("_")})
+            # Time passes between two polls: move every instance one step on.
+            script = self.scripts.get(identifier)
+            if script:
+                instance["DBInstanceStatus"] = script.pop(0)
+            elif instance["DBInstanceStatus"] == "deleting":
+                del self.instances[identifier]
+            elif instance["DBInstanceStatus"] in ("creating", "modifying"):
+                instance["DBInstanceStatus"] = "available"
+                if instance.get("_new_class"):
+                    instance["DBInstanceClass"] = instance.pop("_new_class")
+        return {"DBInstances": result}
+
+    def _describe_db_cluster_snapshots(self, DBClusterSnapshotIdentifier):
+        self.calls.append(
+            ("describe_db_cluster_snapshots", {"DBClusterSnapshotIdentifier": DBClusterSnapshotIdentifier})
+        )
+        if DBClusterSnapshotIdentifier not in self.snapshots:
+            raise client_error("DBClusterSnapshotNotFoundFault", "DescribeDBClusterSnapshots")
+        return {"DBClusterSnapshots": [self.snapshots[DBClusterSnapshotIdentifier]]}
+
+    def get_paginator(self, name):
+        return FakePaginator(getattr(self, "_" + name))
+
+    def get_waiter(self, name):
+        return FakeWaiter(self, name)
+
+    def describe_db_subnet_groups(self, DBSubnetGroupName):
+        self.calls.append(("describe_db_subnet_groups", {"DBSubnetGroupName": DBSubnetGroupName}))
+        if DBSubnetGroupName not in self.subnet_groups:
+            raise client_error("DBSubnetGroupNotFoundFault", "DescribeDBSubnetGroups")
+        subnets = [{"SubnetAvailabilityZone": {"Name": z}} for z in self.subnet_groups[DBSubnetGroupName]]
+        return {"DBSubnetGroups": [{"DBSubnetGroupName": DBSubnetGroupName, "Subnets": subnets}]}
+
+    def create_db_cluster(self, **kwargs):
+        self.calls.append(("create_db_cluster", kwargs))
+        cluster = self.add_cluster(
+            kwargs["DBClusterIdentifier"],
+            status="creating",
+            version=kwargs["EngineVersion"],
+            Engine=kwargs["Engine"],
+            DatabaseName=kwargs["DatabaseName"],
+            MasterUsername=kwargs["MasterUsername"],
+            StorageEncrypted=kwargs["StorageEncrypted"],
+            DeletionProtection=kwargs["DeletionProtection"],
+            DBSubnetGroup=kwargs.get("DBSubnetGroupName", "default"),
+            VpcSecurityGroups=[
+                {"VpcSecurityGroupId": g, "Status": "active"} for g in kwargs.get("VpcSecurityGroupIds", [])
+            ],
+            BackupRetentionPeriod=kwargs.get("BackupRetentionPeriod", 1),
+            TagList=kwargs["Tags"],
+        )
+        return {"DBCluster": self._cluster_view(cluster)}
+
+    def restore_db_cluster_from_snapshot(self, **kwargs):
+        self.calls.append(("restore_db_cluster_from_snapshot", kwargs))
+        cluster = self.add_cluster(
+            kwargs["DBClusterIdentifier"],
+            status="creating",
+            version="16.4",
+            DatabaseName="keycloak",
+            StorageEncrypted=False,
+            DBSubnetGroup=kwargs.get("DBSubnetGroupName", "default"),
+            TagList=kwargs["Tags"],
+        )
+        return {"DBCluster": self._cluster_view(cluster)}
+
+    def modify_db_cluster(self, **kwargs):
+        self.calls.append(("modify_db_cluster", kwargs))
+        cluster = self.clusters[kwargs["DBClusterIdentifier"]]
+        for key in ("DeletionProtection", "BackupRetentionPeriod"):
+            if key in kwargs:
+                cluster[key] = kwargs[key]
+        return {"DBCluster": self._cluster_view(cluster)}
+
+    def delete_db_cluster(self, **kwargs):
+        self.calls.append(("delete_db_cluster", kwargs))
+        cluster = self.clusters[kwargs["DBClusterIdentifier"]]
+        if any(i["DBClusterIdentifier"] == cluster["DBClusterIdentifier"] for i in self.instances.values()):
+            raise client_error("InvalidDBClusterStateFault", "DeleteDBCluster")
+        cluster["Status"] = "deleting"
+        return {"DBCluster": cluster}
+
+    def create_db_instance(self, **kwargs):
+        self.calls.append(("create_db_instance", kwargs))
+        self.add_instance(
+            kwargs["DBInstanceIdentifier"],
+            kwargs.get("AvailabilityZone"),
+            status="creating",
+            cluster=kwargs["DBClusterIdentifier"],
+            klass=kwargs["DBInstanceClass"],
+        )
+        return {"DBInstance": dict(self.instances[kwargs["DBInstanceIdentifier"]])}
+
+    def modify_db_instance(self, **kwargs):
+        self.calls.append(("modify_db_instance", kwargs))
+        instance = self.instances[kwargs["DBInstanceIdentifier"]]
+        instance["_new_class"] = kwargs["DBInstanceClass"]
+        instance["DBInstanceStatus"] = "modifying"
+        return {"DBInstance": dict(instance)}
+
+    def delete_db_instance(self, **kwargs):
+        self.calls.append(("delete_db_instance", kwargs))
+        if kwargs["DBInstanceIdentifier"] not in self.instances:
+            raise client_error("DBInstanceNotFound", "DeleteDBInstance")
+        self.instances[kwargs["DBInstanceIdentifier"]]["DBInstanceStatus"] = "deleting"
+        return {"DBInstance": {}}
+
+    def add_tags_to_resource(self, **kwargs):
+        self.calls.append(("add_tags_to_resource", kwargs))
+
+    def remove_tags_from_resource(self, **kwargs):
+        self.calls.append(("remove_tags_from_resource", kwargs))
+
+
+class FakeSecrets:
+    def __init__(self, secret_string):
+        self.secret_string = secret_string
+
+    def get_secret_value(self, SecretId):
+        if self.secret_string is None:
+            raise client_error("ResourceNotFoundException", "GetSecretValue")
+        return {"SecretString": self.secret_string}
+
+
+def credentials():
+    return ("keycloak", "s3cr3t-Passw0rd")
+
+
+def never_called():
+    raise AssertionError("the master credentials must not be read")
+
+
+@pytest.fixture
+def rds():
+    return FakeRDS()
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+def present(rds, clock, **kwargs):
+    kwargs.setdefault("identifier", "kc")
+    kwargs.setdefault("master_credentials", never_called)
+    return ensure_cluster_present(rds, sleep=clock.sleep, clock=clock, delay=10, **kwargs)
+
+
+def absent(rds, clock, **kwargs):
+    kwargs.setdefault("identifier", "kc")
+    return ensure_cluster_absent(rds, sleep=clock.sleep, clock=clock, delay=10, **kwargs)
+
+
+def existing_two(rds, writer=1):
+    rds.add_cluster()
+    rds.add_instance("kc-instance-1", "eu-west-1a", writer=writer == 1)
+    rds.add_instance("kc-instance-2", "eu-west-1b", writer=writer == 2)
+
+
+# present: creating ------------------------------------------------------------------------------
+
+
+def test_create_describes_first_then_creates_cluster_and_instances(rds, clock):
+    changed, state = present(
+        rds,
+        clock,
+        master_credentials=credentials,
+        db_subnet_group_name="kc-subnet-group",
+        vpc_security_group_ids=["sg-1"],
+        tags={"team": "sso"},
+    )
+    assert changed
+    assert rds.names()[0] == "describe_db_clusters"
+    (create,) = rds.called("create_db_cluster")
+    assert create == {
+        "DBClusterIdentifier": "kc",
+        "Engine": "aurora-postgresql",
+        "EngineVersion": "17.5",
+        "DatabaseName": "keycloak",
+        "MasterUsername": "keycloak",
+        "MasterUserPassword": "s3cr3t-Passw0rd",
+        "StorageEncrypted": True,
+        "DeletionProtection": False,
+        "DBSubnetGroupName": "kc-subnet-group",
+        "VpcSecurityGroupIds": ["sg-1"],
+        "Tags": [{"Key": "team", "Value": "sso"}, {"Key": "AuroraCluster", "Value": "kc"}],
+    }
+    # the cluster is waited for with botocore's waiter before the instances are created
+    assert rds.names().index("waiter.db_cluster_available") < rds.names().index("create_db_instance")
+    instances = rds.called("create_db_instance")
+    assert [(i["DBInstanceIdentifier"], i["AvailabilityZone"]) for i in instances] == [
+        ("kc-instance-1", "eu-west-1a"),
+        ("kc-instance-2", "eu-west-1b"),
+    ]
+    for params in instances:
+        assert params["DBInstanceClass"] == "db.t4g.large"
+        assert params["AutoMinorVersionUpgrade"] is False
+        assert params["EnablePerformanceInsights"] is True
+        assert params["PubliclyAccessible"] is False
+        assert {"Key": "AuroraCluster", "Value": "kc"} in params["Tags"]
+    # both instances are created before the one wait loop starts
+    creates = [n for n, name in enumerate(rds.names()) if name == "create_db_instance"]
+    polls = [n for n, name in enumerate(rds.names()) if name == "describe_db_instances"]
+    assert creates[1] < polls[0]
+    cluster = state["cluster"]
+    assert cluster["db_cluster_identifier"] == "kc"
+    assert cluster["endpoint"].startswith("kc.cluster-")
+    assert cluster["tags"] == {"AuroraCluster": "kc", "team": "sso"}
+    assert [(m["db_instance_identifier"], m["db_instance_status"]) for m in cluster["members"]] == [
+        ("kc-instance-1", "available"),
+        ("kc-instance-2", "available"),
+    ]
+    assert state["before"] == {}
+    assert "s3cr3t-Passw0rd" not in json.dumps(state)
+
+
+def test_create_with_explicit_settings(rds, clock):
+    present(
+        rds,
+        clock,
+        master_credentials=credentials,
+        engine_version="16.6",
+        instances=1,
+        instance_class="db.r6g.large",
+        deletion_protection=True,
+        backup_retention_period=7,
+        storage_encrypted=False,
+        enable_performance_insights=False,
+    )
+    (create,) = rds.called("create_db_cluster")
+    assert create["EngineVersion"] == "16.6"
+    assert create["DeletionProtection"] is True
+    assert create["BackupRetentionPeriod"] == 7
+    assert create["StorageEncrypted"] is False
+    assert "DBSubnetGroupName" not in create and "VpcSecurityGroupIds" not in create
+    (instance,) = rds.called("create_db_instance")
+    assert instance["DBInstanceClass"] == "db.r6g.large"
+    assert instance["EnablePerformanceInsights"] is False
+    # the default subnet group is unknown here: AWS picks the zone
+    assert "AvailabilityZone" not in instance
+    assert rds.called("modify_db_cluster") == []
+
+
+def test_create_without_credentials_is_refused(rds, clock):
+    with pytest.raises(AuroraClusterError, match="master_user_password or master_user_password_secret"):
+        present(rds, clock, master_credentials=None)
+    assert rds.mutating() == []
+
+
+def test_create_without_wait_does_not_wait(rds, clock):
+    changed, state = present(rds, clock, master_credentials=credentials, wait=False)
+    assert changed
+    assert not any(name.startswith("waiter.") for name in rds.names())
+    assert len(rds.called("create_db_instance")) == 2
+    assert clock.sleeps == []
+    assert state["cluster"]["status"] == "creating"
+
+
+def test_restore_from_snapshot(rds, clock):
+    rds.snapshots["kc-final-20250101000000"] = {"DBClusterSnapshotIdentifier": "kc-final-20250101000000"}
+    warnings = []
+    changed, state = present(
+        rds,
+        clock,
+        snapshot_identifier="kc-final-20250101000000",
+        db_subnet_group_name="kc-subnet-group",
+        backup_retention_period=3,
+        master_credentials=None,
+        warn=warnings.append,
+    )
+    assert changed
+    (restore,) = rds.called("restore_db_cluster_from_snapshot")
+    assert restore["SnapshotIdentifier"] == "kc-final-20250101000000"
+    assert "EngineVersion" not in restore and "MasterUserPassword" not in restore
+    assert rds.called("create_db_cluster") == []
+    # what the restore call cannot set is converged afterwards
+    assert rds.called("modify_db_cluster") == [
+        {"DBClusterIdentifier": "kc", "ApplyImmediately": True, "BackupRetentionPeriod": 3}
+    ]
+    assert len(rds.called("create_db_instance")) == 2
+    assert any("not encrypted" in w for w in warnings)
+
+
+def test_restore_from_a_missing_snapshot_is_refused(rds, clock):
+    with pytest.raises(AuroraClusterError, match="snapshot_identifier: DB cluster snapshot nope does not exist"):
+        present(rds, clock, snapshot_identifier="nope")
+    assert rds.mutating() == []
+
+
+def test_check_mode_on_a_new_cluster(rds, clock):
+    changed, state = present(
+        rds, clock, check_mode=True, master_credentials=never_called, db_subnet_group_name="kc-subnet-group"
+    )
+    assert changed
+    assert state["cluster"] == {}
+    assert rds.mutating() == []
+    after = state["after"]
+    assert after["engine_version"] == "17.5"
+    assert after["tags"] == {"AuroraCluster": "kc"}
+    assert [
+        (m["db_instance_identifier"], m["availability_zone"], m["is_cluster_writer"]) for m in after["members"]
+    ] == [
+        ("kc-instance-1", "eu-west-1a", True),
+        ("kc-instance-2", "eu-west-1b", False),
+    ]
+
+
+def test_cluster_that_never_becomes_available(rds, clock):
+    rds.cluster_never_available = True
+    with pytest.raises(
+        AuroraClusterError,
+        match=r"Timed out \(wait_timeout=60\) waiting for DB cluster kc to be available: it is creating",
+    ):
+        present(rds, clock, master_credentials=credentials, wait_timeout=60)
+    assert rds.called("create_db_instance") == []
+    (wait,) = rds.called("waiter.db_cluster_available")
+    assert wait["WaiterConfig"] == {"Delay": 10, "MaxAttempts": 6}
+
+
+def test_cluster_wait_survives_a_throttled_poll(rds, clock):
+    rds.waiter_errors.append(
+        botocore.exceptions.WaiterError(
+            name="DBClusterAvailable",
+            reason="An error occurred (Throttling): Rate exceeded",
+            last_response={"Error": {"Code": "Throttling", "Message": "Rate exceeded"}},
+        )
+    )
+    changed, state = present(rds, clock, master_credentials=credentials)
+    assert changed
+    assert len(rds.called("waiter.db_cluster_available")) == 2
+    assert state["cluster"]["status"] == "available"
+
+
+def test_cluster_in_a_failed_state_fails_the_wait(rds, clock):
+    rds.waiter_errors.append(
+        botocore.exceptions.WaiterError(
+            name="DBClusterAvailable",
+            reason="Waiter encountered a terminal failure state",
+            last_response={"DBClusters": [{"Status": "incompatible-parameters"}]},
+        )
+    )
+    with pytest.raises(AuroraClusterError, match="did not become available: it is incompatible-parameters"):
+        present(rds, clock, master_credentials=credentials)
+    assert rds.called("create_db_instance") == []
+
+
+# present: adopting and converging ---------------------------------------------------------------
+
+
+def test_second_run_changes_nothing(rds, clock):
+    existing_two(rds)
+    changed, state = present(rds, clock)
+    assert not changed
+    assert rds.mutating() == []
+    assert clock.sleeps == []
+    assert state["before"] == state["after"] == state["cluster"]
+    assert [m["is_cluster_writer"] for m in state["cluster"]["members"]] == [True, False]
+
+
+def test_existing_cluster_is_never_created_again(rds, clock):
+    existing_two(rds)
+    present(rds, clock, master_credentials=credentials)
+    assert rds.called("create_db_cluster") == []
+
+
+def test_scale_up_continues_round_robin_and_waits_for_all_at_once(rds, clock):
+    existing_two(rds)
+    changed, state = present(rds, clock, instances=4)
+    assert changed
+    assert [(i["DBInstanceIdentifier"], i["AvailabilityZone"]) for i in rds.called("create_db_instance")] == [
+        ("kc-instance-3", "eu-west-1c"),
+        ("kc-instance-4", "eu-west-1a"),
+    ]
+    assert [m["db_instance_identifier"] for m in state["cluster"]["members"]] == [
+        "kc-instance-1",
+        "kc-instance-2",
+        "kc-instance-3",
+        "kc-instance-4",
+    ]
+    assert all(m["db_instance_status"] == "available" for m in state["cluster"]["members"])
+
+
+def test_scale_up_warns_about_a_class_differing_from_the_members(rds, clock):
+    rds.add_cluster()
+    rds.add_instance("kc-instance-1", "eu-west-1a", writer=True, klass="db.r6g.xlarge")
+    warnings = []
+    present(rds, clock, instances=2, warn=warnings.append)
+    assert rds.called("create_db_instance")[0]["DBInstanceClass"] == "db.t4g.large"
+    assert any("db.r6g.xlarge" in w and "instance_class" in w for w in warnings)
+
+
+def test_scale_down_removes_the_highest_readers_never_the_writer(rds, clock):
+    rds.add_cluster()
+    rds.add_instance("kc-instance-1", "eu-west-1a")
+    rds.add_instance("kc-instance-2", "eu-west-1b")
+    rds.add_instance("kc-instance-3", "eu-west-1c", writer=True)
+    changed, state = present(rds, clock, instances=1)
+    assert changed
+    assert [c["DBInstanceIdentifier"] for c in rds.called("delete_db_instance")] == ["kc-instance-2", "kc-instance-1"]
+    # Aurora instances take no final snapshot: no snapshot parameters are sent
+    assert rds.called("delete_db_instance")[0] == {"DBInstanceIdentifier": "kc-instance-2"}
+    assert [m["db_instance_identifier"] for m in state["cluster"]["members"]] == ["kc-instance-3"]
+    assert state["cluster"]["members"][0]["is_cluster_writer"]
+
+
+def test_scale_down_refuses_to_touch_unmanaged_instances(rds, clock):
+    rds.add_cluster()
+    rds.add_instance("kc-instance-1", "eu-west-1a", writer=True)
+    rds.add_instance("hand-made", "eu-west-1b")
+    with pytest.raises(AuroraClusterError, match="hand-made"):
+        present(rds, clock, instances=1)
+    assert rds.mutating() == []
+
+
+def test_check_mode_on_an_existing_cluster_sends_nothing(rds, clock):
+    existing_two(rds)
+    changed, state = present(
+        rds,
+        clock,
+        instances=3,
+        deletion_protection=True,
+        tags={"a": "b"},
+        instance_class="db.r6g.large",
+        check_mode=True,
+    )
+    assert changed
+    assert rds.mutating() == []
+    assert state["cluster"] == state["before"]
+    after = state["after"]
+    assert after["deletion_protection"] is True
+    assert after["tags"] == {"AuroraCluster": "kc", "a": "b"}
+    assert [(m["db_instance_identifier"], m["db_instance_class"]) for m in after["members"]] == [
+        ("kc-instance-1", "db.r6g.large"),
+        ("kc-instance-2", "db.r6g.large"),
+        ("kc-instance-3", "db.r6g.large"),
+    ]
+
+
+def test_check_mode_scale_down(rds, clock):
+    existing_two(rds, writer=2)
+    changed, state = present(rds, clock, instances=1, check_mode=True)
+    assert changed
+    assert rds.mutating() == []
+    assert [m["db_instance_identifier"] for m in state["after"]["members"]] == ["kc-instance-2"]
+
+
+def test_explicit_engine_version_differing_is_refused(rds, clock):
+    existing_two(rds)
+    with pytest.raises(AuroraClusterError, match="runs engine version 17.5, not engine_version=16.6"):
+        present(rds, clock, engine_version="16.6", instances=3)
+    assert rds.mutating() == []
+
+
+def test_engine_version_not_given_adopts_any_version(rds, clock):
+    rds.add_cluster(version="15.4")
+    rds.add_instance("kc-instance-1", "eu-west-1a", writer=True)
+    changed, _state = present(rds, clock, instances=1)
+    assert not changed
+
+
+def test_other_engine_is_refused(rds, clock):
+    rds.add_cluster(Engine="aurora-mysql")
+    with pytest.raises(AuroraClusterError, match="engine"):
+        present(rds, clock)
+
+
+def test_unencrypted_cluster_is_a_warning_not_a_failure(rds, clock):
+    existing_two(rds)
+    rds.clusters["kc"]["StorageEncrypted"] = False
+    warnings = []
+    changed, _state = present(rds, clock, warn=warnings.append)
+    assert not changed
+    assert len(warnings) == 1 and "not encrypted" in warnings[0]
+    assert rds.mutating() == []
+
+
+def test_instance_class_changes_only_when_given(rds, clock):
+    existing_two(rds)
+    rds.instances["kc-instance-2"]["DBInstanceClass"] = "db.r6g.large"
+    assert present(rds, clock)[0] is False
+    changed, state = present(rds, clock, instance_class="db.r6g.large")
+    assert changed
+    assert rds.called("modify_db_instance") == [
+        {"DBInstanceIdentifier": "kc-instance-1", "DBInstanceClass": "db.r6g.large", "ApplyImmediately": True}
+    ]
+    assert [m["db_instance_class"] for m in state["cluster"]["members"]] == ["db.r6g.large", "db.r6g.large"]
+
+
+def test_cluster_settings_change_only_when_given(rds, clock):
+    existing_two(rds)
+    changed, _state = present(
+        rds, clock, deletion_protection=True, backup_retention_period=7, vpc_security_group_ids=["sg-1"]
+    )
+    assert changed
+    assert rds.called("modify_db_cluster") == [
+        {"DBClusterIdentifier": "kc", "ApplyImmediately": True, "DeletionProtection": True, "BackupRetentionPeriod": 7}
+    ]
+    rds.calls.clear()
+    assert present(rds, clock, deletion_protection=True, backup_retention_period=7)[0] is False
+    assert rds.mutating() == []
+
+
+def test_tags_are_converged_and_the_cluster_tag_kept(rds, clock):
+    existing_two(rds)
+    rds.clusters["kc"]["TagList"] += [{"Key": "old", "Value": "1"}, {"Key": "aws:reserved", "Value": "x"}]
+    changed, _state = present(rds, clock, tags={"team": "sso"})
+    assert changed
+    assert rds.called("remove_tags_from_resource") == [{"ResourceName": ARN + "kc", "TagKeys": ["old"]}]
+    assert rds.called("add_tags_to_resource") == [
+        {"ResourceName": ARN + "kc", "Tags": [{"Key": "team", "Value": "sso"}]}
+    ]
+
+
+def test_tags_without_purge(rds, clock):
+    existing_two(rds)
+    rds.clusters["kc"]["TagList"] += [{"Key": "old", "Value": "1"}]
+    present(rds, clock, tags={}, purge_tags=False)
+    assert rds.mutating() == []
+
+
+def test_cluster_being_deleted_is_refused(rds, clock):
+    rds.add_cluster(status="deleting")
+    with pytest.raises(AuroraClusterError, match="being deleted"):
+        present(rds, clock)
+
+
+def test_instances_out_of_range(rds, clock):
+    with pytest.raises(AuroraClusterError, match="between 1 and 16"):
+        present(rds, clock, instances=17)
+    assert rds.calls == []
+
+
+# the wait loop ----------------------------------------------------------------------------------
+
+
+def test_wait_times_out_naming_the_instances_still_not_available(rds, clock):
+    existing_two(rds)
+    rds.scripts["kc-instance-3"] = ["creating"] * 1000
+    with pytest.raises(AuroraClusterError) as raised:
+        present(rds, clock, instances=4, wait_timeout=60)
+    message = str(raised.value)
+    assert "Timed out (wait_timeout=60)" in message
+    assert "kc-instance-3 (creating)" in message
+    assert "kc-instance-4" not in message
+    assert "kc-instance-1" not in message
+    assert sum(clock.sleeps) == 60
+    assert all(s <= 10 for s in clock.sleeps)
+
+
+def test_wait_names_instances_not_deleted_yet(rds, clock):
+    existing_two(rds)
+    rds.scripts["kc-instance-2"] = ["deleting"] * 1000
+    with pytest.raises(AuroraClusterError, match=r"not deleted yet: kc-instance-2 \(deleting\)"):
+        present(rds, clock, instances=1, wait_timeout=30)
+
+
+def test_wait_fails_at_once_on_a_failed_state(rds, clock):
+    existing_two(rds)
+    rds.scripts["kc-instance-3"] = ["incompatible-network"] * 10
+    with pytest.raises(AuroraClusterError, match=r"kc-instance-3 \(incompatible-network\)"):
+        present(rds, clock, instances=3)
+    assert len(clock.sleeps) <= 1
+
+
+def test_wait_for_instances_left_creating_by_an_interrupted_run(rds, clock):
+    existing_two(rds)
+    rds.instances["kc-instance-2"]["DBInstanceStatus"] = "creating"
+    changed, state = present(rds, clock)
+    assert not changed
+    assert rds.mutating() == []
+    assert [m["db_instance_status"] for m in state["cluster"]["members"]] == ["available", "available"]
+
+
+def test_wait_for_instances_directly(rds, clock):
+    rds.add_cluster()
+    rds.add_instance("kc-instance-1", "eu-west-1a", status="creating")
+    rds.scripts["kc-instance-1"] = ["backing-up", "available"]
+    rds_cluster.wait_for_instances(
+        rds, "kc", available=["kc-instance-1"], timeout=100, delay=5, sleep=clock.sleep, clock=clock
+    )
+    assert clock.sleeps == [5, 5]
+
+
+# absent -----------------------------------------------------------------------------------------
+
+
+def test_absent_on_a_missing_cluster(rds, clock):
+    changed, state = absent(rds, clock)
+    assert not changed
+    assert state["cluster"] == {}
+    assert rds.mutating() == []
+
+
+def test_absent_deletes_instances_then_cluster_with_a_final_snapshot(rds, clock):
+    existing_two(rds)
+    changed, state = absent(rds, clock, final_snapshot_identifier="kc-last")
+    assert changed
+    names = rds.mutating()
+    assert names == ["delete_db_instance", "delete_db_instance", "delete_db_cluster"]
+    assert rds.called("delete_db_cluster") == [
+        {"DBClusterIdentifier": "kc", "SkipFinalSnapshot": False, "FinalDBSnapshotIdentifier": "kc-last"}
+    ]
+    assert rds.called("waiter.db_cluster_deleted")
+    assert "kc" not in rds.clusters
+    assert state["final_snapshot_identifier"] == "kc-last"
+    assert state["before"]["db_cluster_identifier"] == "kc" and state["after"] == {}
+
+
+def test_absent_default_final_snapshot_name(rds, clock):
+    rds.add_cluster()
+    _changed, state = absent(rds, clock)
+    assert state["final_snapshot_identifier"].startswith("kc-final-")
+    assert len(state["final_snapshot_identifier"]) == len("kc-final-") + 14
+
+
+def test_default_final_snapshot_identifier():
+    import time
+
+    assert rds_cluster.default_final_snapshot_identifier("kc", time.gmtime(0)) == "kc-final-19700101000000"
+
+
+def test_absent_skip_final_snapshot_without_wait(rds, clock):
+    existing_two(rds)
+    changed, state = absent(rds, clock, skip_final_snapshot=True, wait=False)
+    assert changed
+    assert rds.called("delete_db_cluster") == [{"DBClusterIdentifier": "kc", "SkipFinalSnapshot": True}]
+    assert rds.called("waiter.db_cluster_deleted") == []
+    assert "final_snapshot_identifier" not in state
+
+
+def test_absent_refuses_deletion_protection(rds, clock):
+    existing_two(rds)
+    rds.clusters["kc"]["DeletionProtection"] = True
+    with pytest.raises(AuroraClusterError, match="deletion_protection=false"):
+        absent(rds, clock)
+    assert rds.mutating() == []
+
+
+def test_absent_check_mode(rds, clock):
+    existing_two(rds)
+    changed, state = absent(rds, clock, check_mode=True)
+    assert changed
+    assert rds.mutating() == []
+    assert state["before"]["members"]
+
+
+def test_absent_times_out_on_instances(rds, clock):
+    existing_two(rds)
+    rds.scripts["kc-instance-2"] = ["deleting"] * 1000
+    with pytest.raises(AuroraClusterError, match=r"not deleted yet: kc-instance-2 \(deleting\)"):
+        absent(rds, clock, wait_timeout=20)
+    assert rds.called("delete_db_cluster") == []
+
+
+# master credentials -----------------------------------------------------------------------------
+
+
+def test_read_master_credentials():
+    secrets = FakeSecrets(json.dumps({"username": "keycloak", "password": "pw-123456"}))
+    assert rds_cluster.read_master_credentials(secrets, "kc-master", "keycloak") == ("keycloak", "pw-123456")
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "not json pw-123456",
+        json.dumps(["pw-123456"]),
+        json.dumps({"username": "keycloak"}),
+        json.dumps({"username": "keycloak", "password": ""}),
+    ],
+)
+def test_read_master_credentials_refuses_bad_secrets_without_echoing_them(secret):
+    with pytest.raises(AnsibleAWSError) as raised:
+        rds_cluster.read_master_credentials(FakeSecrets(secret), "kc-master", "keycloak")
+    assert "pw-123456" not in str(raised.value)
+    assert "kc-master" in str(raised.value)
+
+
+def test_read_master_credentials_refuses_another_user():
+    secrets = FakeSecrets(json.dumps({"username": "admin", "password": "pw-123456"}))
+    with pytest.raises(AuroraClusterError, match="master_username"):
+        rds_cluster.read_master_credentials(secrets, "kc-master", "keycloak")
+
+
+# the module -------------------------------------------------------------------------------------
+
+
+class FakeModule:
+    def __init__(self, **params):
+        self.params = {
+            "identifier": "kc",
+            "state": "present",
+            "instances": 2,
+            "backup_retention_period": None,
+            "wait_timeout": 3600,
+        }
+        self.params.update(params)
+
+    def client(self, service):
+        raise AssertionError(f"no {service} client may be made before the input is validated")
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"identifier": "Bad--name-"}, "identifier: 'Bad--name-' is not allowed"),
+        ({"identifier": "1kc"}, "identifier: "),
+        ({"instances": 0}, "instances must be between 1 and 16, got 0"),
+        ({"backup_retention_period": 36}, "backup_retention_period must be between 1 and 35"),
+        ({"wait_timeout": -1}, "wait_timeout"),
+    ],
+)
+def test_module_refuses_bad_input_before_any_call(params, message):
+    with pytest.raises(AuroraClusterError) as raised:
+        aurora_cluster.run(FakeModule(**params))
+    assert message in str(raised.value)
