@@ -37,7 +37,7 @@ lint: venv
 
 # ansible-test insists on running inside ansible_collections/<namespace>/<name>, and inside a git
 # checkout it only sees what that checkout tracks: sanity-check a copy, outside this checkout, of
-# exactly the files git would ship.
+# exactly the files git would ship, beside the collections it depends on.
 # ansible-test bootstraps pip in its sanity venvs with a script from a server we cannot reach; its
 # cache takes tools/ansible_test_get_pip.py instead (pip from ensurepip, packages from the index).
 sanity: venv
@@ -46,6 +46,8 @@ sanity: venv
 	cp tools/ansible_test_get_pip.py $(HOME)/.ansible/test/cache/get_pip_$$pip_version.py; \
 	root=$$(mktemp -d); trap 'rm -rf "$$root"' EXIT; \
 	dest=$$root/ansible_collections/keycloak/aurora; mkdir -p $$dest; \
+	site=$$($(BIN)/python -c 'import ansible_collections.amazon.aws as m; print(list(m.__path__)[0].rsplit("/", 2)[0])'); \
+	for dependency in amazon kubernetes; do ln -s $$site/$$dependency $$root/ansible_collections/$$dependency; done; \
 	git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C $$dest; \
 	cd $$dest && PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --local --python 3.11 --color no
 

@@ -76,5 +76,6 @@ def run_playbook(
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
+        check=False,
     )
     return PlaybookRun(completed.returncode, completed.stdout, completed.stderr)

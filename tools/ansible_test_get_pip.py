@@ -19,6 +19,6 @@ ensurepip.bootstrap(upgrade=True)
 # own CA bundle rather than the system's: give it the system's, where the index's certificate chains to.
 system_bundle = ssl.get_default_verify_paths().cafile
 if system_bundle and os.path.exists(system_bundle):
-    os.environ.setdefault("SSL_CERT_FILE", system_bundle)
+    os.environ.setdefault("PIP_CERT", system_bundle)
 sys.argv = ["pip", "install", *(arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY)]
 runpy.run_module("pip", run_name="__main__", alter_sys=True)

@@ -21,7 +21,7 @@ options:
     type: dict
     required: true
 author:
-  - keycloak.aurora maintainers
+  - keycloak.aurora maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -37,7 +37,7 @@ options:
     description: The master password; only given when it should be part of the settings.
     type: str
 author:
-  - keycloak.aurora maintainers
+  - keycloak.aurora maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

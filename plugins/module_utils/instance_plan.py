@@ -112,7 +112,7 @@ def plan_instances(cluster, wanted, members, availability_zones):
         )
         start = (azs.index(numbered[-1]["az"]) + 1) % len(azs) if numbered else 0
         number = 0
-        for _ in range(wanted - len(active)):
+        for _slot in range(wanted - len(active)):
             number += 1
             while number in taken:
                 number += 1

@@ -67,7 +67,7 @@ def delete_secret(client, secret_id, recovery_window_days):
 
 
 def generate_password():
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _position in range(PASSWORD_LENGTH))
 
 
 def read_credentials(client, secret_id):

@@ -24,7 +24,7 @@ description:
   - O(state=absent) deletes the instances, then the cluster, with a final snapshot unless
     O(skip_final_snapshot=true), and waits until they are gone. It never lifts deletion protection.
 author:
-  - keycloak.aurora maintainers
+  - keycloak.aurora maintainers (!UNKNOWN)
 options:
   identifier:
     description:

@@ -20,7 +20,7 @@ description:
     force-deleted.
   - The password is never part of the result.
 author:
-  - keycloak.aurora maintainers
+  - keycloak.aurora maintainers (!UNKNOWN)
 options:
   cluster:
     description:
@@ -58,6 +58,7 @@ attributes:
     description: Reports whether the secret would be created, restored or deleted; changes nothing.
   diff_mode:
     support: none
+    description: The result shows the state; no diff is returned.
 """
 
 EXAMPLES = r"""

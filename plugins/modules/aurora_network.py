@@ -22,7 +22,7 @@ description:
     a new VPC must be created, and concurrently. An existing VPC is always reused, never re-allocated.
   - Fails, and changes nothing, when two VPCs carry the same C(AuroraCluster) tag.
 author:
-  - keycloak.aurora maintainers
+  - keycloak.aurora maintainers (!UNKNOWN)
 options:
   cluster:
     description:
@@ -68,6 +68,7 @@ attributes:
     description: Reports what would be created; sends no request that changes anything.
   diff_mode:
     support: none
+    description: The result shows the state; no diff is returned.
 """
 
 EXAMPLES = r"""

@@ -174,7 +174,7 @@ def test_recorder_captures_query_and_json_actions(emulator):
 
 
 def test_recorder_captures_concurrent_requests(emulator):
-    clients = [emulator.client("ec2") for _ in range(10)]  # client creation is not thread-safe
+    clients = [emulator.client("ec2") for _client in range(10)]  # client creation is not thread-safe
     barrier = threading.Barrier(len(clients))
     errors = []
 

@@ -208,7 +208,7 @@ def test_a_generated_password_never_appears_at_vvv(emulator):
         run_playbook(
             emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}, args=["-vvv"], json_output=False
         )
-        for _ in range(2)
+        for _run in range(2)
     ]
     value = emulator.client("secretsmanager").get_secret_value(SecretId=f"{CLUSTER}-master-password")["SecretString"]
     password = json.loads(value)["password"]

@@ -53,7 +53,7 @@ def test_a_new_secret_holds_a_generated_password_and_is_tagged():
         client, name="kc-master-password", username="keycloak", tags={"AuroraCluster": "kc"}, check_mode=False
     )
     assert changed and found["ARN"] == "arn:secret:kc-master-password"
-    (_, params) = client.mutating_calls()[0]
+    params = client.mutating_calls()[0][1]
     value = json.loads(params["SecretString"])
     assert value["username"] == "keycloak" and len(value["password"]) == 32
     assert params["Tags"] == [{"Key": "AuroraCluster", "Value": "kc"}]
@@ -61,9 +61,9 @@ def test_a_new_secret_holds_a_generated_password_and_is_tagged():
 
 def test_an_existing_secret_is_never_given_a_new_password():
     client = FakeSecretsManager({"Name": "kc-master-password", "ARN": "arn"})
-    changed, _ = secret.ensure_master_secret(
+    changed = secret.ensure_master_secret(
         client, name="kc-master-password", username="keycloak", tags={}, check_mode=False
-    )
+    )[0]
     assert not changed and client.mutating_calls() == []
 
 
@@ -79,13 +79,13 @@ def test_a_secret_scheduled_for_deletion_is_restored():
 @pytest.mark.parametrize("existing", [None, {"Name": "n", "ARN": "arn", "DeletedDate": "2026-11-01"}])
 def test_check_mode_changes_nothing(existing):
     client = FakeSecretsManager(existing)
-    changed, _ = secret.ensure_master_secret(client, name="n", username="keycloak", tags={}, check_mode=True)
+    changed = secret.ensure_master_secret(client, name="n", username="keycloak", tags={}, check_mode=True)[0]
     assert changed and client.mutating_calls() == []
 
 
 def test_absent_keeps_the_recovery_window():
     client = FakeSecretsManager({"Name": "n", "ARN": "arn"})
-    changed, _ = secret.ensure_master_secret_absent(client, name="n", recovery_window_days=7, check_mode=False)
+    changed = secret.ensure_master_secret_absent(client, name="n", recovery_window_days=7, check_mode=False)[0]
     assert changed and client.mutating_calls() == [("delete_secret", {"SecretId": "n", "RecoveryWindowInDays": 7})]
 
 

@@ -28,7 +28,7 @@ MUTATING = {
     "add_tags_to_resource",
     "remove_tags_from_resource",
 }
-ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
 ARN = "arn:aws:rds:eu-west-1:123456789012:cluster:"
 
 

@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the keycloak.aurora project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Finding a ROSA cluster's network from EC2 (DESIGN §5): its VPC, machine CIDR and worker route tables.
+
+The pure functions (filters, choosing the VPC, resolving route tables) need no boto3;
+``discover`` takes an EC2 client and sends at most three read requests: the instances (or, with
+a ``vpc_id``, the VPC's subnets), the VPC, and its route tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from ansible_collections.amazon.aws.plugins.module_utils import ec2
+
+from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
+from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+
+# ROSA (classic and HCP) tags every node it launches with the cluster's name.
+NAME_TAG = "api.openshift.com/name"
+# A stopped worker is still the cluster's and still in its subnet; terminated ones are not.
+LIVE_STATES = ("pending", "running", "stopping", "stopped")
+# Route table associations in these states route the subnet (or are about to).
+_ACTIVE_ASSOCIATION_STATES = ("associated", "associating")
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+
+DISCOVERED_BY_VPC_ID = "vpc_id"
+DISCOVERED_BY_NODE_NAMES = "node_names"
+DISCOVERED_BY_TAGS = "tags"
+
+
+def clean_node_names(node_names):
+    """The node names without blanks and duplicates, sorted, so the filter does not depend on input order."""
+    return sorted({name.strip() for name in node_names or [] if name and name.strip()})
+
+
+def input_errors(*, cluster_name, vpc_id=None, machine_cidr=None):
+    """What is wrong with the options, one message per option naming it; empty when all is well."""
+    errors = []
+    if not (cluster_name or "").strip():
+        errors.append("cluster_name must be the ROSA cluster name, not empty")
+    if vpc_id and not _VPC_ID.match(vpc_id):
+        errors.append(f"vpc_id must be a VPC ID such as vpc-0123456789abcdef0, not '{vpc_id}'")
+    if machine_cidr:
+        try:
+            cidr.parse_network(machine_cidr)
+        except cidr.CidrError as e:
+            errors.append(f"machine_cidr {e}")
+    return errors
+
+
+def instance_filters(*, cluster_name, node_names=None):
+    """describe_instances filters: the nodes by private DNS name when named, else by the ROSA name tag."""
+    states = {"Name": "instance-state-name", "Values": list(LIVE_STATES)}
+    names = clean_node_names(node_names)
+    if names:
+        return [{"Name": "private-dns-name", "Values": names}, states]
+    return [{"Name": f"tag:{NAME_TAG}", "Values": [cluster_name]}, states]
+
+
+def vpc_filters(vpc_id):
+    return [{"Name": "vpc-id", "Values": [vpc_id]}]
+
+
+def search_description(*, cluster_name, region, node_names=None):
+    """What the instance search looked for, for error messages."""
+    names = clean_node_names(node_names)
+    if names:
+        return f"instances with the private DNS names {', '.join(names)} in region {region}"
+    return f"instances tagged {NAME_TAG}={cluster_name} in region {region}"
+
+
+def instances_of(reservations):
+    return [instance for reservation in reservations for instance in reservation.get("Instances", [])]
+
+
+def choose_vpc(instances, searched):
+    """The one VPC holding all ``instances``; raise, listing the VPCs seen, when there is none or several."""
+    counts = Counter(instance["VpcId"] for instance in instances if instance.get("VpcId"))
+    if not counts:
+        raise AuroraError(
+            f"no EC2 instance found: searched {searched} (states {', '.join(LIVE_STATES)}). "
+            "Check cluster_name, node_names and region, or set vpc_id."
+        )
+    if len(counts) > 1:
+        seen = ", ".join(
+            f"{vpc_id} ({count} instance{'' if count == 1 else 's'})" for vpc_id, count in sorted(counts.items())
+        )
+        raise AuroraError(
+            f"the {searched} are in {len(counts)} VPCs: {seen}. "
+            "A ROSA cluster lives in one VPC; set vpc_id to choose it (none was picked)."
+        )
+    return next(iter(counts))
+
+
+def route_tables_for_subnets(route_tables, subnet_ids, vpc_id):
+    """The sorted, unique IDs of the route tables routing ``subnet_ids``.
+
+    A subnet is routed by the table explicitly associated with it, else by the VPC's main route
+    table. ``route_tables`` is one describe_route_tables result; tables of other VPCs are ignored.
+    """
+    tables = [t for t in route_tables if t.get("VpcId", vpc_id) == vpc_id]
+    explicit, main = {}, None
+    for table in tables:
+        for association in table.get("Associations", []):
+            state = association.get("AssociationState", {}).get("State", "associated")
+            if state not in _ACTIVE_ASSOCIATION_STATES:
+                continue
+            if association.get("Main"):
+                main = table["RouteTableId"]
+            elif association.get("SubnetId"):
+                explicit[association["SubnetId"]] = table["RouteTableId"]
+    result = set()
+    for subnet_id in subnet_ids:
+        table_id = explicit.get(subnet_id, main)
+        if table_id is None:
+            raise AuroraError(
+                f"the subnet {subnet_id} has no route table association and the VPC {vpc_id} has no main route table"
+            )
+        result.add(table_id)
+    return sorted(result)
+
+
+def _within_vpc(machine_cidr, vpc):
+    blocks = [a["CidrBlock"] for a in vpc.get("CidrBlockAssociationSet", []) if a.get("CidrBlock")]
+    return any(cidr.overlaps(machine_cidr, block) for block in blocks or [vpc["CidrBlock"]])
+
+
+def describe_vpc(client, vpc_id):
+    """The VPC ``vpc_id``, or None when it does not exist (in this region)."""
+    vpcs = ec2.describe_vpcs(client, VpcIds=[vpc_id])
+    return vpcs[0] if vpcs else None
+
+
+def discover(client, *, region, cluster_name, vpc_id=None, machine_cidr=None, node_names=None):
+    """The network of the ROSA cluster, as ``(facts, warnings)``; raises AuroraError when it cannot tell.
+
+    The VPC is ``vpc_id`` if given, else the one of the instances named by ``node_names``, else the
+    one of the instances tagged with ``cluster_name``. The worker subnets are those of the instances
+    found, or every subnet of the VPC when only ``vpc_id`` says where the cluster is.
+    """
+    warnings = []
+    names = clean_node_names(node_names)
+    if vpc_id:
+        discovered_by = DISCOVERED_BY_VPC_ID
+        vpc = describe_vpc(client, vpc_id)
+        if vpc is None:
+            raise AuroraError(f"vpc_id {vpc_id} does not exist in region {region}")
+        subnet_ids = sorted(s["SubnetId"] for s in ec2.describe_subnets(client, Filters=vpc_filters(vpc_id)))
+    else:
+        discovered_by = DISCOVERED_BY_NODE_NAMES if names else DISCOVERED_BY_TAGS
+        filters = instance_filters(cluster_name=cluster_name, node_names=names)
+        instances = instances_of(ec2.describe_instances(client, Filters=filters))
+        searched = search_description(cluster_name=cluster_name, region=region, node_names=names)
+        vpc_id = choose_vpc(instances, searched)
+        subnet_ids = sorted({i["SubnetId"] for i in instances if i.get("SubnetId")})
+        unmatched = sorted(set(names) - {i.get("PrivateDnsName") for i in instances})
+        if unmatched:
+            warnings.append(f"no instance in region {region} has the private DNS name {', '.join(unmatched)}")
+        vpc = describe_vpc(client, vpc_id)
+        if vpc is None:  # the instances were just found in it: EC2's eventual consistency, or a race with a delete
+            raise AuroraError(f"the VPC {vpc_id} of the {searched} does not exist")
+
+    if machine_cidr and not _within_vpc(machine_cidr, vpc):
+        warnings.append(f"machine_cidr {machine_cidr} overlaps none of the CIDR blocks of the VPC {vpc_id}")
+    route_tables = ec2.describe_route_tables(client, Filters=vpc_filters(vpc_id))
+    facts = {
+        "cluster_name": cluster_name,
+        "region": region,
+        "vpc_id": vpc_id,
+        "vpc_cidr": vpc["CidrBlock"],
+        "machine_cidr": machine_cidr or vpc["CidrBlock"],
+        "owner_id": vpc.get("OwnerId"),
+        "subnet_ids": subnet_ids,
+        "route_table_ids": route_tables_for_subnets(route_tables, subnet_ids, vpc_id),
+        "discovered_by": discovered_by,
+    }
+    return facts, warnings
