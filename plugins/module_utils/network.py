@@ -263,3 +263,24 @@ def ensure_security_group(client, *, cluster, vpc, tags, check_mode):
         TagSpecifications=boto3_tag_specifications(wanted, ["security-group"]),
     )
     return True, created["GroupId"]
+
+
+def describe_network(ec2_client, cluster):
+    """The existing network of ``cluster`` as aurora_network returns it, or None without a VPC."""
+    vpc = find_aurora_vpc(ec2_client, cluster)
+    if vpc is None:
+        return None
+    vpc_filter = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+    tables = ec2.describe_route_tables(
+        ec2_client, Filters=vpc_filter + [{"Name": "association.main", "Values": ["true"]}]
+    )
+    groups = ec2.describe_security_groups(
+        ec2_client, Filters=vpc_filter + [{"Name": "group-name", "Values": [naming.security_group_name(cluster)]}]
+    )
+    return {
+        "vpc_id": vpc["VpcId"],
+        "cidr_block": vpc["CidrBlock"],
+        "main_route_table_id": tables[0]["RouteTableId"] if tables else None,
+        "security_group_id": groups[0]["GroupId"] if groups else None,
+        "security_group_name": naming.security_group_name(cluster),
+    }

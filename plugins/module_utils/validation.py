@@ -42,9 +42,10 @@ def _password_errors(password):
 def input_errors(values, known_regions):
     """Every problem with the variables in ``values``; an empty list when they are usable."""
     errors = []
-    name_error = naming.identifier_error(values.get("aurora_cluster"))
-    if name_error:
-        errors.append(f"aurora_cluster {name_error}")
+    if "aurora_cluster" in values:
+        name_error = naming.identifier_error(values["aurora_cluster"])
+        if name_error:
+            errors.append(f"aurora_cluster {name_error}")
     region = values.get("aurora_region")
     if not region:
         errors.append("aurora_region is not set: pass -e aurora_region=<region> or set AWS_REGION")
@@ -57,6 +58,11 @@ def input_errors(values, known_regions):
         errors += _in_range("aurora_instances", values["aurora_instances"], INSTANCES_RANGE)
     if "aurora_availability_zones" in values:
         errors += _in_range("aurora_availability_zones", values["aurora_availability_zones"], ZONES_RANGE)
+    if values.get("rosa_machine_cidr"):
+        try:
+            cidr.parse_network(values["rosa_machine_cidr"])
+        except cidr.CidrError as e:
+            errors.append(f"rosa_machine_cidr {e}")
     if values.get("aurora_vpc_cidr"):
         problem = cidr.vpc_cidr_error(values["aurora_vpc_cidr"])
         if problem:

@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the keycloak.aurora project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""One ROSA cluster connected to an Aurora cluster: the peering, routes both ways, port 5432 (DESIGN §6).
+
+The peering is requested in the ROSA region (requester = ROSA VPC) and accepted in the Aurora
+region (accepter = Aurora VPC). Routes and the ingress rule go where their VPC is. Many ROSA
+clusters write to the same Aurora route table and security group at once: a route or rule that a
+concurrent run already made with the same target counts as done, never as an error.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.amazon.aws.plugins.module_utils import ec2
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import is_ansible_aws_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
+
+from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
+from ansible_collections.keycloak.aurora.plugins.module_utils import naming
+from ansible_collections.keycloak.aurora.plugins.module_utils import peering
+from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+
+DATABASE_PORT = 5432
+# Peerings that carry, or will carry, traffic. A failed, rejected or expired one is replaced by a
+# new one; AWS removes those by itself.
+LIVE = (peering.INITIATING, peering.PENDING, peering.PROVISIONING, peering.ACTIVE)
+
+
+def peering_tags(aurora_cluster, rosa_cluster, extra_tags=None):
+    tags = naming.cluster_tags(aurora_cluster, extra_tags)
+    tags[naming.ROSA_CLUSTER_TAG] = rosa_cluster
+    tags.setdefault("Name", f"{rosa_cluster} to Aurora {aurora_cluster}")
+    return tags
+
+
+def overlap_error(machine_cidr, aurora_cidr, rosa_cluster, aurora_cluster):
+    if cidr.overlaps(machine_cidr, aurora_cidr):
+        return (
+            f"the machine CIDR {machine_cidr} of the ROSA cluster {rosa_cluster} overlaps the CIDR {aurora_cidr} "
+            f"of the Aurora VPC of {aurora_cluster}: peered VPCs cannot route to each other. Give the Aurora "
+            "cluster another aurora_vpc_cidr (or aurora_cidr_pool) when it is created."
+        )
+    return None
+
+
+def _peering_filters(accepter_vpc_ids, statuses, requester_vpc_id=None, tags=None):
+    filters = [
+        {"Name": "accepter-vpc-info.vpc-id", "Values": list(accepter_vpc_ids)},
+        {"Name": "status-code", "Values": list(statuses)},
+    ]
+    if requester_vpc_id:
+        filters.append({"Name": "requester-vpc-info.vpc-id", "Values": [requester_vpc_id]})
+    for key, value in (tags or {}).items():
+        filters.append({"Name": f"tag:{key}", "Values": [value]})
+    return filters
+
+
+def find_peerings(client, *, accepter_vpc_ids, statuses=LIVE, requester_vpc_id=None, tags=None):
+    """Peerings into ``accepter_vpc_ids``, from ``requester_vpc_id`` or carrying ``tags``.
+
+    Filtered by AWS and again here: the filters must hold whatever answers the request.
+    """
+    found = ec2.describe_vpc_peering_connections(
+        client, Filters=_peering_filters(accepter_vpc_ids, statuses, requester_vpc_id, tags)
+    )
+
+    def matches(candidate):
+        own_tags = boto3_tag_list_to_ansible_dict(candidate.get("Tags") or [])
+        return (
+            candidate["AccepterVpcInfo"].get("VpcId") in accepter_vpc_ids
+            and peering.status_code(candidate) in statuses
+            and (not requester_vpc_id or candidate["RequesterVpcInfo"].get("VpcId") == requester_vpc_id)
+            and all(own_tags.get(key) == value for key, value in (tags or {}).items())
+        )
+
+    return sorted((p for p in found if matches(p)), key=lambda p: p["VpcPeeringConnectionId"])
+
+
+def ensure_peering(
+    rosa_client, aurora_client, *, rosa_vpc_id, aurora_vpc_id, aurora_region, tags, check_mode, wait_timeout
+):
+    """Exactly one live peering ROSA VPC -> Aurora VPC, accepted and active. Returns (changed, summary)."""
+    live = find_peerings(rosa_client, accepter_vpc_ids=[aurora_vpc_id], requester_vpc_id=rosa_vpc_id)
+    if len(live) > 1:
+        listed = ", ".join(f"{p['VpcPeeringConnectionId']} ({peering.status_code(p)})" for p in live)
+        raise AuroraError(
+            f"{len(live)} peering connections join the ROSA VPC {rosa_vpc_id} to the Aurora VPC {aurora_vpc_id}: "
+            f"{listed}. Delete the ones you do not want; none was picked."
+        )
+    if live and peering.status_code(live[0]) == peering.ACTIVE:
+        return False, peering.summary(live[0])
+    created = False
+    if live:
+        peering_id = live[0]["VpcPeeringConnectionId"]
+    elif check_mode:
+        return True, {}
+    else:
+        peering_id = ec2.create_vpc_peering_connection(
+            rosa_client,
+            VpcId=rosa_vpc_id,
+            PeerVpcId=aurora_vpc_id,
+            PeerRegion=aurora_region,
+            TagSpecifications=boto3_tag_specifications(tags, ["vpc-peering-connection"]),
+        )["VpcPeeringConnectionId"]
+        created = True
+    accepted, state = peering.ensure_peering_accepted(
+        aurora_client, peering_id=peering_id, check_mode=check_mode, wait_timeout=wait_timeout
+    )
+    return created or accepted, state["peering"]
+
+
+def _route_to(table, destination):
+    return next((r for r in table.get("Routes", []) if r.get("DestinationCidrBlock") == destination), None)
+
+
+def ensure_routes(client, *, route_table_ids, destination, peering_id, check_mode):
+    """A route ``destination`` -> ``peering_id`` in every table; returns the ids of the tables changed."""
+    if not route_table_ids:
+        return []
+    tables = ec2.describe_route_tables(client, RouteTableIds=sorted(route_table_ids))
+    changed = []
+    for table in tables:
+        current = _route_to(table, destination)
+        if current and current.get("VpcPeeringConnectionId") == peering_id and peering_id:
+            continue
+        changed.append(table["RouteTableId"])
+        if check_mode:
+            continue
+        if current:
+            # A route to this CIDR through another target (a replaced peering, a blackhole) is ours to fix.
+            ec2.replace_route(
+                client, table["RouteTableId"], DestinationCidrBlock=destination, VpcPeeringConnectionId=peering_id
+            )
+            continue
+        try:
+            ec2.create_route(
+                client, table["RouteTableId"], DestinationCidrBlock=destination, VpcPeeringConnectionId=peering_id
+            )
+        except is_ansible_aws_error_code("RouteAlreadyExists"):
+            # A concurrent run added it since the describe: make sure it goes through this peering.
+            ec2.replace_route(
+                client, table["RouteTableId"], DestinationCidrBlock=destination, VpcPeeringConnectionId=peering_id
+            )
+    return changed
+
+
+def _database_rule(source_cidr, description=None):
+    ip_range = {"CidrIp": source_cidr}
+    if description:
+        ip_range["Description"] = description
+    return {"IpProtocol": "tcp", "FromPort": DATABASE_PORT, "ToPort": DATABASE_PORT, "IpRanges": [ip_range]}
+
+
+def _database_cidrs(group):
+    return {
+        ip_range["CidrIp"]
+        for permission in group.get("IpPermissions", [])
+        if permission.get("IpProtocol") == "tcp"
+        and permission.get("FromPort") == DATABASE_PORT
+        and permission.get("ToPort") == DATABASE_PORT
+        for ip_range in permission.get("IpRanges", [])
+    }
+
+
+def describe_group(client, group_id):
+    groups = ec2.describe_security_groups(client, GroupIds=[group_id])
+    if not groups:
+        raise AuroraError(f"the security group {group_id} of the Aurora cluster does not exist")
+    return groups[0]
+
+
+def ensure_ingress(client, *, group_id, source_cidr, description, check_mode):
+    """tcp 5432 from ``source_cidr`` into the Aurora security group; returns changed."""
+    if source_cidr in _database_cidrs(describe_group(client, group_id)):
+        return False
+    if check_mode:
+        return True
+    try:
+        ec2.authorize_security_group_ingress(
+            client, GroupId=group_id, IpPermissions=[_database_rule(source_cidr, description)]
+        )
+    except is_ansible_aws_error_code("InvalidPermission.Duplicate"):
+        return False  # a concurrent run added the same rule since the describe
+    return True
+
+
+def revoke_ingress(client, *, group, source_cidrs, check_mode):
+    """Remove tcp 5432 from each of ``source_cidrs``, and nothing else; returns the CIDRs removed."""
+    present = sorted(_database_cidrs(group) & set(source_cidrs))
+    if present and not check_mode:
+        ec2.revoke_security_group_ingress(
+            client, GroupId=group["GroupId"], IpPermissions=[_database_rule(c) for c in present]
+        )
+    return present
+
+
+def remove_routes_through(client, *, vpc_id, peering_id, check_mode):
+    """Delete every route of ``vpc_id`` whose target is ``peering_id``; returns (table, destination) pairs."""
+    tables = ec2.describe_route_tables(
+        client,
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "route.vpc-peering-connection-id", "Values": [peering_id]},
+        ],
+    )
+    routes = [
+        (table["RouteTableId"], route["DestinationCidrBlock"])
+        for table in tables
+        if table.get("VpcId") == vpc_id
+        for route in table.get("Routes", [])
+        if route.get("VpcPeeringConnectionId") == peering_id and route.get("DestinationCidrBlock")
+    ]
+    if not check_mode:
+        for table_id, destination in routes:
+            ec2.delete_route(client, table_id, DestinationCidrBlock=destination)
+    return routes
+
+
+def disconnect(rosa_client, aurora_client, *, found, aurora_vpcs, machine_cidr, check_mode):
+    """Undo what ``ensure_*`` did for each peering in ``found``; returns what was (or would be) removed."""
+    removed = []
+    for connection in found:
+        peering_id = connection["VpcPeeringConnectionId"]
+        rosa_vpc_id = connection["RequesterVpcInfo"]["VpcId"]
+        aurora_vpc = aurora_vpcs[connection["AccepterVpcInfo"]["VpcId"]]
+        aurora_cluster = boto3_tag_list_to_ansible_dict(aurora_vpc.get("Tags") or []).get(naming.CLUSTER_TAG)
+        routes = remove_routes_through(rosa_client, vpc_id=rosa_vpc_id, peering_id=peering_id, check_mode=check_mode)
+        routes += remove_routes_through(
+            aurora_client, vpc_id=aurora_vpc["VpcId"], peering_id=peering_id, check_mode=check_mode
+        )
+        requester_cidrs = [b["CidrBlock"] for b in connection["RequesterVpcInfo"].get("CidrBlockSet", [])]
+        requester_cidrs.append(connection["RequesterVpcInfo"].get("CidrBlock"))
+        cidrs = {c for c in requester_cidrs + [machine_cidr] if c}
+        groups = ec2.describe_security_groups(
+            aurora_client,
+            Filters=[
+                {"Name": "vpc-id", "Values": [aurora_vpc["VpcId"]]},
+                {"Name": "group-name", "Values": [naming.security_group_name(aurora_cluster)]},
+            ],
+        )
+        revoked = [
+            c for g in groups for c in revoke_ingress(aurora_client, group=g, source_cidrs=cidrs, check_mode=check_mode)
+        ]
+        if not check_mode and peering.status_code(connection) in LIVE:
+            ec2.delete_vpc_peering_connection(aurora_client, peering_id)
+        removed.append(
+            {
+                "aurora_cluster": aurora_cluster,
+                "vpc_peering_connection_id": peering_id,
+                "routes": [{"route_table_id": t, "destination_cidr_block": d} for t, d in routes],
+                "ingress_cidrs": sorted(revoked),
+            }
+        )
+    return removed

@@ -1,0 +1,105 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the keycloak.aurora project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: aurora_network_info
+version_added: 1.0.0
+short_description: Find the network of an Aurora cluster for Keycloak
+description:
+  - Finds the VPC tagged C(AuroraCluster=<cluster>), its main route table and the security group
+    C(<cluster>-security-group), without changing anything.
+  - Fails when two VPCs carry the same C(AuroraCluster) tag, listing them.
+author:
+  - keycloak.aurora maintainers (!UNKNOWN)
+options:
+  cluster:
+    description:
+      - The Aurora DB cluster identifier.
+    type: str
+    required: true
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads.
+  diff_mode:
+    support: none
+    description: The module only reads.
+"""
+
+EXAMPLES = r"""
+- name: Find the network of keycloak-aurora
+  keycloak.aurora.aurora_network_info:
+    cluster: keycloak-aurora
+    region: eu-west-1
+  register: aurora
+"""
+
+RETURN = r"""
+network:
+  description: The network of the Aurora cluster; empty when it has no VPC.
+  returned: always
+  type: dict
+  contains:
+    vpc_id:
+      description: The ID of the Aurora VPC.
+      returned: when the VPC exists
+      type: str
+      sample: vpc-0b40bd7c59dbe4277
+    cidr_block:
+      description: The primary CIDR block of the Aurora VPC.
+      returned: when the VPC exists
+      type: str
+      sample: 192.168.0.0/24
+    main_route_table_id:
+      description: The main route table of the Aurora VPC, where peering routes go.
+      returned: when the VPC exists
+      type: str
+      sample: rtb-04a644ad3cd7de351
+    security_group_id:
+      description: The ID of the security group C(<cluster>-security-group); null when it is missing.
+      returned: when the VPC exists
+      type: str
+      sample: sg-0d8b5a5ea5a5a5a5a
+    security_group_name:
+      description: The name of the security group.
+      returned: when the VPC exists
+      type: str
+      sample: keycloak-aurora-security-group
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.keycloak.aurora.plugins.module_utils import naming
+from ansible_collections.keycloak.aurora.plugins.module_utils import network
+from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+
+
+def run(module):
+    name_error = naming.identifier_error(module.params["cluster"])
+    if name_error:
+        raise AuroraError(f"cluster {name_error}")
+    found = network.describe_network(module.client("ec2"), module.params["cluster"])
+    module.exit_json(changed=False, network=found or {})
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=dict(cluster=dict(type="str", required=True)), supports_check_mode=True)
+    try:
+        run(module)
+    except AnsibleAWSError as e:
+        module.fail_json_aws_error(e)
+
+
+if __name__ == "__main__":
+    main()

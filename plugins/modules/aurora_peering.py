@@ -1,0 +1,335 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the keycloak.aurora project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: aurora_peering
+version_added: 1.0.0
+short_description: Connect one ROSA cluster to an Aurora cluster for Keycloak, or disconnect it
+description:
+  - With O(state=present), makes sure exactly one VPC peering connection joins the ROSA VPC (requester,
+    in O(rosa_region)) to the Aurora VPC (accepter, in O(region)), accepted and active; that every route
+    table in O(rosa_route_table_ids) sends the Aurora VPC CIDR through it; that the main route table of
+    the Aurora VPC sends O(rosa_machine_cidr) through it; and that the security group
+    C(<cluster>-security-group) admits tcp 5432 from O(rosa_machine_cidr).
+  - A failed, rejected or expired peering is replaced by a new one. Two live peerings between the same
+    VPCs are an error that lists them; none is picked.
+  - The peering is tagged C(AuroraCluster=<cluster>) and C(RosaCluster=<rosa_cluster_name>).
+  - Refuses, before changing anything, a ROSA machine CIDR that overlaps the Aurora VPC CIDR.
+  - With O(state=absent), removes for O(cluster), or for every Aurora cluster of O(region) when
+    O(cluster) is not set, only what O(state=present) added: the routes through each peering on both
+    sides, the tcp 5432 rule for the ROSA CIDRs, and the peering. The ROSA VPC is O(rosa_vpc_id), else
+    found from the nodes, else the peerings are found by their C(RosaCluster) tag, so this works after
+    the ROSA cluster's nodes are gone.
+author:
+  - keycloak.aurora maintainers (!UNKNOWN)
+options:
+  state:
+    description:
+      - Whether the ROSA cluster should be connected.
+    type: str
+    choices: [present, absent]
+    default: present
+  cluster:
+    description:
+      - The Aurora DB cluster identifier. Required with O(state=present); with O(state=absent), unset
+        means every Aurora cluster of O(region).
+    type: str
+  rosa_cluster_name:
+    description:
+      - The name of the ROSA cluster.
+    type: str
+    required: true
+  rosa_region:
+    description:
+      - The region of the ROSA cluster; the Aurora region O(region) when unset.
+    type: str
+  rosa_vpc_id:
+    description:
+      - The VPC of the ROSA cluster. Required with O(state=present), usually from M(keycloak.aurora.rosa_vpc_facts).
+    type: str
+  rosa_machine_cidr:
+    description:
+      - The machine CIDR of the ROSA cluster. Required with O(state=present).
+    type: str
+  rosa_route_table_ids:
+    description:
+      - The route tables of the ROSA worker subnets, which get the route to the Aurora VPC.
+    type: list
+    elements: str
+    default: []
+  rosa_node_names:
+    description:
+      - With O(state=absent) and no O(rosa_vpc_id), private DNS names of the nodes to find the ROSA VPC by.
+    type: list
+    elements: str
+    default: []
+  aurora_network:
+    description:
+      - The Aurora network as M(keycloak.aurora.aurora_network_info) returns it, so that many ROSA clusters
+        need not look it up each. Looked up when unset.
+    type: dict
+  tags:
+    description:
+      - Extra tags for a new peering connection.
+    type: dict
+    default: {}
+  wait_timeout:
+    description:
+      - Seconds to wait for the peering to be visible in the Aurora region and active.
+    type: int
+    default: 300
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would be created or removed; sends no request that changes anything.
+  diff_mode:
+    support: none
+    description: The result lists what changed.
+"""
+
+EXAMPLES = r"""
+- name: Find the network of the ROSA cluster rosa-a
+  keycloak.aurora.rosa_vpc_facts:
+    cluster_name: rosa-a
+    region: us-east-1
+
+- name: Connect rosa-a (us-east-1) to the Aurora cluster keycloak-aurora (eu-west-1)
+  keycloak.aurora.aurora_peering:
+    cluster: keycloak-aurora
+    region: eu-west-1
+    rosa_cluster_name: rosa-a
+    rosa_region: us-east-1
+    rosa_vpc_id: "{{ rosa_vpc.vpc_id }}"
+    rosa_machine_cidr: "{{ rosa_vpc.machine_cidr }}"
+    rosa_route_table_ids: "{{ rosa_vpc.route_table_ids }}"
+
+- name: Disconnect rosa-a from every Aurora cluster in eu-west-1, even after its nodes are gone
+  keycloak.aurora.aurora_peering:
+    state: absent
+    region: eu-west-1
+    rosa_cluster_name: rosa-a
+    rosa_region: us-east-1
+"""
+
+RETURN = r"""
+peering:
+  description: The peering connection, with O(state=present); empty in check mode when it would be created.
+  returned: when O(state=present)
+  type: dict
+  sample: {"vpc_peering_connection_id": "pcx-0123456789abcdef0", "status": "active",
+           "requester_vpc_id": "vpc-0aaa", "accepter_vpc_id": "vpc-0bbb"}
+changes:
+  description: What was (or in check mode would be) added, with O(state=present).
+  returned: when O(state=present)
+  type: dict
+  contains:
+    rosa_route_table_ids:
+      description: ROSA route tables that got the route to the Aurora VPC.
+      type: list
+      elements: str
+      returned: always
+    aurora_route_table_ids:
+      description: Aurora route tables that got the route to the ROSA machine CIDR.
+      type: list
+      elements: str
+      returned: always
+    ingress:
+      description: Whether the tcp 5432 rule was added.
+      type: bool
+      returned: always
+removed:
+  description: What was (or in check mode would be) removed, one entry per peering, with O(state=absent).
+  returned: when O(state=absent)
+  type: list
+  elements: dict
+  sample: [{"aurora_cluster": "keycloak-aurora", "vpc_peering_connection_id": "pcx-0123456789abcdef0",
+            "routes": [{"route_table_id": "rtb-0aaa", "destination_cidr_block": "192.168.0.0/24"}],
+            "ingress_cidrs": ["10.0.0.0/16"]}]
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils import ec2
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
+from ansible_collections.keycloak.aurora.plugins.module_utils import connection
+from ansible_collections.keycloak.aurora.plugins.module_utils import naming
+from ansible_collections.keycloak.aurora.plugins.module_utils import network
+from ansible_collections.keycloak.aurora.plugins.module_utils import rosa
+from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+
+# Everything but deleted: a failed or expired peering may still be the target of a blackhole route.
+REMOVABLE = connection.LIVE + ("failed", "rejected", "expired")
+
+
+def validate(params):
+    errors = []
+    if params["cluster"]:
+        name_error = naming.identifier_error(params["cluster"])
+        if name_error:
+            errors.append(f"cluster {name_error}")
+    if params["state"] == "present":
+        for key in ("cluster", "rosa_vpc_id", "rosa_machine_cidr"):
+            if not params[key]:
+                errors.append(f"{key} is required with state=present")
+    if params["rosa_machine_cidr"]:
+        try:
+            cidr.parse_network(params["rosa_machine_cidr"])
+        except cidr.CidrError as e:
+            errors.append(f"rosa_machine_cidr {e}")
+    if errors:
+        raise AuroraError("; ".join(errors))
+
+
+def aurora_network(params, aurora_client):
+    found = params["aurora_network"] or network.describe_network(aurora_client, params["cluster"])
+    if not found or not found.get("vpc_id"):
+        raise AuroraError(
+            f"the Aurora cluster {params['cluster']} has no VPC tagged {naming.CLUSTER_TAG}={params['cluster']} "
+            f"in {params['region']}: provision it first (playbooks/provision.yml)"
+        )
+    if not found.get("security_group_id"):
+        raise AuroraError(
+            f"the Aurora VPC {found['vpc_id']} has no security group {naming.security_group_name(params['cluster'])}"
+        )
+    return found
+
+
+def connect(module, rosa_client, aurora_client):
+    params, check_mode = module.params, module.check_mode
+    aurora = aurora_network(params, aurora_client)
+    overlap = connection.overlap_error(
+        params["rosa_machine_cidr"], aurora["cidr_block"], params["rosa_cluster_name"], params["cluster"]
+    )
+    if overlap:
+        raise AuroraError(overlap)
+    changed_peering, summary = connection.ensure_peering(
+        rosa_client,
+        aurora_client,
+        rosa_vpc_id=params["rosa_vpc_id"],
+        aurora_vpc_id=aurora["vpc_id"],
+        aurora_region=module.region,
+        tags=connection.peering_tags(params["cluster"], params["rosa_cluster_name"], params["tags"]),
+        check_mode=check_mode,
+        wait_timeout=params["wait_timeout"],
+    )
+    peering_id = summary.get("vpc_peering_connection_id")
+    rosa_tables = connection.ensure_routes(
+        rosa_client,
+        route_table_ids=params["rosa_route_table_ids"],
+        destination=aurora["cidr_block"],
+        peering_id=peering_id,
+        check_mode=check_mode,
+    )
+    aurora_tables = connection.ensure_routes(
+        aurora_client,
+        route_table_ids=[aurora["main_route_table_id"]],
+        destination=params["rosa_machine_cidr"],
+        peering_id=peering_id,
+        check_mode=check_mode,
+    )
+    ingress = connection.ensure_ingress(
+        aurora_client,
+        group_id=aurora["security_group_id"],
+        source_cidr=params["rosa_machine_cidr"],
+        description=f"Keycloak on ROSA cluster {params['rosa_cluster_name']}",
+        check_mode=check_mode,
+    )
+    changes = {"rosa_route_table_ids": rosa_tables, "aurora_route_table_ids": aurora_tables, "ingress": ingress}
+    changed = changed_peering or bool(rosa_tables or aurora_tables or ingress)
+    module.exit_json(changed=changed, peering=summary, changes=changes)
+
+
+def rosa_vpc_id(module, rosa_client):
+    """The ROSA VPC when it can still be found; None when only the peerings' tags remember it."""
+    params = module.params
+    if params["rosa_vpc_id"]:
+        return params["rosa_vpc_id"]
+    try:
+        facts, _warnings = rosa.discover(
+            rosa_client,
+            region=params["rosa_region"] or module.region,
+            cluster_name=params["rosa_cluster_name"],
+            node_names=params["rosa_node_names"],
+        )
+    except AuroraError:
+        return None
+    return facts["vpc_id"]
+
+
+def disconnect(module, rosa_client, aurora_client):
+    params = module.params
+    vpc_filter = (
+        {"Name": f"tag:{naming.CLUSTER_TAG}", "Values": [params["cluster"]]}
+        if params["cluster"]
+        else {
+            "Name": "tag-key",
+            "Values": [naming.CLUSTER_TAG],
+        }
+    )
+    aurora_vpcs = {vpc["VpcId"]: vpc for vpc in ec2.describe_vpcs(aurora_client, Filters=[vpc_filter])}
+    if not aurora_vpcs:
+        module.exit_json(changed=False, removed=[])
+    requester = rosa_vpc_id(module, rosa_client)
+    found = connection.find_peerings(
+        rosa_client,
+        accepter_vpc_ids=sorted(aurora_vpcs),
+        statuses=REMOVABLE,
+        requester_vpc_id=requester,
+        tags=None if requester else {naming.ROSA_CLUSTER_TAG: params["rosa_cluster_name"]},
+    )
+    removed = connection.disconnect(
+        rosa_client,
+        aurora_client,
+        found=found,
+        aurora_vpcs=aurora_vpcs,
+        machine_cidr=params["rosa_machine_cidr"],
+        check_mode=module.check_mode,
+    )
+    module.exit_json(changed=bool(removed), removed=removed)
+
+
+def run(module):
+    validate(module.params)
+    aurora_client = module.client("ec2")
+    rosa_region = module.params["rosa_region"] or module.region
+    rosa_client = aurora_client if rosa_region == module.region else module.client("ec2", region=rosa_region)
+    if module.params["state"] == "present":
+        connect(module, rosa_client, aurora_client)
+    else:
+        disconnect(module, rosa_client, aurora_client)
+
+
+def main():
+    argument_spec = dict(
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        cluster=dict(type="str"),
+        rosa_cluster_name=dict(type="str", required=True),
+        rosa_region=dict(type="str"),
+        rosa_vpc_id=dict(type="str"),
+        rosa_machine_cidr=dict(type="str"),
+        rosa_route_table_ids=dict(type="list", elements="str", default=[]),
+        rosa_node_names=dict(type="list", elements="str", default=[]),
+        aurora_network=dict(type="dict"),
+        tags=dict(type="dict", default={}),
+        wait_timeout=dict(type="int", default=300),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        run(module)
+    except AnsibleAWSError as e:
+        module.fail_json_aws_error(e)
+
+
+if __name__ == "__main__":
+    main()
