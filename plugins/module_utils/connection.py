@@ -116,34 +116,52 @@ def _route_to(table, destination):
     return next((r for r in table.get("Routes", []) if r.get("DestinationCidrBlock") == destination), None)
 
 
+def _route_target(route):
+    for key in ("VpcPeeringConnectionId", "TransitGatewayId", "NatGatewayId", "GatewayId", "NetworkInterfaceId"):
+        if route.get(key):
+            return route[key]
+    return "another target"
+
+
+def _route_conflict(table_id, destination, route):
+    return AuroraError(
+        f"the route table {table_id} already sends {destination} through {_route_target(route)}: another network "
+        "uses that CIDR. Nothing was replaced; remove that route, or peer networks whose CIDRs do not overlap."
+    )
+
+
 def ensure_routes(client, *, route_table_ids, destination, peering_id, check_mode):
-    """A route ``destination`` -> ``peering_id`` in every table; returns the ids of the tables changed."""
+    """A route ``destination`` -> ``peering_id`` in every table; returns the ids of the tables changed.
+
+    A route to the same CIDR through another live target belongs to someone else (two ROSA clusters
+    with one machine CIDR, a transit gateway): it is refused, never taken over. Only a blackhole
+    route, left by a peering that is gone, is replaced.
+    """
     if not route_table_ids:
         return []
     tables = ec2.describe_route_tables(client, RouteTableIds=sorted(route_table_ids))
     changed = []
     for table in tables:
+        table_id = table["RouteTableId"]
         current = _route_to(table, destination)
-        if current and current.get("VpcPeeringConnectionId") == peering_id and peering_id:
+        if current and peering_id and current.get("VpcPeeringConnectionId") == peering_id:
             continue
-        changed.append(table["RouteTableId"])
+        if current and current.get("State") != "blackhole":
+            raise _route_conflict(table_id, destination, current)
+        changed.append(table_id)
         if check_mode:
             continue
         if current:
-            # A route to this CIDR through another target (a replaced peering, a blackhole) is ours to fix.
-            ec2.replace_route(
-                client, table["RouteTableId"], DestinationCidrBlock=destination, VpcPeeringConnectionId=peering_id
-            )
+            ec2.replace_route(client, table_id, DestinationCidrBlock=destination, VpcPeeringConnectionId=peering_id)
             continue
         try:
-            ec2.create_route(
-                client, table["RouteTableId"], DestinationCidrBlock=destination, VpcPeeringConnectionId=peering_id
-            )
+            ec2.create_route(client, table_id, DestinationCidrBlock=destination, VpcPeeringConnectionId=peering_id)
         except is_ansible_aws_error_code("RouteAlreadyExists"):
-            # A concurrent run added it since the describe: make sure it goes through this peering.
-            ec2.replace_route(
-                client, table["RouteTableId"], DestinationCidrBlock=destination, VpcPeeringConnectionId=peering_id
-            )
+            # Someone added it since the describe: a concurrent run of this host is fine, anyone else is not.
+            now = _route_to(ec2.describe_route_tables(client, RouteTableIds=[table_id])[0], destination) or {}
+            if now.get("VpcPeeringConnectionId") != peering_id:
+                raise _route_conflict(table_id, destination, now) from None
+            changed.remove(table_id)
     return changed
 
 

@@ -191,28 +191,38 @@ def validate(params):
         raise AuroraError("; ".join(errors))
 
 
-def aurora_network(params, aurora_client):
-    found = params["aurora_network"] or network.describe_network(aurora_client, params["cluster"])
-    if not found or not found.get("vpc_id"):
+def aurora_network(module, aurora_client):
+    """The Aurora network; in check mode it may be only planned (no VPC ID yet, perhaps a CIDR)."""
+    params = module.params
+    found = params["aurora_network"] or network.describe_network(aurora_client, params["cluster"]) or {}
+    if found.get("vpc_id") and not found.get("security_group_id"):
+        raise AuroraError(
+            f"the Aurora VPC {found['vpc_id']} has no security group {naming.security_group_name(params['cluster'])}"
+        )
+    if not found.get("vpc_id") and not module.check_mode:
         raise AuroraError(
             f"the Aurora cluster {params['cluster']} has no VPC tagged {naming.CLUSTER_TAG}={params['cluster']} "
             f"in {params['region']}: provision it first (playbooks/provision.yml)"
-        )
-    if not found.get("security_group_id"):
-        raise AuroraError(
-            f"the Aurora VPC {found['vpc_id']} has no security group {naming.security_group_name(params['cluster'])}"
         )
     return found
 
 
 def connect(module, rosa_client, aurora_client):
     params, check_mode = module.params, module.check_mode
-    aurora = aurora_network(params, aurora_client)
-    overlap = connection.overlap_error(
+    aurora = aurora_network(module, aurora_client)
+    overlap = aurora.get("cidr_block") and connection.overlap_error(
         params["rosa_machine_cidr"], aurora["cidr_block"], params["rosa_cluster_name"], params["cluster"]
     )
     if overlap:
         raise AuroraError(overlap)
+    if not aurora.get("vpc_id"):
+        # Check mode of a run that would create the Aurora network: everything would be added.
+        planned = {
+            "rosa_route_table_ids": sorted(params["rosa_route_table_ids"]),
+            "aurora_route_table_ids": [],
+            "ingress": True,
+        }
+        module.exit_json(changed=True, peering={}, changes=planned)
     changed_peering, summary = connection.ensure_peering(
         rosa_client,
         aurora_client,

@@ -1,0 +1,218 @@
+"""Peering ROSA clusters with Aurora (provision play 2, peering.yml, unpeer.yml) against the emulator."""
+
+import yaml
+
+from tools.ansible_run import run_playbook
+
+CLUSTER = "keycloak-aurora"
+LIVE = ["pending-acceptance", "provisioning", "active"]
+
+
+def inventory(tmp_path, hosts):
+    path = tmp_path / f"inventory-{len(list(tmp_path.glob('inventory-*.yml')))}.yml"
+    path.write_text(yaml.safe_dump({"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}))
+    return path
+
+
+def play(emulator, playbook, inv, check=False, args=(), **extra_vars):
+    return run_playbook(emulator.env(), playbook, extra_vars=extra_vars, inventory=inv, check=check, args=args)
+
+
+def aurora(emulator, cluster=CLUSTER):
+    ec2 = emulator.client("ec2")
+    [vpc] = ec2.describe_vpcs(Filters=[{"Name": "tag:AuroraCluster", "Values": [cluster]}])["Vpcs"]
+    [main] = ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "association.main", "Values": ["true"]}]
+    )["RouteTables"]
+    [group] = ec2.describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
+            {"Name": "group-name", "Values": [f"{cluster}-security-group"]},
+        ]
+    )["SecurityGroups"]
+    return vpc, main, group
+
+
+def peerings_of(emulator, rosa_cluster, statuses=LIVE):
+    client = emulator.client("ec2", rosa_cluster["region"])
+    found = client.describe_vpc_peering_connections(
+        Filters=[{"Name": "requester-vpc-info.vpc-id", "Values": [rosa_cluster["vpc_id"]]}]
+    )["VpcPeeringConnections"]
+    return [p for p in found if p["Status"]["Code"] in statuses]
+
+
+def peering_routes(table):
+    return {
+        r["DestinationCidrBlock"]: r["VpcPeeringConnectionId"]
+        for r in table["Routes"]
+        if r.get("VpcPeeringConnectionId")
+    }
+
+
+def database_cidrs(group):
+    return sorted(
+        r["CidrIp"]
+        for p in group["IpPermissions"]
+        if (p["IpProtocol"], p.get("FromPort"), p.get("ToPort")) == ("tcp", 5432, 5432)
+        for r in p["IpRanges"]
+    )
+
+
+def rosa_tables(emulator, rosa_cluster):
+    client = emulator.client("ec2", rosa_cluster["region"])
+    return client.describe_route_tables(RouteTableIds=rosa_cluster["private_route_table_ids"])["RouteTables"]
+
+
+def assert_connected(emulator, rosa_clusters):
+    vpc, main, group = aurora(emulator)
+    for rosa_cluster in rosa_clusters:
+        [connection] = peerings_of(emulator, rosa_cluster)
+        assert connection["Status"]["Code"] == "active"
+        assert connection["AccepterVpcInfo"]["VpcId"] == vpc["VpcId"]
+        peering_id = connection["VpcPeeringConnectionId"]
+        for table in rosa_tables(emulator, rosa_cluster):
+            assert peering_routes(table) == {vpc["CidrBlock"]: peering_id}
+        assert peering_routes(main)[rosa_cluster["machine_cidr"]] == peering_id
+    assert peering_routes(main).keys() == {c["machine_cidr"] for c in rosa_clusters}
+    assert database_cidrs(group) == sorted(c["machine_cidr"] for c in rosa_clusters)
+
+
+def test_provision_peers_three_rosa_clusters_in_two_regions(emulator, rosa, tmp_path):
+    clusters = [
+        rosa("rosa-a", machine_cidr="10.0.0.0/16", kind="classic"),
+        rosa("rosa-b", machine_cidr="10.1.0.0/16", kind="hcp"),
+        rosa("rosa-c", region="eu-central-1", machine_cidr="10.2.0.0/16", kind="classic"),
+    ]
+    inv = inventory(tmp_path, {"rosa-a": {}, "rosa-b": {}, "rosa-c": {"rosa_region": "eu-central-1"}})
+
+    run = play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER)
+    assert run.returncode == 0, run.stdout
+    assert_connected(emulator, clusters)
+    [connection] = peerings_of(emulator, clusters[2])
+    assert connection["AccepterVpcInfo"]["Region"] == "eu-west-1"
+    tags = {t["Key"]: t["Value"] for t in connection["Tags"]}
+    assert tags["AuroraCluster"] == CLUSTER and tags["RosaCluster"] == "rosa-c"
+
+    emulator.start_recording()
+    again = play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER)
+    assert again.returncode == 0 and again.changed() == 0
+    assert emulator.mutating_actions() == []
+    assert_connected(emulator, clusters)
+
+
+def test_check_mode_on_a_fresh_setup_sends_no_mutating_request(emulator, rosa, tmp_path):
+    rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    inv = inventory(tmp_path, {"rosa-a": {}})
+    emulator.start_recording()
+    run = play(emulator, "provision.yml", inv, check=True, aurora_cluster=CLUSTER)
+    assert run.returncode == 0, run.stdout
+    assert run.changed() > 0
+    assert emulator.mutating_actions() == []
+
+
+def test_check_mode_of_peering_reports_what_it_would_add(emulator, rosa, tmp_path):
+    rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    inv = inventory(tmp_path, {"rosa-a": {}})
+    assert play(emulator, "provision.yml", inventory(tmp_path, {}), aurora_cluster=CLUSTER).returncode == 0
+    emulator.start_recording()
+    run = play(emulator, "peering.yml", inv, check=True, aurora_cluster=CLUSTER)
+    assert run.returncode == 0, run.stdout
+    assert run.stats("rosa-a")["changed"] == 1
+    assert emulator.mutating_actions() == []
+
+
+def test_ten_rosa_clusters_at_once_are_all_peered_on_the_first_run(emulator, rosa, tmp_path):
+    clusters = [rosa(f"rosa-{n}", machine_cidr=f"10.{n}.0.0/16", azs=1) for n in range(10)]
+    inv = inventory(tmp_path, {c["name"]: {} for c in clusters})
+    run = play(emulator, "provision.yml", inv, args=["-f", "10"], aurora_cluster=CLUSTER)
+    assert run.returncode == 0, run.stdout
+    assert_connected(emulator, clusters)
+
+
+def test_unpeer_one_host_removes_only_its_peering_routes_and_rule(emulator, rosa, tmp_path):
+    alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    beta = rosa("rosa-b", machine_cidr="10.1.0.0/16")
+    inv = inventory(tmp_path, {"rosa-a": {}, "rosa-b": {}})
+    assert play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER).returncode == 0
+    [gone] = peerings_of(emulator, alpha)
+
+    run = play(emulator, "unpeer.yml", inv, args=["--limit", "rosa-a"], aurora_cluster=CLUSTER)
+    assert run.returncode == 0, run.stdout
+    assert run.stats("rosa-a")["changed"] == 1
+    assert peerings_of(emulator, alpha) == []
+    assert [p["Status"]["Code"] for p in peerings_of(emulator, alpha, ["deleted"])] == ["deleted"]
+    assert all(peering_routes(t) == {} for t in rosa_tables(emulator, alpha))
+    _vpc, main, group = aurora(emulator)
+    assert gone["VpcPeeringConnectionId"] not in peering_routes(main).values()
+    assert database_cidrs(group) == ["10.1.0.0/16"]
+    assert_connected(emulator, [beta])
+
+    emulator.start_recording()
+    again = play(emulator, "unpeer.yml", inv, args=["--limit", "rosa-a"], aurora_cluster=CLUSTER)
+    assert again.returncode == 0 and again.changed() == 0
+    assert emulator.mutating_actions() == []
+
+
+def test_unpeer_without_a_cluster_disconnects_from_every_aurora_cluster(emulator, rosa, tmp_path):
+    alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    inv = inventory(tmp_path, {"rosa-a": {}})
+    for cluster in (CLUSTER, "second-aurora"):
+        assert play(emulator, "provision.yml", inv, aurora_cluster=cluster, aurora_instances=1).returncode == 0
+    assert len(peerings_of(emulator, alpha)) == 2
+
+    run = play(emulator, "unpeer.yml", inv)
+    assert run.returncode == 0, run.stdout
+    assert peerings_of(emulator, alpha) == []
+    assert all(peering_routes(t) == {} for t in rosa_tables(emulator, alpha))
+    for cluster in (CLUSTER, "second-aurora"):
+        _vpc, main, group = aurora(emulator, cluster)
+        assert peering_routes(main) == {} and database_cidrs(group) == []
+
+
+def test_unpeer_after_the_rosa_nodes_are_gone(emulator, rosa, tmp_path):
+    alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    inv = inventory(tmp_path, {"rosa-a": {}})
+    assert play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER).returncode == 0
+    emulator.client("ec2").terminate_instances(InstanceIds=alpha["instance_ids"])
+
+    run = play(emulator, "unpeer.yml", inv, aurora_cluster=CLUSTER)
+    assert run.returncode == 0, run.stdout
+    assert peerings_of(emulator, alpha) == []
+    assert all(peering_routes(t) == {} for t in rosa_tables(emulator, alpha))
+    _vpc, main, group = aurora(emulator)
+    assert peering_routes(main) == {} and database_cidrs(group) == []
+
+
+def test_an_overlapping_machine_cidr_is_refused_before_any_peering(emulator, rosa, tmp_path):
+    rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    assert (
+        play(
+            emulator, "provision.yml", inventory(tmp_path, {}), aurora_cluster=CLUSTER, aurora_vpc_cidr="10.0.5.0/24"
+        ).returncode
+        == 0
+    )
+    emulator.start_recording()
+    run = play(emulator, "peering.yml", inventory(tmp_path, {"rosa-a": {}}), aurora_cluster=CLUSTER)
+    assert run.returncode != 0
+    assert "10.0.0.0/16" in run.stdout and "10.0.5.0/24" in run.stdout
+    assert emulator.mutating_actions() == []
+
+
+def test_a_new_aurora_vpc_avoids_the_rosa_machine_cidrs(emulator, rosa, tmp_path):
+    alpha = rosa("rosa-a", machine_cidr="192.168.0.0/23")
+    run = play(emulator, "provision.yml", inventory(tmp_path, {"rosa-a": {}}), aurora_cluster=CLUSTER)
+    assert run.returncode == 0, run.stdout
+    vpc, _main, _group = aurora(emulator)
+    assert vpc["CidrBlock"] == "192.168.2.0/24"
+    assert_connected(emulator, [alpha])
+
+
+def test_an_unknown_rosa_cluster_fails_alone(emulator, rosa, tmp_path):
+    alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    inv = inventory(tmp_path, {"rosa-a": {}, "ghost": {}})
+    run = play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER)
+    assert run.returncode != 0
+    assert run.stats("ghost")["failures"] == 1
+    assert "api.openshift.com/name=ghost" in run.stdout and "eu-west-1" in run.stdout
+    assert run.stats("rosa-a")["failures"] == 0
+    assert_connected(emulator, [alpha])

@@ -1,0 +1,1033 @@
+"""connection: one ROSA cluster joined to an Aurora cluster, against fake EC2 clients.
+
+One ``FakeEC2`` per region: peerings are shared between the two (a peering is seen from both
+regions), route tables and security groups belong to the fake of their region. Every call is
+recorded; ``ignore_filters`` names the describe calls whose ``Filters`` the fake ignores, as moto
+does, so the tests prove the code filters client-side too. No test may sleep: the peering waits
+get a sleep that fails the test.
+"""
+
+import copy
+import functools
+
+import botocore.exceptions
+import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+
+from ansible_collections.keycloak.aurora.plugins.module_utils import connection
+from ansible_collections.keycloak.aurora.plugins.module_utils import peering as peering_utils
+from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+
+PCX = "pcx-0123456789abcdef0"
+OTHER_PCX = "pcx-fedcba98765432100"
+ROSA_VPC = "vpc-rosa"
+AURORA_VPC = "vpc-aurora"
+ROSA_REGION = "eu-central-1"
+AURORA_REGION = "eu-west-1"
+MACHINE_CIDR = "10.0.0.0/16"
+AURORA_CIDR = "192.168.0.0/24"
+CLUSTER = "keycloak-aurora"
+ROSA_CLUSTER = "rosa-one"
+SG = "sg-aurora"
+MUTATING = {
+    "create_vpc_peering_connection",
+    "accept_vpc_peering_connection",
+    "delete_vpc_peering_connection",
+    "reject_vpc_peering_connection",
+    "create_tags",
+    "create_route",
+    "replace_route",
+    "delete_route",
+    "authorize_security_group_ingress",
+    "revoke_security_group_ingress",
+}
+
+
+def client_error(code, operation):
+    return botocore.exceptions.ClientError({"Error": {"Code": code, "Message": code}}, operation)
+
+
+def make_peering(
+    peering_id=PCX,
+    status="active",
+    *,
+    requester=ROSA_VPC,
+    accepter=AURORA_VPC,
+    tags=None,
+    requester_cidr=MACHINE_CIDR,
+    requester_cidrs=None,
+):
+    return {
+        "VpcPeeringConnectionId": peering_id,
+        "Status": {"Code": status, "Message": status},
+        "RequesterVpcInfo": {
+            "VpcId": requester,
+            "CidrBlock": requester_cidr,
+            "CidrBlockSet": [{"CidrBlock": c} for c in (requester_cidrs or [requester_cidr])],
+            "Region": ROSA_REGION,
+            "OwnerId": "123456789012",
+        },
+        "AccepterVpcInfo": {
+            "VpcId": accepter,
+            "CidrBlock": AURORA_CIDR,
+            "Region": AURORA_REGION,
+            "OwnerId": "123456789012",
+        },
+        "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+    }
+
+
+def make_table(table_id, routes, vpc_id=AURORA_VPC):
+    """``routes``: destination -> peering id, or a gateway id ("local", "igw-...")."""
+    return {
+        "RouteTableId": table_id,
+        "VpcId": vpc_id,
+        "Routes": [
+            {"DestinationCidrBlock": d, "VpcPeeringConnectionId": t}
+            if t.startswith("pcx-")
+            else {"DestinationCidrBlock": d, "GatewayId": t}
+            for d, t in routes.items()
+        ],
+    }
+
+
+def tcp(port, *cidrs, to_port=None, protocol="tcp"):
+    permission = {"IpProtocol": protocol, "IpRanges": [{"CidrIp": c} for c in cidrs]}
+    if protocol != "-1":
+        permission.update(FromPort=port, ToPort=port if to_port is None else to_port)
+    return permission
+
+
+def make_group(permissions, group_id=SG, name=f"{CLUSTER}-security-group", vpc_id=AURORA_VPC):
+    return {"GroupId": group_id, "GroupName": name, "VpcId": vpc_id, "IpPermissions": list(permissions)}
+
+
+def database_rule(cidr, description=None):
+    ip_range = {"CidrIp": cidr}
+    if description:
+        ip_range["Description"] = description
+    return {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [ip_range]}
+
+
+def _tags(resource):
+    return {t["Key"]: t["Value"] for t in resource.get("Tags") or []}
+
+
+PEERING_FILTERS = {
+    "accepter-vpc-info.vpc-id": lambda p: [p["AccepterVpcInfo"]["VpcId"]],
+    "requester-vpc-info.vpc-id": lambda p: [p["RequesterVpcInfo"]["VpcId"]],
+    "status-code": lambda p: [p["Status"]["Code"]],
+}
+TABLE_FILTERS = {
+    "vpc-id": lambda t: [t["VpcId"]],
+    "route.vpc-peering-connection-id": lambda t: [r.get("VpcPeeringConnectionId") for r in t["Routes"]],
+}
+GROUP_FILTERS = {
+    "vpc-id": lambda g: [g["VpcId"]],
+    "group-name": lambda g: [g["GroupName"]],
+}
+
+
+def _matches(resource, filters, known):
+    for f in filters:
+        if f["Name"].startswith("tag:"):
+            values = [_tags(resource).get(f["Name"][4:])]
+        else:
+            assert f["Name"] in known, f"unexpected filter {f['Name']}"
+            values = known[f["Name"]](resource)
+        if not set(values) & set(f["Values"]):
+            return False
+    return True
+
+
+class FakeMeta:
+    def __init__(self, region_name):
+        self.region_name = region_name
+
+
+class FakePaginator:
+    def __init__(self, method):
+        self.method = method
+
+    def paginate(self, **kwargs):
+        method = self.method
+
+        class Pages:
+            def build_full_result(self):
+                return method(**kwargs)
+
+        return Pages()
+
+
+class FakeWaiter:
+    def __init__(self, ec2, name):
+        self.ec2 = ec2
+        self.name = name
+
+    def wait(self, **kwargs):
+        # The peering is visible at once: nothing to wait for.
+        self.ec2.record(f"waiter.{self.name}", kwargs)
+
+
+class FakeEC2:
+    """EC2 in one region; ``errors`` maps a method to the ClientErrors its next calls raise."""
+
+    def __init__(self, region=AURORA_REGION, *, peerings=None, tables=(), groups=(), ignore_filters=(), journal=None):
+        self.region = region
+        self.meta = FakeMeta(region)
+        self.peerings = peerings if peerings is not None else []
+        self.tables = [copy.deepcopy(t) for t in tables]
+        self.groups = [copy.deepcopy(g) for g in groups]
+        self.ignore_filters = set(ignore_filters)
+        self.journal = journal if journal is not None else []
+        self.calls = []
+        self.errors = {}
+        self.created = 0
+
+    # --- bookkeeping ---------------------------------------------------------------------------
+
+    def record(self, name, kwargs):
+        self.calls.append((name, copy.deepcopy(kwargs)))
+        self.journal.append((self.region, name))
+        if self.errors.get(name):
+            raise self.errors[name].pop(0)
+
+    def names(self):
+        return [name for name, _kwargs in self.calls]
+
+    def mutating(self):
+        return [call for call in self.calls if call[0] in MUTATING]
+
+    def args(self, name):
+        return [kwargs for called, kwargs in self.calls if called == name]
+
+    def get_paginator(self, name):
+        return FakePaginator(getattr(self, name))
+
+    def get_waiter(self, name):
+        assert name == "vpc_peering_connection_exists"
+        return FakeWaiter(self, name)
+
+    def _select(self, name, resources, kwargs, ids_key, id_key, known):
+        found = resources
+        if kwargs.get(ids_key):
+            found = [r for r in found if r[id_key] in kwargs[ids_key]]
+        if name not in self.ignore_filters:
+            found = [r for r in found if _matches(r, kwargs.get("Filters", []), known)]
+        return copy.deepcopy(found)
+
+    def _peering(self, peering_id):
+        return next(p for p in self.peerings if p["VpcPeeringConnectionId"] == peering_id)
+
+    def _table(self, table_id):
+        return next(t for t in self.tables if t["RouteTableId"] == table_id)
+
+    def _group(self, group_id):
+        return next(g for g in self.groups if g["GroupId"] == group_id)
+
+    # --- peerings ------------------------------------------------------------------------------
+
+    def describe_vpc_peering_connections(self, **kwargs):
+        name = "describe_vpc_peering_connections"
+        self.record(name, kwargs)
+        found = self._select(
+            name, self.peerings, kwargs, "VpcPeeringConnectionIds", "VpcPeeringConnectionId", PEERING_FILTERS
+        )
+        return {"VpcPeeringConnections": found}
+
+    def create_vpc_peering_connection(self, **kwargs):
+        self.record("create_vpc_peering_connection", kwargs)
+        self.created += 1
+        tags = {t["Key"]: t["Value"] for spec in kwargs.get("TagSpecifications", []) for t in spec["Tags"]}
+        new = make_peering(
+            f"pcx-new{self.created}", "pending-acceptance", requester=kwargs["VpcId"], accepter=kwargs["PeerVpcId"]
+        )
+        new["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        new["AccepterVpcInfo"]["Region"] = kwargs.get("PeerRegion", self.region)
+        self.peerings.append(new)
+        return {"VpcPeeringConnection": copy.deepcopy(new)}
+
+    def accept_vpc_peering_connection(self, **kwargs):
+        self.record("accept_vpc_peering_connection", kwargs)
+        self._peering(kwargs["VpcPeeringConnectionId"])["Status"] = {"Code": "active", "Message": "Active"}
+        return {"VpcPeeringConnection": {"VpcPeeringConnectionId": kwargs["VpcPeeringConnectionId"]}}
+
+    def delete_vpc_peering_connection(self, **kwargs):
+        self.record("delete_vpc_peering_connection", kwargs)
+        self._peering(kwargs["VpcPeeringConnectionId"])["Status"] = {"Code": "deleted", "Message": "Deleted"}
+        return {"Return": True}
+
+    # --- route tables --------------------------------------------------------------------------
+
+    def describe_route_tables(self, **kwargs):
+        name = "describe_route_tables"
+        self.record(name, kwargs)
+        return {"RouteTables": self._select(name, self.tables, kwargs, "RouteTableIds", "RouteTableId", TABLE_FILTERS)}
+
+    def create_route(self, **kwargs):
+        self.record("create_route", kwargs)
+        route = {k: v for k, v in kwargs.items() if k != "RouteTableId"}
+        self._table(kwargs["RouteTableId"])["Routes"].append(route)
+        return {"Return": True}
+
+    def replace_route(self, **kwargs):
+        self.record("replace_route", kwargs)
+        routes = self._table(kwargs["RouteTableId"])["Routes"]
+        routes[:] = [r for r in routes if r["DestinationCidrBlock"] != kwargs["DestinationCidrBlock"]]
+        routes.append({k: v for k, v in kwargs.items() if k != "RouteTableId"})
+
+    def delete_route(self, **kwargs):
+        self.record("delete_route", kwargs)
+        routes = self._table(kwargs["RouteTableId"])["Routes"]
+        routes[:] = [r for r in routes if r["DestinationCidrBlock"] != kwargs["DestinationCidrBlock"]]
+
+    # --- security groups -----------------------------------------------------------------------
+
+    def describe_security_groups(self, **kwargs):
+        name = "describe_security_groups"
+        self.record(name, kwargs)
+        return {"SecurityGroups": self._select(name, self.groups, kwargs, "GroupIds", "GroupId", GROUP_FILTERS)}
+
+    def authorize_security_group_ingress(self, **kwargs):
+        self.record("authorize_security_group_ingress", kwargs)
+        self._group(kwargs["GroupId"])["IpPermissions"].extend(copy.deepcopy(kwargs["IpPermissions"]))
+        return {"Return": True}
+
+    def revoke_security_group_ingress(self, **kwargs):
+        self.record("revoke_security_group_ingress", kwargs)
+        return {"Return": True}
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch):
+    """The peering waits connection.ensure_peering starts must never need to sleep."""
+
+    def sleep(seconds):
+        raise AssertionError(f"a peering wait slept {seconds}s")
+
+    wrapped = functools.partial(peering_utils.ensure_peering_accepted, sleep=sleep, clock=lambda: 0.0)
+    monkeypatch.setattr(connection.peering, "ensure_peering_accepted", wrapped)
+
+
+# --- overlap_error, peering_tags ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "machine_cidr, aurora_cidr",
+    [
+        ("10.0.0.0/16", "10.0.0.0/16"),
+        ("10.0.0.0/16", "10.0.128.0/24"),
+        ("10.0.5.0/24", "10.0.0.0/16"),
+        ("192.168.0.0/16", "192.168.0.0/24"),
+    ],
+)
+def test_overlapping_cidrs_are_refused_naming_both(machine_cidr, aurora_cidr):
+    message = connection.overlap_error(machine_cidr, aurora_cidr, ROSA_CLUSTER, CLUSTER)
+    assert f"machine CIDR {machine_cidr} of the ROSA cluster {ROSA_CLUSTER}" in message
+    assert f"overlaps the CIDR {aurora_cidr} of the Aurora VPC of {CLUSTER}" in message
+    assert "aurora_vpc_cidr" in message
+
+
+@pytest.mark.parametrize(
+    "machine_cidr, aurora_cidr",
+    [("10.0.0.0/16", "192.168.0.0/24"), ("10.0.0.0/16", "10.1.0.0/16"), ("10.0.0.0/24", "10.0.1.0/24")],
+)
+def test_disjoint_cidrs_are_no_error(machine_cidr, aurora_cidr):
+    assert connection.overlap_error(machine_cidr, aurora_cidr, ROSA_CLUSTER, CLUSTER) is None
+
+
+def test_peering_tags_name_both_clusters_by_default():
+    assert connection.peering_tags(CLUSTER, ROSA_CLUSTER) == {
+        "AuroraCluster": CLUSTER,
+        "RosaCluster": ROSA_CLUSTER,
+        "Name": f"{ROSA_CLUSTER} to Aurora {CLUSTER}",
+    }
+
+
+def test_peering_tags_keep_extra_tags_and_name_but_never_lose_the_cluster_tags():
+    extra = {"Name": "my peering", "team": "sso", "AuroraCluster": "other", "RosaCluster": "other"}
+    tags = connection.peering_tags(CLUSTER, ROSA_CLUSTER, extra)
+    assert tags == {"Name": "my peering", "team": "sso", "AuroraCluster": CLUSTER, "RosaCluster": ROSA_CLUSTER}
+    assert extra["AuroraCluster"] == "other"  # the caller's dict is left alone
+
+
+# --- find_peerings ---------------------------------------------------------------------------------
+
+
+def test_find_peerings_sends_accepter_status_and_requester_filters():
+    ec2 = FakeEC2(peerings=[make_peering()])
+    found = connection.find_peerings(ec2, accepter_vpc_ids=[AURORA_VPC, "vpc-b"], requester_vpc_id=ROSA_VPC)
+    assert [p["VpcPeeringConnectionId"] for p in found] == [PCX]
+    assert ec2.calls == [
+        (
+            "describe_vpc_peering_connections",
+            {
+                "Filters": [
+                    {"Name": "accepter-vpc-info.vpc-id", "Values": [AURORA_VPC, "vpc-b"]},
+                    {"Name": "status-code", "Values": list(connection.LIVE)},
+                    {"Name": "requester-vpc-info.vpc-id", "Values": [ROSA_VPC]},
+                ]
+            },
+        )
+    ]
+
+
+def test_find_peerings_by_tag_sends_a_tag_filter_and_no_requester_filter():
+    ec2 = FakeEC2(peerings=[make_peering(status="failed", tags={"RosaCluster": ROSA_CLUSTER})])
+    found = connection.find_peerings(
+        ec2, accepter_vpc_ids=[AURORA_VPC], statuses=("failed", "active"), tags={"RosaCluster": ROSA_CLUSTER}
+    )
+    assert [p["VpcPeeringConnectionId"] for p in found] == [PCX]
+    assert ec2.args("describe_vpc_peering_connections") == [
+        {
+            "Filters": [
+                {"Name": "accepter-vpc-info.vpc-id", "Values": [AURORA_VPC]},
+                {"Name": "status-code", "Values": ["failed", "active"]},
+                {"Name": "tag:RosaCluster", "Values": [ROSA_CLUSTER]},
+            ]
+        }
+    ]
+
+
+def _crowd():
+    """Peerings a filter-ignoring DescribeVpcPeeringConnections returns, wanted ones out of order."""
+    mine = {"RosaCluster": ROSA_CLUSTER}
+    return [
+        make_peering("pcx-3", "active", tags=mine),
+        make_peering("pcx-2", "active", accepter="vpc-other-aurora", tags=mine),
+        make_peering("pcx-1", "pending-acceptance", tags=mine),
+        make_peering("pcx-4", "active", requester="vpc-other-rosa", tags={"RosaCluster": "rosa-two"}),
+        make_peering("pcx-5", "deleted", tags=mine),
+        make_peering("pcx-6", "rejected", tags=mine),
+        make_peering("pcx-7", "active", tags={"RosaCluster": "rosa-two"}),
+        make_peering("pcx-8", "active"),
+    ]
+
+
+def test_find_peerings_by_requester_filters_client_side_too_and_sorts_by_id():
+    ec2 = FakeEC2(peerings=_crowd(), ignore_filters={"describe_vpc_peering_connections"})
+    found = connection.find_peerings(ec2, accepter_vpc_ids=[AURORA_VPC], requester_vpc_id=ROSA_VPC)
+    assert [p["VpcPeeringConnectionId"] for p in found] == ["pcx-1", "pcx-3", "pcx-7", "pcx-8"]
+
+
+def test_find_peerings_by_tag_filters_client_side_too_and_sorts_by_id():
+    ec2 = FakeEC2(peerings=_crowd(), ignore_filters={"describe_vpc_peering_connections"})
+    found = connection.find_peerings(
+        ec2,
+        accepter_vpc_ids=[AURORA_VPC],
+        statuses=connection.LIVE + ("rejected",),
+        tags={"RosaCluster": ROSA_CLUSTER},
+    )
+    assert [p["VpcPeeringConnectionId"] for p in found] == ["pcx-1", "pcx-3", "pcx-6"]
+
+
+def test_find_peerings_into_several_aurora_vpcs():
+    ec2 = FakeEC2(peerings=_crowd(), ignore_filters={"describe_vpc_peering_connections"})
+    found = connection.find_peerings(
+        ec2, accepter_vpc_ids=[AURORA_VPC, "vpc-other-aurora"], requester_vpc_id=ROSA_VPC, statuses=("active",)
+    )
+    assert [p["VpcPeeringConnectionId"] for p in found] == ["pcx-2", "pcx-3", "pcx-7", "pcx-8"]
+
+
+# --- ensure_peering --------------------------------------------------------------------------------
+
+TAGS = {"AuroraCluster": CLUSTER, "RosaCluster": ROSA_CLUSTER, "Name": f"{ROSA_CLUSTER} to Aurora {CLUSTER}"}
+
+
+def two_regions(peerings=(), ignore_filters=()):
+    shared = [copy.deepcopy(p) for p in peerings]
+    journal = []
+    rosa = FakeEC2(ROSA_REGION, peerings=shared, ignore_filters=ignore_filters, journal=journal)
+    aurora = FakeEC2(AURORA_REGION, peerings=shared, ignore_filters=ignore_filters, journal=journal)
+    return rosa, aurora
+
+
+def ensure_peering(rosa, aurora, check_mode=False):
+    return connection.ensure_peering(
+        rosa,
+        aurora,
+        rosa_vpc_id=ROSA_VPC,
+        aurora_vpc_id=AURORA_VPC,
+        aurora_region=AURORA_REGION,
+        tags=TAGS,
+        check_mode=check_mode,
+        wait_timeout=300,
+    )
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_an_active_peering_is_kept_and_not_changed(check_mode):
+    rosa, aurora = two_regions([make_peering(status="active", tags=TAGS)])
+    changed, summary = ensure_peering(rosa, aurora, check_mode)
+    assert changed is False
+    assert summary == peering_utils.summary(make_peering(status="active", tags=TAGS))
+    assert rosa.mutating() == [] and aurora.mutating() == []
+    assert aurora.calls == []
+    assert rosa.args("describe_vpc_peering_connections")[0]["Filters"] == [
+        {"Name": "accepter-vpc-info.vpc-id", "Values": [AURORA_VPC]},
+        {"Name": "status-code", "Values": list(connection.LIVE)},
+        {"Name": "requester-vpc-info.vpc-id", "Values": [ROSA_VPC]},
+    ]
+
+
+def test_no_peering_is_requested_in_the_rosa_region_and_accepted_in_the_aurora_region():
+    rosa, aurora = two_regions()
+    changed, summary = ensure_peering(rosa, aurora)
+    assert changed is True
+    assert rosa.args("create_vpc_peering_connection") == [
+        {
+            "VpcId": ROSA_VPC,
+            "PeerVpcId": AURORA_VPC,
+            "PeerRegion": AURORA_REGION,
+            "TagSpecifications": [
+                {
+                    "ResourceType": "vpc-peering-connection",
+                    "Tags": [{"Key": k, "Value": v} for k, v in TAGS.items()],
+                }
+            ],
+        }
+    ]
+    assert aurora.args("accept_vpc_peering_connection") == [{"VpcPeeringConnectionId": "pcx-new1"}]
+    assert [call for call in rosa.journal if call[1] in MUTATING] == [
+        (ROSA_REGION, "create_vpc_peering_connection"),
+        (AURORA_REGION, "accept_vpc_peering_connection"),
+    ]
+    assert rosa.names().count("accept_vpc_peering_connection") == 0
+    assert summary["vpc_peering_connection_id"] == "pcx-new1"
+    assert summary["status"] == "active"
+    assert summary["accepter_region"] == AURORA_REGION
+
+
+def test_a_second_run_after_creating_changes_nothing():
+    rosa, aurora = two_regions()
+    ensure_peering(rosa, aurora)
+    rosa.calls.clear()
+    aurora.calls.clear()
+    changed, summary = ensure_peering(rosa, aurora)
+    assert (changed, summary["vpc_peering_connection_id"]) == (False, "pcx-new1")
+    assert rosa.mutating() == [] and aurora.mutating() == []
+
+
+def test_a_same_region_peering_uses_one_client():
+    ec2 = FakeEC2(AURORA_REGION)
+    changed = connection.ensure_peering(
+        ec2,
+        ec2,
+        rosa_vpc_id=ROSA_VPC,
+        aurora_vpc_id=AURORA_VPC,
+        aurora_region=AURORA_REGION,
+        tags=TAGS,
+        check_mode=False,
+        wait_timeout=300,
+    )[0]
+    assert changed is True
+    assert [name for name, _kwargs in ec2.mutating()] == [
+        "create_vpc_peering_connection",
+        "accept_vpc_peering_connection",
+    ]
+
+
+@pytest.mark.parametrize("status", ["failed", "rejected", "expired", "deleted"])
+def test_a_dead_peering_is_replaced_by_a_new_one(status):
+    rosa, aurora = two_regions([make_peering(status=status)], ignore_filters={"describe_vpc_peering_connections"})
+    changed, summary = ensure_peering(rosa, aurora)
+    assert changed is True
+    assert summary["vpc_peering_connection_id"] == "pcx-new1"
+    assert len(rosa.args("create_vpc_peering_connection")) == 1
+    assert aurora.args("accept_vpc_peering_connection") == [{"VpcPeeringConnectionId": "pcx-new1"}]
+
+
+def test_a_pending_peering_is_only_accepted():
+    rosa, aurora = two_regions([make_peering(status="pending-acceptance")])
+    changed, summary = ensure_peering(rosa, aurora)
+    assert changed is True
+    assert rosa.mutating() == []
+    assert aurora.mutating() == [("accept_vpc_peering_connection", {"VpcPeeringConnectionId": PCX})]
+    assert (summary["vpc_peering_connection_id"], summary["status"]) == (PCX, "active")
+    waits = aurora.args("waiter.vpc_peering_connection_exists")
+    assert waits and waits[0]["VpcPeeringConnectionIds"] == [PCX]
+
+
+def test_a_pending_peering_in_check_mode_is_changed_but_not_accepted():
+    rosa, aurora = two_regions([make_peering(status="pending-acceptance")])
+    changed, summary = ensure_peering(rosa, aurora, check_mode=True)
+    assert changed is True
+    assert summary["vpc_peering_connection_id"] == PCX
+    assert rosa.mutating() == [] and aurora.mutating() == []
+
+
+def test_two_live_peerings_are_refused_naming_both():
+    rosa, aurora = two_regions(
+        [make_peering(OTHER_PCX, "pending-acceptance"), make_peering(PCX, "active")],
+    )
+    with pytest.raises(AuroraError) as raised:
+        ensure_peering(rosa, aurora)
+    message = raised.value.message
+    assert f"{PCX} (active)" in message and f"{OTHER_PCX} (pending-acceptance)" in message
+    assert message.startswith(f"2 peering connections join the ROSA VPC {ROSA_VPC} to the Aurora VPC {AURORA_VPC}")
+    assert rosa.mutating() == [] and aurora.mutating() == []
+
+
+def test_check_mode_without_a_peering_only_describes():
+    rosa, aurora = two_regions()
+    assert ensure_peering(rosa, aurora, check_mode=True) == (True, {})
+    assert rosa.names() == ["describe_vpc_peering_connections"]
+    assert aurora.calls == []
+    assert rosa.peerings == []
+
+
+# --- ensure_routes ---------------------------------------------------------------------------------
+
+
+def ensure_routes(ec2, table_ids=("rtb-1",), peering_id=PCX, check_mode=False):
+    return connection.ensure_routes(
+        ec2, route_table_ids=list(table_ids), destination=MACHINE_CIDR, peering_id=peering_id, check_mode=check_mode
+    )
+
+
+def test_a_missing_route_is_created_through_the_peering():
+    ec2 = FakeEC2(tables=[make_table("rtb-1", {AURORA_CIDR: "local"})])
+    assert ensure_routes(ec2) == ["rtb-1"]
+    assert ec2.args("describe_route_tables") == [{"RouteTableIds": ["rtb-1"]}]
+    assert ec2.mutating() == [
+        ("create_route", {"RouteTableId": "rtb-1", "DestinationCidrBlock": MACHINE_CIDR, "VpcPeeringConnectionId": PCX})
+    ]
+    ec2.calls.clear()
+    assert ensure_routes(ec2) == []
+    assert ec2.mutating() == []
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_route_through_the_same_peering_is_left_alone(check_mode):
+    ec2 = FakeEC2(tables=[make_table("rtb-1", {AURORA_CIDR: "local", MACHINE_CIDR: PCX})])
+    assert ensure_routes(ec2, check_mode=check_mode) == []
+    assert ec2.names() == ["describe_route_tables"]
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+@pytest.mark.parametrize("target", [OTHER_PCX, "igw-0123"])
+def test_a_live_route_through_another_target_is_refused_never_taken_over(target, check_mode):
+    ec2 = FakeEC2(tables=[make_table("rtb-1", {MACHINE_CIDR: target})])
+    with pytest.raises(AuroraError, match=f"rtb-1 already sends {MACHINE_CIDR} through {target}"):
+        ensure_routes(ec2, check_mode=check_mode)
+    assert ec2.mutating() == []
+
+
+def test_a_blackhole_route_left_by_a_gone_peering_is_replaced():
+    table = make_table("rtb-1", {MACHINE_CIDR: OTHER_PCX})
+    table["Routes"][0]["State"] = "blackhole"
+    ec2 = FakeEC2(tables=[table])
+    assert ensure_routes(ec2) == ["rtb-1"]
+    assert ec2.mutating() == [
+        (
+            "replace_route",
+            {"RouteTableId": "rtb-1", "DestinationCidrBlock": MACHINE_CIDR, "VpcPeeringConnectionId": PCX},
+        )
+    ]
+
+
+class RacingEC2(FakeEC2):
+    """A concurrent writer adds the route between this run's describe and its create."""
+
+    def __init__(self, racer_target, **kwargs):
+        super().__init__(**kwargs)
+        self.racer_target = racer_target
+
+    def create_route(self, **kwargs):
+        self.record("create_route", kwargs)
+        self._table(kwargs["RouteTableId"])["Routes"].append(
+            {"DestinationCidrBlock": kwargs["DestinationCidrBlock"], "VpcPeeringConnectionId": self.racer_target}
+        )
+        raise client_error("RouteAlreadyExists", "CreateRoute")
+
+
+def test_a_route_a_concurrent_run_of_this_host_created_first_is_not_an_error():
+    ec2 = RacingEC2(PCX, tables=[make_table("rtb-1", {})])
+    assert ensure_routes(ec2) == []
+    assert [name for name, _kwargs in ec2.mutating()] == ["create_route"]
+
+
+def test_a_route_someone_else_created_first_is_refused():
+    ec2 = RacingEC2(OTHER_PCX, tables=[make_table("rtb-1", {})])
+    with pytest.raises(AuroraError, match=OTHER_PCX):
+        ensure_routes(ec2)
+    assert [name for name, _kwargs in ec2.mutating()] == ["create_route"]
+
+
+def test_other_create_route_errors_fail():
+    ec2 = FakeEC2(tables=[make_table("rtb-1", {})])
+    ec2.errors["create_route"] = [client_error("UnauthorizedOperation", "CreateRoute")]
+    with pytest.raises(AnsibleAWSError):
+        ensure_routes(ec2)
+    assert ec2.names().count("replace_route") == 0
+
+
+def test_every_table_is_converged_and_only_the_changed_ones_reported():
+    ec2 = FakeEC2(
+        tables=[
+            make_table("rtb-a", {}),
+            make_table("rtb-b", {MACHINE_CIDR: PCX}),
+            make_table("rtb-c", {MACHINE_CIDR: OTHER_PCX}),
+        ]
+    )
+    ec2.tables[2]["Routes"][0]["State"] = "blackhole"
+    assert ensure_routes(ec2, table_ids=["rtb-c", "rtb-b", "rtb-a"]) == ["rtb-a", "rtb-c"]
+    assert ec2.args("describe_route_tables") == [{"RouteTableIds": ["rtb-a", "rtb-b", "rtb-c"]}]
+    assert [(name, kwargs["RouteTableId"]) for name, kwargs in ec2.mutating()] == [
+        ("create_route", "rtb-a"),
+        ("replace_route", "rtb-c"),
+    ]
+
+
+def test_check_mode_reports_the_tables_and_changes_none():
+    ec2 = FakeEC2(
+        tables=[
+            make_table("rtb-a", {}),
+            make_table("rtb-b", {MACHINE_CIDR: PCX}),
+            make_table("rtb-c", {MACHINE_CIDR: OTHER_PCX}),
+        ]
+    )
+    ec2.tables[2]["Routes"][0]["State"] = "blackhole"
+    assert ensure_routes(ec2, table_ids=["rtb-a", "rtb-b", "rtb-c"], check_mode=True) == ["rtb-a", "rtb-c"]
+    assert ec2.names() == ["describe_route_tables"]
+
+
+def test_check_mode_before_the_peering_exists_reports_every_table():
+    ec2 = FakeEC2(tables=[make_table("rtb-a", {}), make_table("rtb-b", {MACHINE_CIDR: OTHER_PCX})])
+    ec2.tables[1]["Routes"][0]["State"] = "blackhole"
+    assert ensure_routes(ec2, table_ids=["rtb-a", "rtb-b"], peering_id=None, check_mode=True) == ["rtb-a", "rtb-b"]
+    assert ec2.mutating() == []
+
+
+@pytest.mark.parametrize("table_ids", [[], None])
+def test_no_route_tables_means_no_call(table_ids):
+    ec2 = FakeEC2(tables=[make_table("rtb-1", {})])
+    assert (
+        connection.ensure_routes(
+            ec2, route_table_ids=table_ids, destination=MACHINE_CIDR, peering_id=PCX, check_mode=False
+        )
+        == []
+    )
+    assert ec2.calls == []
+
+
+# --- ensure_ingress, revoke_ingress --------------------------------------------------------------
+
+DESCRIPTION = f"Keycloak on ROSA cluster {ROSA_CLUSTER}"
+
+
+def ensure_ingress(ec2, check_mode=False, description=DESCRIPTION):
+    return connection.ensure_ingress(
+        ec2, group_id=SG, source_cidr=MACHINE_CIDR, description=description, check_mode=check_mode
+    )
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_present_rule_is_not_changed(check_mode):
+    ec2 = FakeEC2(groups=[make_group([tcp(443, MACHINE_CIDR), tcp(5432, "10.9.0.0/16", MACHINE_CIDR)])])
+    assert ensure_ingress(ec2, check_mode) is False
+    assert ec2.calls == [("describe_security_groups", {"GroupIds": [SG]})]
+
+
+def test_an_absent_rule_is_authorized_with_its_description():
+    ec2 = FakeEC2(groups=[make_group([])])
+    assert ensure_ingress(ec2) is True
+    assert ec2.mutating() == [
+        (
+            "authorize_security_group_ingress",
+            {"GroupId": SG, "IpPermissions": [database_rule(MACHINE_CIDR, DESCRIPTION)]},
+        )
+    ]
+    ec2.calls.clear()
+    assert ensure_ingress(ec2) is False
+    assert ec2.mutating() == []
+
+
+def test_no_description_sends_none():
+    ec2 = FakeEC2(groups=[make_group([])])
+    assert ensure_ingress(ec2, description=None) is True
+    assert ec2.args("authorize_security_group_ingress")[0]["IpPermissions"] == [database_rule(MACHINE_CIDR)]
+
+
+def test_a_rule_a_concurrent_run_added_first_is_not_an_error_nor_our_change():
+    ec2 = FakeEC2(groups=[make_group([])])
+    ec2.errors["authorize_security_group_ingress"] = [
+        client_error("InvalidPermission.Duplicate", "AuthorizeSecurityGroupIngress")
+    ]
+    assert ensure_ingress(ec2) is False
+    assert ec2.names().count("authorize_security_group_ingress") == 1
+
+
+def test_other_authorize_errors_fail():
+    ec2 = FakeEC2(groups=[make_group([])])
+    ec2.errors["authorize_security_group_ingress"] = [
+        client_error("UnauthorizedOperation", "AuthorizeSecurityGroupIngress")
+    ]
+    with pytest.raises(AnsibleAWSError):
+        ensure_ingress(ec2)
+
+
+@pytest.mark.parametrize(
+    "permission",
+    [
+        tcp(5433, MACHINE_CIDR),
+        tcp(5432, MACHINE_CIDR, to_port=5433),
+        tcp(5431, MACHINE_CIDR, to_port=5432),
+        tcp(5432, MACHINE_CIDR, protocol="udp"),
+        tcp(5432, "10.1.0.0/16"),
+        tcp(5432, "10.0.0.0/8"),
+        tcp(None, MACHINE_CIDR, protocol="-1"),
+    ],
+    ids=["other-port", "range-above", "range-below", "udp", "other-cidr", "wider-cidr", "all-traffic"],
+)
+def test_a_rule_on_another_port_protocol_or_cidr_does_not_count(permission):
+    ec2 = FakeEC2(groups=[make_group([permission])])
+    assert ensure_ingress(ec2) is True
+    assert ec2.args("authorize_security_group_ingress") == [
+        {"GroupId": SG, "IpPermissions": [database_rule(MACHINE_CIDR, DESCRIPTION)]}
+    ]
+
+
+def test_check_mode_reports_an_absent_rule_without_adding_it():
+    ec2 = FakeEC2(groups=[make_group([tcp(5433, MACHINE_CIDR)])])
+    assert ensure_ingress(ec2, check_mode=True) is True
+    assert ec2.names() == ["describe_security_groups"]
+
+
+def test_a_missing_security_group_is_refused_by_id():
+    ec2 = FakeEC2(groups=[])
+    with pytest.raises(AuroraError) as raised:
+        ensure_ingress(ec2)
+    assert SG in raised.value.message
+    assert ec2.mutating() == []
+
+
+A, B, C, D = "10.0.0.0/16", "10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"
+
+
+def crowded_group():
+    return make_group(
+        [
+            tcp(5432, A, B, C),
+            tcp(5433, A, D),
+            tcp(5432, D, protocol="udp"),
+            tcp(None, A, D, protocol="-1"),
+            tcp(5400, D, to_port=5500),
+        ]
+    )
+
+
+def test_revoke_removes_only_the_database_rules_of_the_given_cidrs():
+    ec2 = FakeEC2(groups=[crowded_group()])
+    assert connection.revoke_ingress(ec2, group=crowded_group(), source_cidrs=[C, A, D], check_mode=False) == [A, C]
+    assert ec2.calls == [
+        ("revoke_security_group_ingress", {"GroupId": SG, "IpPermissions": [database_rule(A), database_rule(C)]})
+    ]
+
+
+@pytest.mark.parametrize("source_cidrs", [[D], [], ["172.16.0.0/12"]])
+def test_revoke_without_a_matching_rule_calls_nothing(source_cidrs):
+    ec2 = FakeEC2(groups=[crowded_group()])
+    assert connection.revoke_ingress(ec2, group=crowded_group(), source_cidrs=source_cidrs, check_mode=False) == []
+    assert ec2.calls == []
+
+
+def test_revoke_in_check_mode_reports_and_calls_nothing():
+    ec2 = FakeEC2(groups=[crowded_group()])
+    assert connection.revoke_ingress(ec2, group=crowded_group(), source_cidrs={A, B}, check_mode=True) == [A, B]
+    assert ec2.calls == []
+
+
+# --- remove_routes_through, disconnect -----------------------------------------------------------
+
+
+def rosa_tables():
+    return [
+        make_table("rtb-rosa-1", {MACHINE_CIDR: "local", AURORA_CIDR: PCX, "0.0.0.0/0": "nat-1"}, ROSA_VPC),
+        make_table("rtb-rosa-2", {MACHINE_CIDR: "local", AURORA_CIDR: PCX, "172.16.0.0/16": OTHER_PCX}, ROSA_VPC),
+        make_table("rtb-rosa-3", {MACHINE_CIDR: "local", "172.16.0.0/16": OTHER_PCX}, ROSA_VPC),
+        # Another VPC whose table (wrongly) names the same peering: not ours to touch.
+        make_table("rtb-elsewhere", {AURORA_CIDR: PCX}, "vpc-elsewhere"),
+    ]
+
+
+def aurora_tables():
+    return [
+        make_table("rtb-aurora", {AURORA_CIDR: "local", MACHINE_CIDR: PCX, B: OTHER_PCX}, AURORA_VPC),
+    ]
+
+
+@pytest.mark.parametrize("ignore", [False, True], ids=["filtered", "filters-ignored"])
+def test_remove_routes_through_deletes_only_routes_to_the_peering_in_the_vpc(ignore):
+    ec2 = FakeEC2(ROSA_REGION, tables=rosa_tables(), ignore_filters={"describe_route_tables"} if ignore else ())
+    routes = connection.remove_routes_through(ec2, vpc_id=ROSA_VPC, peering_id=PCX, check_mode=False)
+    assert routes == [("rtb-rosa-1", AURORA_CIDR), ("rtb-rosa-2", AURORA_CIDR)]
+    assert ec2.args("describe_route_tables") == [
+        {
+            "Filters": [
+                {"Name": "vpc-id", "Values": [ROSA_VPC]},
+                {"Name": "route.vpc-peering-connection-id", "Values": [PCX]},
+            ]
+        }
+    ]
+    assert ec2.mutating() == [
+        ("delete_route", {"RouteTableId": "rtb-rosa-1", "DestinationCidrBlock": AURORA_CIDR}),
+        ("delete_route", {"RouteTableId": "rtb-rosa-2", "DestinationCidrBlock": AURORA_CIDR}),
+    ]
+
+
+def test_remove_routes_through_in_check_mode_reports_and_deletes_nothing():
+    ec2 = FakeEC2(ROSA_REGION, tables=rosa_tables(), ignore_filters={"describe_route_tables"})
+    routes = connection.remove_routes_through(ec2, vpc_id=ROSA_VPC, peering_id=PCX, check_mode=True)
+    assert routes == [("rtb-rosa-1", AURORA_CIDR), ("rtb-rosa-2", AURORA_CIDR)]
+    assert ec2.mutating() == []
+
+
+AURORA_VPCS = {
+    AURORA_VPC: {"VpcId": AURORA_VPC, "CidrBlock": AURORA_CIDR, "Tags": [{"Key": "AuroraCluster", "Value": CLUSTER}]}
+}
+
+
+def aurora_groups():
+    return [
+        make_group([tcp(5432, A, B), tcp(5433, A), tcp(5432, C)]),
+        # Same VPC, another name: the filters keep it out.
+        make_group([tcp(5432, A)], group_id="sg-default", name="default"),
+    ]
+
+
+def disconnect_world(status="active", ignore_filters=("describe_route_tables",)):
+    journal = []
+    found = [make_peering(PCX, status, requester_cidrs=[A, C])]
+    shared = copy.deepcopy(found)
+    rosa = FakeEC2(ROSA_REGION, peerings=shared, tables=rosa_tables(), ignore_filters=ignore_filters, journal=journal)
+    aurora = FakeEC2(
+        AURORA_REGION,
+        peerings=shared,
+        tables=aurora_tables(),
+        groups=aurora_groups(),
+        ignore_filters=ignore_filters,
+        journal=journal,
+    )
+    return rosa, aurora, found
+
+
+EXPECTED_REMOVED = [
+    {
+        "aurora_cluster": CLUSTER,
+        "vpc_peering_connection_id": PCX,
+        "routes": [
+            {"route_table_id": "rtb-rosa-1", "destination_cidr_block": AURORA_CIDR},
+            {"route_table_id": "rtb-rosa-2", "destination_cidr_block": AURORA_CIDR},
+            {"route_table_id": "rtb-aurora", "destination_cidr_block": MACHINE_CIDR},
+        ],
+        "ingress_cidrs": [A, C],
+    }
+]
+
+
+@pytest.mark.parametrize("machine_cidr", [MACHINE_CIDR, None], ids=["nodes-known", "nodes-gone"])
+def test_disconnect_removes_both_sides_routes_the_rule_and_the_peering(machine_cidr):
+    rosa, aurora, found = disconnect_world()
+    removed = connection.disconnect(
+        rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=machine_cidr, check_mode=False
+    )
+    assert removed == EXPECTED_REMOVED
+    assert rosa.mutating() == [
+        ("delete_route", {"RouteTableId": "rtb-rosa-1", "DestinationCidrBlock": AURORA_CIDR}),
+        ("delete_route", {"RouteTableId": "rtb-rosa-2", "DestinationCidrBlock": AURORA_CIDR}),
+    ]
+    assert aurora.mutating() == [
+        ("delete_route", {"RouteTableId": "rtb-aurora", "DestinationCidrBlock": MACHINE_CIDR}),
+        ("revoke_security_group_ingress", {"GroupId": SG, "IpPermissions": [database_rule(A), database_rule(C)]}),
+        ("delete_vpc_peering_connection", {"VpcPeeringConnectionId": PCX}),
+    ]
+    assert aurora.args("describe_security_groups") == [
+        {
+            "Filters": [
+                {"Name": "vpc-id", "Values": [AURORA_VPC]},
+                {"Name": "group-name", "Values": [f"{CLUSTER}-security-group"]},
+            ]
+        }
+    ]
+    assert [p for p in rosa.args("describe_route_tables")[0]["Filters"] if p["Name"] == "vpc-id"] == [
+        {"Name": "vpc-id", "Values": [ROSA_VPC]}
+    ]
+    assert [p for p in aurora.args("describe_route_tables")[0]["Filters"] if p["Name"] == "vpc-id"] == [
+        {"Name": "vpc-id", "Values": [AURORA_VPC]}
+    ]
+
+
+def test_disconnect_revokes_the_machine_cidr_even_outside_the_requester_cidrs():
+    rosa, aurora, found = disconnect_world()
+    found[0]["RequesterVpcInfo"] = {"VpcId": ROSA_VPC, "CidrBlock": C}
+    removed = connection.disconnect(
+        rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=B, check_mode=False
+    )
+    assert removed[0]["ingress_cidrs"] == [B, C]
+    assert aurora.args("revoke_security_group_ingress") == [
+        {"GroupId": SG, "IpPermissions": [database_rule(B), database_rule(C)]}
+    ]
+
+
+@pytest.mark.parametrize("status", list(connection.LIVE))
+def test_disconnect_deletes_a_live_peering(status):
+    rosa, aurora, found = disconnect_world(status)
+    connection.disconnect(rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=None, check_mode=False)
+    assert aurora.args("delete_vpc_peering_connection") == [{"VpcPeeringConnectionId": PCX}]
+    assert rosa.args("delete_vpc_peering_connection") == []
+
+
+@pytest.mark.parametrize("status", ["failed", "rejected", "expired"])
+def test_disconnect_cleans_up_after_a_dead_peering_but_does_not_delete_it(status):
+    rosa, aurora, found = disconnect_world(status)
+    removed = connection.disconnect(
+        rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=MACHINE_CIDR, check_mode=False
+    )
+    assert removed == EXPECTED_REMOVED
+    assert "delete_vpc_peering_connection" not in rosa.names() + aurora.names()
+    assert len(rosa.args("delete_route")) == 2 and len(aurora.args("delete_route")) == 1
+
+
+def test_disconnect_in_check_mode_reports_everything_and_removes_nothing():
+    rosa, aurora, found = disconnect_world()
+    removed = connection.disconnect(
+        rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=MACHINE_CIDR, check_mode=True
+    )
+    assert removed == EXPECTED_REMOVED
+    assert rosa.mutating() == [] and aurora.mutating() == []
+
+
+def test_disconnect_without_peerings_does_nothing():
+    rosa, aurora, unused_found = disconnect_world()
+    removed = connection.disconnect(rosa, aurora, found=[], aurora_vpcs=AURORA_VPCS, machine_cidr=A, check_mode=False)
+    assert removed == []
+    assert rosa.calls == [] and aurora.calls == []
+
+
+def test_disconnect_handles_each_peering_with_its_own_aurora_vpc():
+    rosa, aurora, found = disconnect_world()
+    other_vpcs = dict(
+        AURORA_VPCS,
+        **{"vpc-aurora-2": {"VpcId": "vpc-aurora-2", "Tags": [{"Key": "AuroraCluster", "Value": "second"}]}},
+    )
+    aurora.groups.append(
+        make_group([tcp(5432, A)], group_id="sg-second", name="second-security-group", vpc_id="vpc-aurora-2")
+    )
+    found.append(make_peering(OTHER_PCX, "active", accepter="vpc-aurora-2", requester_cidrs=[A]))
+    aurora.peerings.append(copy.deepcopy(found[-1]))
+    removed = connection.disconnect(
+        rosa, aurora, found=found, aurora_vpcs=other_vpcs, machine_cidr=None, check_mode=False
+    )
+    assert [(r["aurora_cluster"], r["vpc_peering_connection_id"], r["ingress_cidrs"]) for r in removed] == [
+        (CLUSTER, PCX, [A, C]),
+        ("second", OTHER_PCX, [A]),
+    ]
+    assert aurora.args("revoke_security_group_ingress") == [
+        {"GroupId": SG, "IpPermissions": [database_rule(A), database_rule(C)]},
+        {"GroupId": "sg-second", "IpPermissions": [database_rule(A)]},
+    ]
+    assert aurora.args("delete_vpc_peering_connection") == [
+        {"VpcPeeringConnectionId": PCX},
+        {"VpcPeeringConnectionId": OTHER_PCX},
+    ]
