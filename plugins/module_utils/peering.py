@@ -188,7 +188,16 @@ def wait_for_peering(client, peering_id, *, timeout, delay=POLL_DELAY, wait_time
     """
     clock = clock or time.monotonic
     remaining = _deadline(timeout, clock)
-    while True:
+    # Most of the time it is already there: one describe, and no waiter at all.
+    peering = describe_peering(client, peering_id)
+    while peering is None:
+        if remaining() <= 0:
+            region = getattr(getattr(client, "meta", None), "region_name", None) or "this region"
+            raise PeeringError(
+                f"VPC peering connection {peering_id} was not found in {region} within "
+                f"wait_timeout={_budget(timeout, wait_timeout)}s. Acceptance runs in the accepter's region: "
+                f"check that region is the region of the accepter VPC and that the peering still exists"
+            )
         config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(remaining() / delay)))}
         try:
             client.get_waiter("vpc_peering_connection_exists").wait(
@@ -204,20 +213,12 @@ def wait_for_peering(client, peering_id, *, timeout, delay=POLL_DELAY, wait_time
                 ) from e
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
             raise AnsibleAWSError(message=f"Failed to wait for VPC peering connection {peering_id}", exception=e) from e
-        else:
-            # The waiter only asks for HTTP 200: AWS answers an unknown id with NotFound, but an
-            # empty list (as moto does) is "not there yet" as well.
-            peering = describe_peering(client, peering_id)
-            if peering:
-                return peering
-        if remaining() <= 0:
-            region = getattr(getattr(client, "meta", None), "region_name", None) or "this region"
-            raise PeeringError(
-                f"VPC peering connection {peering_id} was not found in {region} within "
-                f"wait_timeout={_budget(timeout, wait_timeout)}s. Acceptance runs in the accepter's region: "
-                f"check that region is the region of the accepter VPC and that the peering still exists"
-            )
-        sleep(min(delay, remaining()))
+        # The waiter only asks for HTTP 200: AWS answers an unknown id with NotFound, but an
+        # empty list (as moto does) is "not there yet" as well.
+        peering = describe_peering(client, peering_id)
+        if peering is None:
+            sleep(min(delay, remaining()))
+    return peering
 
 
 def wait_for_status(

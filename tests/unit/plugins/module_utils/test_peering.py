@@ -136,6 +136,8 @@ class FakeEC2:
         # An unrelated peering proves the client-side id filter (moto ignores filters).
         peering = self._peering()
         other = dict(peering, VpcPeeringConnectionId="pcx-ffffffffffffffff0", Status={"Code": "deleted"})
+        if self.invisible_polls > 0:  # not yet in this region: only the waiter's polls make it appear
+            return {"VpcPeeringConnections": [other]}
         return {"VpcPeeringConnections": [other, peering]}
 
     def accept_vpc_peering_connection(self, **kwargs):
@@ -246,6 +248,13 @@ def test_accept_without_wait_does_not_wait_for_active():
     assert ec2.clock.sleeps == []
 
 
+def test_a_visible_peering_needs_no_waiter():
+    ec2 = FakeEC2(["pending-acceptance"])
+    changed, _state = ensure(ec2)
+    assert changed is True
+    assert "waiter.vpc_peering_connection_exists" not in ec2.names()
+
+
 def test_waits_until_the_peering_appears_in_the_accepter_region():
     ec2 = FakeEC2(["pending-acceptance"])
     ec2.invisible_polls = 3
@@ -263,7 +272,7 @@ def test_waits_until_the_peering_appears_in_the_accepter_region():
 def test_an_empty_describe_after_the_waiter_counts_as_not_there_yet():
     ec2 = FakeEC2(["active"])
     real = ec2.describe_vpc_peering_connections
-    answers = [[], [], None]
+    answers = [[], [], [], None]
 
     def describe(**kwargs):
         answer = answers.pop(0) if answers else None
@@ -292,6 +301,7 @@ def test_a_peering_never_seen_in_the_region_times_out_naming_it_and_the_region()
 
 def test_throttling_during_the_existence_wait_keeps_waiting():
     ec2 = FakeEC2(["active"])
+    ec2.invisible_polls = 1
     ec2.waiter_errors = [
         botocore.exceptions.WaiterError(
             name="VpcPeeringConnectionExists",
@@ -305,6 +315,7 @@ def test_throttling_during_the_existence_wait_keeps_waiting():
 
 def test_other_waiter_errors_are_aws_errors():
     ec2 = FakeEC2(["active"])
+    ec2.invisible_polls = 1
     ec2.waiter_errors = [
         botocore.exceptions.WaiterError(
             name="VpcPeeringConnectionExists",
