@@ -69,7 +69,12 @@ def test_provision_creates_everything_by_the_contracted_names(emulator):
     secret = emulator.client("secretsmanager").describe_secret(SecretId=f"{CLUSTER}-master-password")
     assert tag_dict(secret)["AuroraCluster"] == CLUSTER
 
-    settings = run.report["plays"][0]["tasks"][-1]["hosts"]["localhost"]["msg"]
+    [settings] = [
+        task["hosts"]["localhost"]["msg"]
+        for play in run.report["plays"]
+        for task in play["tasks"]
+        if task["task"]["name"] == "Show the Keycloak database settings"
+    ]
     assert settings["KC_DATABASE"] == "aurora-postgres"
     assert settings["KC_DATABASE_URL"] == cluster["Endpoint"]
     assert settings["KC_DB_URL"] == f"jdbc:aws-wrapper:postgresql://{cluster['Endpoint']}:5432/keycloak"
