@@ -273,3 +273,22 @@ def disconnect(rosa_client, aurora_client, *, found, aurora_vpcs, machine_cidr, 
             }
         )
     return removed
+
+
+def peerings_into(aurora_client, *, vpc_id, aurora_region, client_for_region):
+    """The live peerings whose accepter is the Aurora VPC ``vpc_id``, each with its ROSA cluster name.
+
+    On AWS, the tags of a cross-region peering live in the region where they were set (the ROSA
+    region, at creation); ``client_for_region`` reads them there when this region does not show them.
+    """
+    found = []
+    for connection in find_peerings(aurora_client, accepter_vpc_ids=[vpc_id]):
+        summary = peering.summary(connection)
+        name = summary["tags"].get(naming.ROSA_CLUSTER_TAG)
+        requester_region = summary["requester_region"]
+        if name is None and requester_region and requester_region != aurora_region:
+            seen = peering.describe_peering(client_for_region(requester_region), summary["vpc_peering_connection_id"])
+            name = peering.peering_tags(seen or {}).get(naming.ROSA_CLUSTER_TAG)
+        summary["rosa_cluster_name"] = name
+        found.append(summary)
+    return found

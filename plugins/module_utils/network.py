@@ -11,9 +11,12 @@ on error; in check mode it returns just before the first call that would change 
 
 from __future__ import annotations
 
+import time
+
 from ansible_collections.amazon.aws.plugins.module_utils import ec2
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import is_ansible_aws_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.rds import AnsibleRDSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
@@ -284,3 +287,87 @@ def describe_network(ec2_client, cluster):
         "security_group_id": groups[0]["GroupId"] if groups else None,
         "security_group_name": naming.security_group_name(cluster),
     }
+
+
+# Deleting --------------------------------------------------------------------------------------
+
+# AWS keeps reporting dependencies for a while after what depended on them was deleted (the
+# network interfaces of deleted DB instances linger for minutes).
+_STILL_IN_USE = ["DependencyViolation", "InvalidDBSubnetGroupStateFault"]
+DELETE_RETRY_DELAY = 10
+
+
+@SubnetGroupErrorHandler.deletion_error_handler("delete db subnet group")
+@AWSRetry.jittered_backoff()
+def delete_db_subnet_group(client, name):
+    client.delete_db_subnet_group(DBSubnetGroupName=name)
+    return True
+
+
+def delete_while_in_use(delete, *, what, timeout, delay=DELETE_RETRY_DELAY, sleep=time.sleep, clock=time.monotonic):
+    """Call ``delete`` until AWS stops saying something still uses ``what``; giving up is an error."""
+    end = clock() + timeout
+    while True:
+        try:
+            return delete()
+        except is_ansible_aws_error_code(_STILL_IN_USE) as e:
+            if clock() >= end:
+                raise AuroraError(
+                    f"{what} could not be deleted within {timeout}s because something still uses it "
+                    f"({e.exception}). Remove what is left in it, then delete again."
+                ) from e
+            sleep(min(delay, max(0, end - clock())))
+
+
+def ensure_network_absent(ec2_client, rds_client, *, cluster, check_mode, timeout, **retry):
+    """Delete the subnet group, the security group, the subnets and the VPC of ``cluster``.
+
+    Returns ``(changed, removed)``; ``removed`` names what was (in check mode: would be) deleted.
+    """
+    removed = {"db_subnet_group_name": None, "security_group_ids": [], "subnet_ids": [], "vpc_id": None}
+    name = naming.subnet_group_name(cluster)
+    if describe_db_subnet_group(rds_client, name):
+        removed["db_subnet_group_name"] = name
+        if not check_mode:
+            delete_while_in_use(
+                lambda: delete_db_subnet_group(rds_client, name),
+                what=f"DB subnet group {name}",
+                timeout=timeout,
+                **retry,
+            )
+    vpc = find_aurora_vpc(ec2_client, cluster)
+    if vpc:
+        vpc_id = vpc["VpcId"]
+        vpc_filter = {"Name": "vpc-id", "Values": [vpc_id]}
+        groups = ec2.describe_security_groups(
+            ec2_client, Filters=[vpc_filter, {"Name": "group-name", "Values": [naming.security_group_name(cluster)]}]
+        )
+        removed["security_group_ids"] = sorted(
+            g["GroupId"]
+            for g in groups
+            if g["VpcId"] == vpc_id and g["GroupName"] == naming.security_group_name(cluster)
+        )
+        removed["subnet_ids"] = sorted(
+            s["SubnetId"] for s in ec2.describe_subnets(ec2_client, Filters=[vpc_filter]) if s["VpcId"] == vpc_id
+        )
+        removed["vpc_id"] = vpc_id
+        if not check_mode:
+            for group_id in removed["security_group_ids"]:
+                delete_while_in_use(
+                    lambda g=group_id: ec2.delete_security_group(ec2_client, g),
+                    what=f"security group {group_id}",
+                    timeout=timeout,
+                    **retry,
+                )
+            for subnet_id in removed["subnet_ids"]:
+                delete_while_in_use(
+                    lambda s=subnet_id: ec2.delete_subnet(ec2_client, s),
+                    what=f"subnet {subnet_id}",
+                    timeout=timeout,
+                    **retry,
+                )
+            delete_while_in_use(
+                lambda: ec2.delete_vpc(ec2_client, vpc_id), what=f"VPC {vpc_id}", timeout=timeout, **retry
+            )
+    changed = any(bool(v) for v in removed.values())
+    return changed, removed

@@ -21,6 +21,10 @@ description:
     C(AuroraCluster) in any enabled region and none of O(avoid_cidrs). The regions are scanned only when
     a new VPC must be created, and concurrently. An existing VPC is always reused, never re-allocated.
   - Fails, and changes nothing, when two VPCs carry the same C(AuroraCluster) tag.
+  - With O(state=absent), deletes the DB subnet group, the security group, the subnets and the VPC,
+    retrying while AWS reports that something still uses them (the network interfaces of deleted DB
+    instances linger), for at most O(wait_timeout) seconds each; giving up is a failure. Delete the
+    Aurora cluster and the peering connections first.
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
 options:
@@ -29,6 +33,18 @@ options:
       - The Aurora DB cluster identifier; the stem of every name.
     type: str
     required: true
+  state:
+    description:
+      - Whether the network should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  wait_timeout:
+    description:
+      - With O(state=absent), seconds to keep retrying the deletion of each resource that AWS still
+        reports in use.
+    type: int
+    default: 900
   vpc_cidr:
     description:
       - The CIDR block of a new Aurora VPC, a private range between /16 and /28.
@@ -80,6 +96,12 @@ EXAMPLES = r"""
       - 10.0.0.0/16
   register: aurora_network
 
+- name: Delete the network of keycloak-aurora, after its cluster and peerings
+  keycloak.aurora.aurora_network:
+    cluster: keycloak-aurora
+    region: eu-west-1
+    state: absent
+
 - name: Create the network with the CIDR of the documented procedure, in two zones
   keycloak.aurora.aurora_network:
     cluster: keycloak-aurora
@@ -89,9 +111,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+removed:
+  description: What O(state=absent) deleted, or in check mode would delete.
+  returned: when O(state=absent)
+  type: dict
+  sample: {"db_subnet_group_name": "keycloak-aurora-subnet-group", "security_group_ids": ["sg-0d8b5a5ea5a5a5a5a"],
+           "subnet_ids": ["subnet-0d491a1a798aa878d", "subnet-057181b1e3728530e"], "vpc_id": "vpc-0b40bd7c59dbe4277"}
 network:
   description: The network of the Aurora cluster. In check mode, IDs of what would be created are null.
-  returned: always
+  returned: when O(state=present)
   type: dict
   contains:
     vpc_id:
@@ -204,6 +232,18 @@ def summary(vpc, route_table_id, subnets, subnet_group, security_group_id, clust
 
 def run(module):
     params = module.params
+    if params["state"] == "absent":
+        name_error = naming.identifier_error(params["cluster"])
+        if name_error:
+            raise AuroraError(f"cluster {name_error}")
+        changed, removed = network.ensure_network_absent(
+            module.client("ec2"),
+            module.client("rds"),
+            cluster=params["cluster"],
+            check_mode=module.check_mode,
+            timeout=params["wait_timeout"],
+        )
+        module.exit_json(changed=changed, removed=removed)
     validate(params)
     cluster, tags, check_mode = params["cluster"], params["tags"], module.check_mode
     ec2_client = module.client("ec2")
@@ -240,6 +280,8 @@ def run(module):
 def main():
     argument_spec = dict(
         cluster=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        wait_timeout=dict(type="int", default=900),
         vpc_cidr=dict(type="str"),
         cidr_pool=dict(type="str", default="192.168.0.0/16"),
         avoid_cidrs=dict(type="list", elements="str", default=[]),

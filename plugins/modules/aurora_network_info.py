@@ -14,6 +14,8 @@ short_description: Find the network of an Aurora cluster for Keycloak
 description:
   - Finds the VPC tagged C(AuroraCluster=<cluster>), its main route table and the security group
     C(<cluster>-security-group), without changing anything.
+  - Also lists the live VPC peering connections into the Aurora VPC, with the ROSA cluster each comes
+    from (its C(RosaCluster) tag, read in the requester's region for a cross-region peering).
   - Fails when two VPCs carry the same C(AuroraCluster) tag, listing them.
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
@@ -75,11 +77,20 @@ network:
       returned: when the VPC exists
       type: str
       sample: keycloak-aurora-security-group
+    peerings:
+      description: The live peering connections into the Aurora VPC (initiating, pending, provisioning, active).
+      returned: when the VPC exists
+      type: list
+      elements: dict
+      sample: [{"vpc_peering_connection_id": "pcx-0123456789abcdef0", "status": "active",
+                "requester_vpc_id": "vpc-0aaa", "requester_region": "eu-west-1",
+                "requester_cidr_block": "10.0.0.0/16", "rosa_cluster_name": "rosa-a"}]
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.keycloak.aurora.plugins.module_utils import connection
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils import network
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
@@ -89,8 +100,16 @@ def run(module):
     name_error = naming.identifier_error(module.params["cluster"])
     if name_error:
         raise AuroraError(f"cluster {name_error}")
-    found = network.describe_network(module.client("ec2"), module.params["cluster"])
-    module.exit_json(changed=False, network=found or {})
+    client = module.client("ec2")
+    found = network.describe_network(client, module.params["cluster"]) or {}
+    if found:
+        found["peerings"] = connection.peerings_into(
+            client,
+            vpc_id=found["vpc_id"],
+            aurora_region=module.region,
+            client_for_region=lambda region: module.client("ec2", region=region),
+        )
+    module.exit_json(changed=False, network=found)
 
 
 def main():
