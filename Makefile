@@ -29,7 +29,7 @@ unit: venv
 	$(BIN)/pytest -q tests/unit
 
 integration: venv
-	$(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q -n auto tests/integration
 
 lint: venv
 	$(BIN)/ruff check .
