@@ -21,4 +21,6 @@ def _link_checkout():
 
 _link_checkout()
 sys.path.insert(0, str(COLLECTIONS_PATH))
+# Shared fakes of the unit tests (tests/unit/aws_fakes.py).
+sys.path.insert(0, str(REPO_ROOT / "tests" / "unit"))
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_PATH))

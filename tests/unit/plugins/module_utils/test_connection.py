@@ -13,6 +13,8 @@ import functools
 import botocore.exceptions
 import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from aws_fakes import FakeMeta
+from aws_fakes import FakePaginator
 
 from ansible_collections.keycloak.aurora.plugins.module_utils import connection
 from ansible_collections.keycloak.aurora.plugins.module_utils import peering as peering_utils
@@ -138,25 +140,6 @@ def _matches(resource, filters, known):
         if not set(values) & set(f["Values"]):
             return False
     return True
-
-
-class FakeMeta:
-    def __init__(self, region_name):
-        self.region_name = region_name
-
-
-class FakePaginator:
-    def __init__(self, method):
-        self.method = method
-
-    def paginate(self, **kwargs):
-        method = self.method
-
-        class Pages:
-            def build_full_result(self):
-                return method(**kwargs)
-
-        return Pages()
 
 
 class FakeWaiter:

@@ -7,6 +7,9 @@ never sleeps: the waits get a fake clock whose ``sleep`` only moves time forward
 import botocore.exceptions
 import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from aws_fakes import FakeClock
+from aws_fakes import FakeMeta
+from aws_fakes import FakePaginator
 
 from ansible_collections.keycloak.aurora.plugins.module_utils import peering as peering_utils
 from ansible_collections.keycloak.aurora.plugins.module_utils.peering import PeeringError
@@ -30,38 +33,6 @@ MESSAGES = {
 
 def client_error(code, operation):
     return botocore.exceptions.ClientError({"Error": {"Code": code, "Message": code}}, operation)
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-class FakeMeta:
-    def __init__(self, region_name):
-        self.region_name = region_name
-
-
-class FakePaginator:
-    def __init__(self, method):
-        self.method = method
-
-    def paginate(self, **kwargs):
-        method = self.method
-
-        class Pages:
-            def build_full_result(self):
-                return method(**kwargs)
-
-        return Pages()
 
 
 class FakeWaiter:

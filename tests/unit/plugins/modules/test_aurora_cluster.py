@@ -10,6 +10,8 @@ import json
 import botocore.exceptions
 import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from aws_fakes import FakeClock
+from aws_fakes import FakePaginator
 
 from ansible_collections.keycloak.aurora.plugins.module_utils import rds_cluster
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import AuroraClusterError
@@ -34,33 +36,6 @@ ARN = "arn:aws:rds:eu-west-1:123456789012:cluster:"
 
 def client_error(code, operation):
     return botocore.exceptions.ClientError({"Error": {"Code": code, "Message": code}}, operation)
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-class FakePaginator:
-    def __init__(self, method):
-        self.method = method
-
-    def paginate(self, **kwargs):
-        method = self.method
-
-        class Pages:
-            def build_full_result(self):
-                return method(**kwargs)
-
-        return Pages()
 
 
 class FakeWaiter:
