@@ -21,6 +21,7 @@ from pathlib import Path
 LAUNCHER = Path(__file__).resolve().with_name("moto_server.py")
 DEFAULT_REGION = "eu-west-1"
 START_TIMEOUT = 30.0
+API_TIMEOUT = 180.0
 
 # Actions that read although their names do not say so; everything else not starting with a
 # read prefix counts as mutating (so an unknown action is never mistaken for a harmless one).
@@ -145,7 +146,9 @@ class Emulator:
         request = urllib.request.Request(
             f"{self.url}/moto-api/{path}", data=b"" if method == "POST" else None, method=method
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
+        # Generous: a reset rebuilds every regional backend moto has loaded, which takes long on a
+        # busy 2-core machine running other ansible-playbook processes at the same time.
+        with urllib.request.urlopen(request, timeout=API_TIMEOUT) as response:
             return response.read().decode("utf-8")
 
     def reset(self):
