@@ -313,3 +313,10 @@ def test_rosa_two_clusters_are_independent_and_infra_id_is_stable(emulator, rosa
     assert not set(first["private_route_table_ids"]) & set(second["private_route_table_ids"])
     emulator.reset()
     assert rosa("one", machine_cidr="10.0.0.0/16")["infra_id"] == first["infra_id"]
+
+
+def test_only_the_enabled_regions_are_described(emulator):
+    from tools.emulator.harness import ENABLED_REGIONS
+
+    regions = emulator.client("ec2").describe_regions()["Regions"]
+    assert sorted(r["RegionName"] for r in regions) == sorted(ENABLED_REGIONS)

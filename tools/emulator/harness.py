@@ -22,6 +22,9 @@ LAUNCHER = Path(__file__).resolve().with_name("moto_server.py")
 DEFAULT_REGION = "eu-west-1"
 START_TIMEOUT = 30.0
 API_TIMEOUT = 180.0
+# The regions enabled in the emulated account: those the tests and the demo use, and one more, so
+# that the CIDR scan of every enabled region runs concurrently over several regions.
+ENABLED_REGIONS = ("eu-central-1", "eu-west-1", "us-east-1", "us-west-2")
 
 # Actions that read although their names do not say so; everything else not starting with a
 # read prefix counts as mutating (so an unknown action is never mistaken for a harmless one).
@@ -75,12 +78,14 @@ class Emulator:
         self._workdir = workdir
 
     @classmethod
-    def start(cls, log_path=None, timeout=START_TIMEOUT):
+    def start(cls, log_path=None, timeout=START_TIMEOUT, regions=ENABLED_REGIONS):
         workdir = tempfile.TemporaryDirectory(prefix="emulator-")
         port_file = Path(workdir.name) / "port"
         log_path = Path(log_path) if log_path else Path(workdir.name) / "moto_server.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, str(LAUNCHER), "--port", "0", "--port-file", str(port_file), "--exit-with-parent"]
+        if regions:
+            cmd += ["--regions", ",".join(regions)]
         with open(log_path, "ab") as log:
             process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         emulator = None

@@ -48,6 +48,22 @@ def _bind(host, port):
     return sock
 
 
+def _enable_only(regions):
+    """Emulate an account in which only ``regions`` are enabled: DescribeRegions lists just those.
+
+    Every region a run touches costs moto a backend (default VPC, AMIs ...) to build and, on each
+    reset, to rebuild: a handful keeps the CIDR scan of every enabled region cheap in tests.
+    """
+    from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
+
+    original = RegionsAndZonesBackend.describe_regions
+
+    def describe_regions(self, region_names=None):
+        return [region for region in original(self, region_names) if region.name in regions]
+
+    RegionsAndZonesBackend.describe_regions = describe_regions
+
+
 def _patch_moto():
     """Correct the moto 5.2.5 behaviour that DESIGN.md §10 lists as harmful to our tests."""
     import moto
@@ -154,6 +170,9 @@ def main(argv=None):
     parser.add_argument("--port-file", help="write the bound port here once serving")
     parser.add_argument("--recording-file", help="moto request-recorder file (default: a private temp file)")
     parser.add_argument("--exit-with-parent", action="store_true", help="exit when the parent process dies")
+    parser.add_argument(
+        "--regions", help="comma-separated regions enabled in the emulated account (default: every region moto knows)"
+    )
     args = parser.parse_args(argv)
 
     host = _loopback_host(args.host)
@@ -174,6 +193,8 @@ def main(argv=None):
     os.environ["MOTO_PORT"] = str(port)  # moto builds some URLs (e.g. SQS queue URLs) from it
 
     _patch_moto()
+    if args.regions:
+        _enable_only(set(args.regions.split(",")))
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from moto.moto_server.werkzeug_app import create_backend_app

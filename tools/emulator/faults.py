@@ -1,0 +1,291 @@
+"""A fault-injecting HTTP proxy in front of the emulator (DESIGN.md §9, issue 5).
+
+    with FaultProxy(emulator.url, share=0.2) as proxy:
+        run_playbook(proxy.env(), "provision.yml", ...)     # AWS calls go through the proxy
+        proxy.injected                                      # Counter {(service, action): faults}
+
+Every request is forwarded verbatim (method, path, headers, body) to the emulator, except that a
+deterministic share of AWS requests is answered by the proxy itself, before the emulator sees
+them, with AWS's own throttling error for the request's protocol:
+
+- EC2 (credential scope service ``ec2``): HTTP 503, EC2 XML, ``RequestLimitExceeded``;
+- other query APIs (form ``Action=``: RDS, STS, ...): HTTP 400, query XML, ``Throttling``;
+- JSON APIs (``X-Amz-Target``: Secrets Manager, ...): HTTP 400, ``ThrottlingException``.
+
+Which requests are throttled: a running total per service adds ``share`` per AWS request and
+a request is throttled whenever its service's total reaches 1 (so exactly every fifth EC2, every
+fifth RDS and every fifth Secrets Manager request at 0.2, whatever the timing: each protocol is
+exercised as soon as its service sees a few requests). A logical request (same service, method,
+path and body: botocore signs every retry anew but sends the same body) is never throttled twice
+in a row: its next attempt always passes, so a client that retries at all gets through, and the
+throttle it skipped falls to the next request.
+
+``deny`` answers the named actions, every time, with AWS's permission error instead:
+``UnauthorizedOperation`` (EC2, HTTP 403), ``AccessDenied`` (query APIs, HTTP 403) or
+``AccessDeniedException`` (JSON APIs, HTTP 400, as AWS's JSON services answer it). They are
+counted in ``denied``. /moto-api requests, and requests naming no AWS action, always pass.
+"""
+
+import hashlib
+import http.client
+import http.server
+import random
+import re
+import socketserver
+import threading
+import urllib.parse
+import uuid
+from collections import Counter
+from fractions import Fraction
+
+from tools.emulator.harness import DEFAULT_REGION
+
+ACCOUNT_ID = "123456789012"
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+# Hop-by-hop headers (RFC 9110 §7.6.1) are the proxy's own business; everything else is forwarded.
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
+)
+
+
+def classify(method, path, headers, body):
+    """(service, region, action, protocol) of a request; protocol is "ec2", "query", "json" or None."""
+    authorization = headers.get("Authorization") or ""
+    scope = _CREDENTIAL_SCOPE.search(authorization)
+    region, service = scope.groups() if scope else (None, None)
+    target = headers.get("X-Amz-Target")
+    if target:
+        return service, region, target.rsplit(".", 1)[-1], "json"
+    query = urllib.parse.urlsplit(path).query
+    form = body.decode("utf-8", "replace") if body else ""
+    for params in (query, form):
+        action = urllib.parse.parse_qs(params).get("Action")
+        if action:
+            return service, region, action[0], "ec2" if service == "ec2" else "query"
+    return service, region, None, None
+
+
+def throttle_response(protocol, request_id):
+    """(status, content-type, body) of AWS's throttling answer in ``protocol``."""
+    if protocol == "ec2":
+        body = (
+            "<?xml version='1.0' encoding='UTF-8'?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code>"
+            f"<Message>Request limit exceeded.</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+        return 503, "text/xml;charset=UTF-8", body
+    if protocol == "json":
+        return 400, "application/x-amz-json-1.1", '{"__type":"ThrottlingException","message":"Rate exceeded"}'
+    body = (
+        "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message>"
+        f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return 400, "text/xml", body
+
+
+def deny_response(protocol, service, action, request_id):
+    """(status, content-type, body) of AWS's permission error for ``service:action`` in ``protocol``."""
+    if protocol == "ec2":
+        # What EC2 answers for a mutating action: the action and resource are only in the encoded part.
+        encoded = hashlib.sha256(f"{service}:{action}:{request_id}".encode()).hexdigest()
+        body = (
+            "<?xml version='1.0' encoding='UTF-8'?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code>"
+            "<Message>You are not authorized to perform this operation. Encoded authorization failure message: "
+            f"{encoded}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+        return 403, "text/xml;charset=UTF-8", body
+    message = (
+        f"User: arn:aws:iam::{ACCOUNT_ID}:user/aurora-test is not authorized to perform: {service}:{action} "
+        f"because no identity-based policy allows the {service}:{action} action"
+    )
+    if protocol == "json":
+        body = '{"__type":"AccessDeniedException","message":"' + message + '"}'
+        return 400, "application/x-amz-json-1.1", body
+    body = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{message}</Message>"
+        f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return 403, "text/xml", body
+
+
+class FaultProxy:
+    """A threaded HTTP proxy on a free 127.0.0.1 port in front of ``upstream_url``."""
+
+    def __init__(self, upstream_url, share=0.2, deny=(), seed=0, timeout=60):
+        if not 0 <= share <= 1:
+            raise ValueError(f"share must be between 0 and 1, not {share!r}")
+        upstream = urllib.parse.urlsplit(upstream_url)
+        if upstream.scheme != "http" or not upstream.hostname:
+            raise ValueError(f"upstream_url must be http://host:port, not {upstream_url!r}")
+        self.upstream = (upstream.hostname, upstream.port or 80)
+        self.share = Fraction(str(share))  # exact: 0.2 is every fifth request, not almost
+        self.deny = frozenset(deny)
+        self.timeout = timeout
+        self.injected = Counter()  # (service, action) -> throttles answered by the proxy
+        self.denied = Counter()  # (service, action) -> permission errors answered by the proxy
+        self.seen = Counter()  # (service, action) -> AWS requests received (answered or forwarded)
+        self._lock = threading.Lock()
+        self._random = random.Random(seed)  # request ids only: the throttling itself is counted
+        self._credit = Counter()  # service -> Fraction, the running total above
+        self._just_throttled = set()
+        self._server = None
+        self._thread = None
+        self.port = None
+        self.url = None
+
+    # lifecycle
+
+    def start(self):
+        proxy = self
+
+        class Handler(_Handler):
+            owner = proxy
+
+        server = _Server(("127.0.0.1", 0), Handler)
+        self._server = server
+        self.port = server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=server.serve_forever, name="fault-proxy", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(10)
+            self._server = None
+
+    def __enter__(self):
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def env(self, region=DEFAULT_REGION):
+        """Like Emulator.env, but every AWS request goes through this proxy."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def reset(self):
+        """Forget the counters and the throttling state (the rules stay)."""
+        with self._lock:
+            self.injected.clear()
+            self.denied.clear()
+            self.seen.clear()
+            self._credit.clear()
+            self._just_throttled.clear()
+
+    def report(self):
+        """One line per action: seen, throttled, denied; for test output."""
+        lines = [f"{'service:action':<48} {'seen':>5} {'throttled':>9} {'denied':>6}"]
+        for key in sorted(self.seen, key=lambda k: (str(k[0]), str(k[1]))):
+            name = f"{key[0]}:{key[1]}"
+            lines.append(f"{name:<48} {self.seen[key]:>5} {self.injected[key]:>9} {self.denied[key]:>6}")
+        lines.append(
+            f"{'total':<48} {sum(self.seen.values()):>5} {sum(self.injected.values()):>9} "
+            f"{sum(self.denied.values()):>6}"
+        )
+        return "\n".join(lines)
+
+    # the decision
+
+    def decide(self, method, path, headers, body):
+        """None to forward the request, or (status, content-type, body) to answer it with."""
+        if urllib.parse.urlsplit(path).path.startswith("/moto-api"):
+            return None
+        service, _region, action, protocol = classify(method, path, headers, body)
+        if action is None:
+            return None
+        key = (service, action)
+        fingerprint = hashlib.sha256(f"{service}\0{method}\0{path}\0".encode() + body).hexdigest()
+        with self._lock:
+            self.seen[key] += 1
+            request_id = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+            if action in self.deny or key in self.deny:
+                self.denied[key] += 1
+                return deny_response(protocol, service, action, request_id)
+            # a throttle skipped for a retry falls to the next request, but skipped ones never pile up
+            self._credit[service] = min(self._credit[service] + self.share, 2)
+            if fingerprint in self._just_throttled or self._credit[service] < 1:
+                self._just_throttled.discard(fingerprint)
+                return None
+            self._credit[service] -= 1
+            self._just_throttled.add(fingerprint)
+            self.injected[key] += 1
+        return throttle_response(protocol, request_id)
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = False  # port 0: the kernel picks a free port, bind failures raise
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    owner: FaultProxy
+    protocol_version = "HTTP/1.1"  # answers carry Content-Length and Connection: close
+
+    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
+        pass
+
+    def _read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _answer(self, status, headers, body):
+        self.send_response_only(status)
+        for name, value in headers:
+            if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.close_connection = True
+
+    def _handle(self):
+        body = self._read_body()
+        fault = self.owner.decide(self.command, self.path, self.headers, body)
+        if fault is not None:
+            status, content_type, text = fault
+            request_id = re.search(r"<Request(?:Id|ID)>([^<]+)<", text)
+            headers = [("Content-Type", content_type)]
+            headers.append(("x-amzn-RequestId", request_id.group(1) if request_id else str(uuid.uuid4())))
+            self._answer(status, headers, text.encode("utf-8"))
+            return
+        connection = http.client.HTTPConnection(*self.owner.upstream, timeout=self.owner.timeout)
+        try:
+            connection.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for name, value in self.headers.items():
+                if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
+                    connection.putheader(name, value)
+            if body or self.command in ("POST", "PUT", "PATCH"):
+                connection.putheader("Content-Length", str(len(body)))
+            connection.putheader("Connection", "close")
+            connection.endheaders(body or None)
+            response = connection.getresponse()
+            payload = response.read()
+            self._answer(response.status, response.getheaders(), payload)
+        except OSError as exc:
+            self._answer(502, [("Content-Type", "text/plain")], f"fault proxy: upstream failed: {exc}\n".encode())
+        finally:
+            connection.close()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _handle
