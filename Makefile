@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 COLLECTION_LINK := build/collections/ansible_collections/keycloak/aurora
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 
-.PHONY: venv demo test unit integration lint sanity clean
+.PHONY: venv demo test unit integration lint sanity test-latest clean bench
 
 venv: $(VENV)/.installed $(COLLECTION_LINK)
 
@@ -22,6 +22,12 @@ $(COLLECTION_LINK):
 
 demo: venv
 	$(BIN)/python tools/demo.py
+
+# Time, CPU and AWS requests of the playbooks against the emulator: bench/results.md and bench/results.png.
+# BENCH_RUNS=n (default 3) runs each scenario n times.
+bench: venv requirements-bench.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	$(BIN)/python bench/run.py
 
 test: unit integration lint sanity
 
@@ -51,5 +57,19 @@ sanity: venv
 	git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C $$dest; \
 	cd $$dest && PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --local --python 3.11 --color no
 
+# The integration tests again with the newest supported set: Python 3.12 and ansible 14.
+LATEST_VENV ?= .venv-latest
+LATEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.12)
+
+$(LATEST_VENV)/.installed: requirements-latest.txt constraints-latest.txt
+	@$(LATEST_PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null || \
+	  { echo "make test-latest needs Python 3.12: set LATEST_PYTHON=/path/to/python3.12"; exit 1; }
+	$(LATEST_PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-latest.txt
+	touch $@
+
+test-latest: $(LATEST_VENV)/.installed $(COLLECTION_LINK)
+	$(LATEST_VENV)/bin/pytest -q -n auto -p no:cacheprovider tests/integration
+
 clean:
-	rm -rf build $(VENV) .pytest_cache .ruff_cache tests/output
+	rm -rf build $(VENV) $(LATEST_VENV) .pytest_cache .ruff_cache tests/output
