@@ -27,6 +27,10 @@ from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
 from ansible_collections.keycloak.aurora.plugins.module_utils.regions import map_concurrently
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import wait_patiently
+
+# A new VPC is available within seconds; this only bounds a wait through throttling.
+VPC_WAIT_TIMEOUT = 300
 
 # Both come from the documented aws CLI procedure; kept so adopted and new deployments look alike.
 SUBNET_GROUP_DESCRIPTION = "Aurora DB Subnet Group"
@@ -139,7 +143,14 @@ def ensure_vpc(client, *, cluster, vpc, cidr_block, tags, check_mode):
     if check_mode:
         return True, {"VpcId": None, "CidrBlock": cidr_block, "Tags": ansible_dict_to_boto3_tag_list(wanted)}
     created = ec2.create_vpc(client, CidrBlock=cidr_block, TagSpecifications=boto3_tag_specifications(wanted, ["vpc"]))
-    client.get_waiter("vpc_available").wait(VpcIds=[created["VpcId"]])
+    wait_patiently(
+        client,
+        "vpc_available",
+        what=f"VPC {created['VpcId']} to be available",
+        timeout=VPC_WAIT_TIMEOUT,
+        retry_codes=["InvalidVpcID.NotFound"],
+        VpcIds=[created["VpcId"]],
+    )
     return True, created
 
 

@@ -23,6 +23,10 @@ PASSWORD_ALPHABET = string.ascii_letters + string.digits
 PASSWORD_LENGTH = 32
 
 
+# AWSRetry knows the query APIs' throttling codes, not the JSON APIs' one.
+_JSON_THROTTLING = ["ThrottlingException"]
+
+
 class AnsibleSecretsManagerError(AnsibleAWSError):
     pass
 
@@ -36,31 +40,31 @@ class SecretErrorHandler(AWSErrorHandler):
 
 
 @SecretErrorHandler.list_error_handler("describe secret")
-@AWSRetry.jittered_backoff()
+@AWSRetry.jittered_backoff(catch_extra_error_codes=_JSON_THROTTLING)
 def describe_secret(client, secret_id):
     return client.describe_secret(SecretId=secret_id)
 
 
 @SecretErrorHandler.common_error_handler("create secret")
-@AWSRetry.jittered_backoff()
+@AWSRetry.jittered_backoff(catch_extra_error_codes=_JSON_THROTTLING)
 def create_secret(client, **params):
     return client.create_secret(**params)
 
 
 @SecretErrorHandler.common_error_handler("restore secret")
-@AWSRetry.jittered_backoff()
+@AWSRetry.jittered_backoff(catch_extra_error_codes=_JSON_THROTTLING)
 def restore_secret(client, secret_id):
     return client.restore_secret(SecretId=secret_id)
 
 
 @SecretErrorHandler.common_error_handler("read secret")
-@AWSRetry.jittered_backoff()
+@AWSRetry.jittered_backoff(catch_extra_error_codes=_JSON_THROTTLING)
 def get_secret_string(client, secret_id):
     return client.get_secret_value(SecretId=secret_id)["SecretString"]
 
 
 @SecretErrorHandler.deletion_error_handler("delete secret")
-@AWSRetry.jittered_backoff()
+@AWSRetry.jittered_backoff(catch_extra_error_codes=_JSON_THROTTLING)
 def delete_secret(client, secret_id, recovery_window_days):
     client.delete_secret(SecretId=secret_id, RecoveryWindowInDays=recovery_window_days)
     return True

@@ -29,6 +29,7 @@ counted in ``denied``. /moto-api requests, and requests naming no AWS action, al
 import hashlib
 import http.client
 import http.server
+import json
 import random
 import re
 import socketserver
@@ -105,6 +106,28 @@ def deny_response(protocol, service, action, request_id):
         f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
     )
     return 403, "text/xml", body
+
+
+_IDEMPOTENCY_TOKENS = ("ClientToken", "ClientRequestToken")
+
+
+def _fingerprint(service, method, path, body):
+    """What stays the same over every attempt of one logical request.
+
+    botocore signs each attempt anew but resends the body; a retry one level up (AWSRetry calls
+    the client again) also gets a new auto-filled idempotency token, which is left out here.
+    """
+    text = body.decode("utf-8", "replace")
+    try:
+        document = json.loads(text) if text.lstrip().startswith("{") else None
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        text = json.dumps({k: v for k, v in document.items() if k not in _IDEMPOTENCY_TOKENS}, sort_keys=True)
+    elif "=" in text:
+        pairs = urllib.parse.parse_qsl(text, keep_blank_values=True)
+        text = urllib.parse.urlencode([(k, v) for k, v in pairs if k not in _IDEMPOTENCY_TOKENS])
+    return hashlib.sha256(f"{service}\0{method}\0{path}\0{text}".encode()).hexdigest()
 
 
 class FaultProxy:
@@ -204,7 +227,7 @@ class FaultProxy:
         if action is None:
             return None
         key = (service, action)
-        fingerprint = hashlib.sha256(f"{service}\0{method}\0{path}\0".encode() + body).hexdigest()
+        fingerprint = _fingerprint(service, method, path, body)
         with self._lock:
             self.seen[key] += 1
             request_id = str(uuid.UUID(int=self._random.getrandbits(128), version=4))

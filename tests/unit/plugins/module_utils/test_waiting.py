@@ -1,0 +1,75 @@
+import botocore.exceptions
+import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from aws_fakes import FakeClock
+
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import wait_patiently
+
+
+def waiter_error(code=None):
+    response = {"Error": {"Code": code}} if code else {"Vpcs": [{"State": "pending"}]}
+    return botocore.exceptions.WaiterError(name="VpcAvailable", reason="failed", last_response=response)
+
+
+class ScriptedWaiter:
+    """Raises the scripted errors one per wait() call, then succeeds."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        self.calls = []
+
+    def get_waiter(self, name):
+        assert name == "vpc_available"
+        return self
+
+    def wait(self, **kwargs):
+        self.calls.append(kwargs)
+        if self.errors:
+            raise self.errors.pop(0)
+
+
+def wait(client, clock, timeout=60):
+    wait_patiently(
+        client,
+        "vpc_available",
+        what="VPC vpc-1",
+        timeout=timeout,
+        retry_codes=["InvalidVpcID.NotFound"],
+        sleep=clock.sleep,
+        clock=clock,
+        VpcIds=["vpc-1"],
+    )
+
+
+def test_success_at_once_needs_one_call():
+    client, clock = ScriptedWaiter([]), FakeClock()
+    wait(client, clock)
+    assert client.calls == [{"VpcIds": ["vpc-1"], "WaiterConfig": {"Delay": 5, "MaxAttempts": 12}}]
+    assert clock.sleeps == []
+
+
+@pytest.mark.parametrize("code", ["RequestLimitExceeded", "Throttling", "InvalidVpcID.NotFound"])
+def test_throttling_and_not_yet_visible_keep_it_waiting(code):
+    client, clock = ScriptedWaiter([waiter_error(code), waiter_error(code)]), FakeClock()
+    wait(client, clock)
+    assert len(client.calls) == 3 and clock.sleeps == [5, 5]
+
+
+def test_other_errors_end_the_wait():
+    client, clock = ScriptedWaiter([waiter_error("UnauthorizedOperation")]), FakeClock()
+    with pytest.raises(AnsibleAWSError, match="Failed waiting for VPC vpc-1"):
+        wait(client, clock)
+    assert len(client.calls) == 1
+
+
+def test_the_end_of_the_time_ends_the_wait():
+    client, clock = ScriptedWaiter([waiter_error("RequestLimitExceeded")] * 100), FakeClock()
+    with pytest.raises(AnsibleAWSError):
+        wait(client, clock, timeout=20)
+    assert clock.now - 1000.0 <= 20
+
+
+def test_max_attempts_without_an_error_code_is_a_timeout():
+    client, clock = ScriptedWaiter([waiter_error()]), FakeClock()
+    with pytest.raises(AnsibleAWSError):
+        wait(client, clock)
