@@ -22,7 +22,7 @@ description:
   - The peering is tagged C(AuroraCluster=<cluster>) and C(RosaCluster=<rosa_cluster_name>).
   - Refuses, before changing anything, a ROSA machine CIDR that overlaps the Aurora VPC CIDR.
   - With O(state=absent), removes for O(cluster), or for every Aurora cluster of O(region) when
-    O(cluster) is not set, only what O(state=present) added: the routes through each peering on both
+    O(cluster) is not set, only what O(state=present) added, that is the routes through each peering on both
     sides, the tcp 5432 rule for the ROSA CIDRs, and the peering. The ROSA VPC is O(rosa_vpc_id), else
     found from the nodes, else the peerings are found by their C(RosaCluster) tag, so this works after
     the ROSA cluster's nodes are gone.

@@ -1,0 +1,1 @@
+"""The benchmark of keycloak.aurora: make bench (see run.py)."""

@@ -1,0 +1,31 @@
+"""Every plugin's DOCUMENTATION, EXAMPLES and RETURN is YAML that ansible-doc can read."""
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PLUGINS = sorted(p for p in REPO_ROOT.glob("plugins/*/*.py") if p.parent.name in ("modules", "filter"))
+
+
+def doc_blocks(path):
+    tree = ast.parse(path.read_text())
+    return {
+        node.targets[0].id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id in ("DOCUMENTATION", "EXAMPLES", "RETURN")
+    }
+
+
+@pytest.mark.parametrize("path", PLUGINS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_documentation_blocks_are_yaml(path):
+    blocks = doc_blocks(path)
+    assert set(blocks) == {"DOCUMENTATION", "EXAMPLES", "RETURN"}
+    documentation = yaml.safe_load(blocks["DOCUMENTATION"])
+    assert documentation.get("module", documentation.get("name")) == path.stem
+    assert yaml.safe_load(blocks["EXAMPLES"])
+    assert yaml.safe_load(blocks["RETURN"])
