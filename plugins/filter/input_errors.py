@@ -14,7 +14,7 @@ description:
   - Checks the values an argument spec cannot express (identifier rules, ranges, private CIDRs,
     known regions, the shape of a given master password) and returns one message per problem,
     naming the variable and what is allowed. An empty list means the values are usable.
-  - Regions are checked against the regions botocore knows, without any request to AWS.
+  - Regions are checked against the regions in botocore's endpoint data, without any request to AWS.
 options:
   _input:
     description: The variables to check, by their public names (C(aurora_cluster), C(aurora_region) ...).
@@ -40,16 +40,30 @@ _value:
   elements: str
 """
 
+import importlib.util
+import json
+import os
+
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.keycloak.aurora.plugins.module_utils.regions import HAS_BOTOCORE
-from ansible_collections.keycloak.aurora.plugins.module_utils.regions import known_regions
 from ansible_collections.keycloak.aurora.plugins.module_utils.validation import input_errors
 
 
-def aurora_input_errors(values):
-    if not HAS_BOTOCORE:
+def known_regions():
+    """Every region of every partition in botocore's endpoint data.
+
+    Read from its data file rather than through botocore.session: importing botocore would cost a
+    tenth of a second in every forked worker that templates this filter, once per ROSA host.
+    """
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or not spec.origin:
         raise AnsibleFilterError("keycloak.aurora.input_errors needs botocore on the Ansible controller")
+    with open(os.path.join(os.path.dirname(spec.origin), "data", "endpoints.json"), encoding="utf-8") as data:
+        partitions = json.load(data)["partitions"]
+    return {region for partition in partitions for region in partition["regions"]}
+
+
+def aurora_input_errors(values):
     return input_errors(values, known_regions())
 
 

@@ -3,33 +3,19 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Clients for many regions at once, and the regions botocore knows."""
+"""Clients for many regions at once."""
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
-try:
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing boto3
     import boto3
-    import botocore.session
-
-    HAS_BOTOCORE = True
-except ImportError:
-    HAS_BOTOCORE = False  # AnsibleAWSModule reports a missing boto3; the filter says so itself.
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
 
 SCAN_WORKERS = 16
-
-
-def known_regions():
-    """Every region botocore knows an RDS endpoint for, in every partition, without a request."""
-    session = botocore.session.get_session()
-    return sorted(
-        region
-        for partition in session.get_available_partitions()
-        for region in session.get_available_regions("rds", partition_name=partition)
-    )
 
 
 def regional_clients(module, service, regions):

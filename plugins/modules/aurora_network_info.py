@@ -14,8 +14,8 @@ short_description: Find the network of an Aurora cluster for Keycloak
 description:
   - Finds the VPC tagged C(AuroraCluster=<cluster>), its main route table and the security group
     C(<cluster>-security-group), without changing anything.
-  - Also lists the live VPC peering connections into the Aurora VPC, with the ROSA cluster each comes
-    from (its C(RosaCluster) tag, read in the requester's region for a cross-region peering).
+  - With O(peerings=true), also lists the live VPC peering connections into the Aurora VPC, with the ROSA
+    cluster each comes from (its C(RosaCluster) tag, read in the requester's region for a cross-region peering).
   - Fails when two VPCs carry the same C(AuroraCluster) tag, listing them.
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
@@ -25,6 +25,11 @@ options:
       - The Aurora DB cluster identifier.
     type: str
     required: true
+  peerings:
+    description:
+      - Also list the live peering connections into the Aurora VPC.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -39,10 +44,11 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Find the network of keycloak-aurora
+- name: Find the network of keycloak-aurora and the ROSA clusters peered with it
   keycloak.aurora.aurora_network_info:
     cluster: keycloak-aurora
     region: eu-west-1
+    peerings: true
   register: aurora
 """
 
@@ -79,7 +85,7 @@ network:
       sample: keycloak-aurora-security-group
     peerings:
       description: The live peering connections into the Aurora VPC (initiating, pending, provisioning, active).
-      returned: when the VPC exists
+      returned: when the VPC exists and O(peerings=true)
       type: list
       elements: dict
       sample: [{"vpc_peering_connection_id": "pcx-0123456789abcdef0", "status": "active",
@@ -102,7 +108,7 @@ def run(module):
         raise AuroraError(f"cluster {name_error}")
     client = module.client("ec2")
     found = network.describe_network(client, module.params["cluster"]) or {}
-    if found:
+    if found and module.params["peerings"]:
         found["peerings"] = connection.peerings_into(
             client,
             vpc_id=found["vpc_id"],
@@ -113,7 +119,8 @@ def run(module):
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=dict(cluster=dict(type="str", required=True)), supports_check_mode=True)
+    argument_spec = dict(cluster=dict(type="str", required=True), peerings=dict(type="bool", default=False))
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
         run(module)
     except AnsibleAWSError as e:

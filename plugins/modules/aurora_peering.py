@@ -51,21 +51,22 @@ options:
     type: str
   rosa_vpc_id:
     description:
-      - The VPC of the ROSA cluster. Required with O(state=present), usually from M(keycloak.aurora.rosa_vpc_facts).
+      - The VPC of the ROSA cluster. Found from its nodes when unset, as M(keycloak.aurora.rosa_vpc_facts) does.
     type: str
   rosa_machine_cidr:
     description:
-      - The machine CIDR of the ROSA cluster. Required with O(state=present).
+      - The machine CIDR of the ROSA cluster; the primary CIDR block of its VPC when unset.
     type: str
   rosa_route_table_ids:
     description:
-      - The route tables of the ROSA worker subnets, which get the route to the Aurora VPC.
+      - The route tables of the ROSA worker subnets, which get the route to the Aurora VPC, as
+        M(keycloak.aurora.rosa_vpc_facts) returns them. Found from the nodes (or O(rosa_vpc_id)) when empty.
     type: list
     elements: str
     default: []
   rosa_node_names:
     description:
-      - With O(state=absent) and no O(rosa_vpc_id), private DNS names of the nodes to find the ROSA VPC by.
+      - Private DNS names of the worker nodes, to find the ROSA VPC by when O(rosa_vpc_id) is unset.
     type: list
     elements: str
     default: []
@@ -98,17 +99,18 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Find the network of the ROSA cluster rosa-a
-  keycloak.aurora.rosa_vpc_facts:
-    cluster_name: rosa-a
-    region: us-east-1
-
-- name: Connect rosa-a (us-east-1) to the Aurora cluster keycloak-aurora (eu-west-1)
+- name: Connect rosa-a (us-east-1), found by its nodes' tag, to the Aurora cluster keycloak-aurora (eu-west-1)
   keycloak.aurora.aurora_peering:
     cluster: keycloak-aurora
     region: eu-west-1
     rosa_cluster_name: rosa-a
     rosa_region: us-east-1
+
+- name: Connect a ROSA cluster whose network rosa_vpc_facts found before
+  keycloak.aurora.aurora_peering:
+    cluster: keycloak-aurora
+    region: eu-west-1
+    rosa_cluster_name: rosa-b
     rosa_vpc_id: "{{ rosa_vpc.vpc_id }}"
     rosa_machine_cidr: "{{ rosa_vpc.machine_cidr }}"
     rosa_route_table_ids: "{{ rosa_vpc.route_table_ids }}"
@@ -122,6 +124,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+rosa_network:
+  description: The network of the ROSA cluster that was connected, as M(keycloak.aurora.rosa_vpc_facts) returns it.
+  returned: when O(state=present)
+  type: dict
+  sample: {"vpc_id": "vpc-0aaa", "machine_cidr": "10.0.0.0/16", "route_table_ids": ["rtb-0aaa", "rtb-0bbb"]}
 peering:
   description: The peering connection, with O(state=present); empty in check mode when it would be created.
   returned: when O(state=present)
@@ -178,10 +185,8 @@ def validate(params):
         name_error = naming.identifier_error(params["cluster"])
         if name_error:
             errors.append(f"cluster {name_error}")
-    if params["state"] == "present":
-        for key in ("cluster", "rosa_vpc_id", "rosa_machine_cidr"):
-            if not params[key]:
-                errors.append(f"{key} is required with state=present")
+    if params["state"] == "present" and not params["cluster"]:
+        errors.append("cluster is required with state=present")
     if params["rosa_machine_cidr"]:
         try:
             cidr.parse_network(params["rosa_machine_cidr"])
@@ -207,11 +212,34 @@ def aurora_network(module, aurora_client):
     return found
 
 
+def rosa_network(module, rosa_client):
+    """The ROSA network as given, or found here: one module run per host instead of two."""
+    params = module.params
+    if params["rosa_vpc_id"] and params["rosa_machine_cidr"] and params["rosa_route_table_ids"]:
+        return {
+            "vpc_id": params["rosa_vpc_id"],
+            "machine_cidr": params["rosa_machine_cidr"],
+            "route_table_ids": sorted(params["rosa_route_table_ids"]),
+        }
+    facts, warnings = rosa.discover(
+        rosa_client,
+        region=params["rosa_region"] or module.region,
+        cluster_name=params["rosa_cluster_name"],
+        vpc_id=params["rosa_vpc_id"],
+        machine_cidr=params["rosa_machine_cidr"],
+        node_names=params["rosa_node_names"],
+    )
+    for warning in warnings:
+        module.warn(warning)
+    return facts
+
+
 def connect(module, rosa_client, aurora_client):
     params, check_mode = module.params, module.check_mode
+    rosa_vpc = rosa_network(module, rosa_client)
     aurora = aurora_network(module, aurora_client)
     overlap = aurora.get("cidr_block") and connection.overlap_error(
-        params["rosa_machine_cidr"], aurora["cidr_block"], params["rosa_cluster_name"], params["cluster"]
+        rosa_vpc["machine_cidr"], aurora["cidr_block"], params["rosa_cluster_name"], params["cluster"]
     )
     if overlap:
         raise AuroraError(overlap)
@@ -226,7 +254,7 @@ def connect(module, rosa_client, aurora_client):
     changed_peering, summary = connection.ensure_peering(
         rosa_client,
         aurora_client,
-        rosa_vpc_id=params["rosa_vpc_id"],
+        rosa_vpc_id=rosa_vpc["vpc_id"],
         aurora_vpc_id=aurora["vpc_id"],
         aurora_region=module.region,
         tags=connection.peering_tags(params["cluster"], params["rosa_cluster_name"], params["tags"]),
@@ -236,7 +264,7 @@ def connect(module, rosa_client, aurora_client):
     peering_id = summary.get("vpc_peering_connection_id")
     rosa_tables = connection.ensure_routes(
         rosa_client,
-        route_table_ids=params["rosa_route_table_ids"],
+        route_table_ids=rosa_vpc["route_table_ids"],
         destination=aurora["cidr_block"],
         peering_id=peering_id,
         check_mode=check_mode,
@@ -244,20 +272,20 @@ def connect(module, rosa_client, aurora_client):
     aurora_tables = connection.ensure_routes(
         aurora_client,
         route_table_ids=[aurora["main_route_table_id"]],
-        destination=params["rosa_machine_cidr"],
+        destination=rosa_vpc["machine_cidr"],
         peering_id=peering_id,
         check_mode=check_mode,
     )
     ingress = connection.ensure_ingress(
         aurora_client,
         group_id=aurora["security_group_id"],
-        source_cidr=params["rosa_machine_cidr"],
+        source_cidr=rosa_vpc["machine_cidr"],
         description=f"Keycloak on ROSA cluster {params['rosa_cluster_name']}",
         check_mode=check_mode,
     )
     changes = {"rosa_route_table_ids": rosa_tables, "aurora_route_table_ids": aurora_tables, "ingress": ingress}
     changed = changed_peering or bool(rosa_tables or aurora_tables or ingress)
-    module.exit_json(changed=changed, peering=summary, changes=changes)
+    module.exit_json(changed=changed, rosa_network=rosa_vpc, peering=summary, changes=changes)
 
 
 def rosa_vpc_id(module, rosa_client):
