@@ -29,3 +29,21 @@ def test_documentation_blocks_are_yaml(path):
     assert documentation.get("module", documentation.get("name")) == path.stem
     assert yaml.safe_load(blocks["EXAMPLES"])
     assert yaml.safe_load(blocks["RETURN"])
+
+
+@pytest.mark.parametrize("role", sorted(p.name for p in (REPO_ROOT / "roles").iterdir()))
+def test_ansible_doc_shows_every_role(role):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO_ROOT / "build" / "collections"), ANSIBLE_NOCOLOR="1")
+    shown = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-doc"), "-t", "role", f"keycloak.aurora.{role}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "ENTRY POINT:" in shown.stdout and "aurora_region" in shown.stdout
