@@ -269,12 +269,15 @@ def write_plot(figures, lookup):
 
 def commit():
     """The checkout measured: HEAD, and whether the collection or the tools had uncommitted changes."""
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE.parent)
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE.parent, check=False
+    )
     dirty = subprocess.run(
         ["git", "status", "--porcelain", "--", "plugins", "roles", "playbooks", "tools"],
         capture_output=True,
         text=True,
         cwd=HERE.parent,
+        check=False,
     )
     return head.stdout.strip() + (" with uncommitted changes" if dirty.stdout.strip() else "")
 

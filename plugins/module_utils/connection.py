@@ -22,6 +22,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils import peering
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import naming_resource
 
 DATABASE_PORT = 5432
 # Peerings that carry, or will carry, traffic. A failed, rejected or expired one is replaced by a
@@ -98,13 +99,14 @@ def ensure_peering(
     elif check_mode:
         return True, {}
     else:
-        peering_id = ec2.create_vpc_peering_connection(
-            rosa_client,
-            VpcId=rosa_vpc_id,
-            PeerVpcId=aurora_vpc_id,
-            PeerRegion=aurora_region,
-            TagSpecifications=boto3_tag_specifications(tags, ["vpc-peering-connection"]),
-        )["VpcPeeringConnectionId"]
+        with naming_resource(f"from the ROSA VPC {rosa_vpc_id} to the Aurora VPC {aurora_vpc_id} in {aurora_region}"):
+            peering_id = ec2.create_vpc_peering_connection(
+                rosa_client,
+                VpcId=rosa_vpc_id,
+                PeerVpcId=aurora_vpc_id,
+                PeerRegion=aurora_region,
+                TagSpecifications=boto3_tag_specifications(tags, ["vpc-peering-connection"]),
+            )["VpcPeeringConnectionId"]
         created = True
     accepted, state = peering.ensure_peering_accepted(
         aurora_client, peering_id=peering_id, check_mode=check_mode, wait_timeout=wait_timeout

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 
 
@@ -14,3 +16,15 @@ class AuroraError(AnsibleAWSError):
     An AnsibleAWSError without a boto exception, so a module's single
     ``except AnsibleAWSError: module.fail_json_aws_error(e)`` reports it as a plain message.
     """
+
+
+@contextlib.contextmanager
+def naming_resource(resource):
+    """Add ``resource`` to the message of an AWS error raised inside, so that a denied or failed
+    call says what it was acting on, not only which API it called."""
+    try:
+        yield
+    except AuroraError:
+        raise
+    except AnsibleAWSError as e:
+        raise type(e)(message=f"{e.message} ({resource})", exception=e.exception, **e.kwargs) from e

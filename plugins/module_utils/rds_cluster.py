@@ -35,6 +35,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import naming_resource
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import AVAILABLE
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import DELETING
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import FAILED
@@ -467,7 +468,8 @@ def ensure_cluster_present(
         params["SnapshotIdentifier"] = snapshot_identifier
         if engine_version:
             params["EngineVersion"] = engine_version
-        cluster = restore_db_cluster_from_snapshot(client, **params)
+        with naming_resource(f"DB cluster {identifier} from snapshot {snapshot_identifier}"):
+            cluster = restore_db_cluster_from_snapshot(client, **params)
     else:
         username, password = master_credentials()
         params.update(
@@ -479,7 +481,8 @@ def ensure_cluster_present(
         )
         if backup_retention_period is not None:
             params["BackupRetentionPeriod"] = backup_retention_period
-        cluster = create_db_cluster(client, **params)
+        with naming_resource(f"DB cluster {identifier}"):
+            cluster = create_db_cluster(client, **params)
     _changed, state = _converge(client, cluster, desired, created=True, check_mode=False, warn=warn, **waiting)
     state["before"] = {}
     return True, state

@@ -94,7 +94,7 @@ def test_botocore_classifies_the_answers_as_throttling_and_its_retries_absorb_th
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        for _ in range(3):
+        for _attempt in range(3):
             retrying.describe_vpcs()
         assert proxy.injected[("ec2", "DescribeVpcs")] == 3
 
@@ -112,7 +112,7 @@ def test_a_share_throttles_that_share_and_requests_to_moto_api_pass(emulator):
     with FaultProxy(emulator.url, share=SHARE) as proxy:
         ec2 = no_retry_client(proxy, "ec2")
         outcomes = []
-        for _ in range(20):
+        for _attempt in range(20):
             try:
                 ec2.describe_availability_zones(
                     Filters=[{"Name": "zone-name", "Values": [f"eu-west-1{len(outcomes)}"]}]
@@ -122,7 +122,7 @@ def test_a_share_throttles_that_share_and_requests_to_moto_api_pass(emulator):
                 outcomes.append(exc.response["Error"]["Code"])
         assert outcomes == (["ok"] * 4 + ["RequestLimitExceeded"]) * 4
         assert proxy.injected == {("ec2", "DescribeAvailabilityZones"): 4}
-        for _ in range(10):
+        for _attempt in range(10):
             with urllib.request.urlopen(f"{proxy.url}/moto-api/", timeout=10) as response:
                 assert response.status == 200
         assert sum(proxy.injected.values()) == 4
@@ -134,12 +134,18 @@ def test_a_denied_action_is_answered_with_the_permission_error_of_its_protocol(e
         ec2, rds = no_retry_client(proxy, "ec2"), no_retry_client(proxy, "rds")
         secrets = no_retry_client(proxy, "secretsmanager")
         [vpc] = ec2.describe_vpcs()["Vpcs"]
-        peer = lambda: ec2.create_vpc_peering_connection(VpcId=vpc["VpcId"], PeerVpcId=vpc["VpcId"])  # noqa: E731
+
+        def peer():
+            return ec2.create_vpc_peering_connection(VpcId=vpc["VpcId"], PeerVpcId=vpc["VpcId"])
+
         assert error_of(peer) == (403, "UnauthorizedOperation")
         assert error_of(peer) == (403, "UnauthorizedOperation"), "denied every time, not just once"
-        create = lambda: rds.create_db_cluster(  # noqa: E731
-            DBClusterIdentifier="x", Engine="aurora-postgresql", MasterUsername="u", MasterUserPassword="p" * 8
-        )
+
+        def create():
+            return rds.create_db_cluster(
+                DBClusterIdentifier="x", Engine="aurora-postgresql", MasterUsername="u", MasterUserPassword="p" * 8
+            )
+
         assert error_of(create) == (403, "AccessDenied")
         # AWS's JSON services answer it with HTTP 400 (the "Common Errors" of their API references)
         assert error_of(lambda: secrets.create_secret(Name="s", SecretString="x")) == (400, "AccessDeniedException")

@@ -5,7 +5,7 @@ import yaml
 from tools.ansible_run import run_playbook
 
 CLUSTER = "keycloak-aurora"
-LIVE = ["pending-acceptance", "provisioning", "active"]
+LIVE = ("pending-acceptance", "provisioning", "active")
 
 
 def inventory(tmp_path, hosts):

@@ -43,6 +43,7 @@ def accept(emulator, tmp_path, *, check=False, diff=False, **args):
         text=True,
         timeout=300,
         stdin=subprocess.DEVNULL,
+        check=False,
     )
     report = json.loads(completed.stdout)
     result = report["plays"][0]["tasks"][0]["hosts"]["localhost"]
@@ -111,7 +112,7 @@ def test_accepts_a_pending_peering_then_changes_nothing(emulator, tmp_path):
     assert result["peering"]["status"] == "active"
     actions = emulator.recorded_actions()
     assert actions, "the rerun sent no request at all"
-    assert all(action.startswith("Describe") for _, action in actions), actions
+    assert all(action.startswith("Describe") for _service, action in actions), actions
 
     emulator.start_recording()
     rc, result = accept(emulator, tmp_path, check=True, peering_id=pcx)
@@ -144,7 +145,7 @@ def test_accepts_a_cross_region_peering_in_the_accepter_region(emulator, tmp_pat
 
 
 def test_the_requester_region_is_refused_naming_the_accepter_region(emulator, tmp_path):
-    pcx, _, _ = make_peering(emulator, requester_region=ROSA_REGION)
+    pcx = make_peering(emulator, requester_region=ROSA_REGION)[0]
     emulator.start_recording()
     rc, result = accept(emulator, tmp_path, peering_id=pcx, region=ROSA_REGION)
     assert rc != 0
@@ -155,7 +156,7 @@ def test_the_requester_region_is_refused_naming_the_accepter_region(emulator, tm
 
 
 def test_a_rejected_peering_fails_naming_its_state(emulator, tmp_path):
-    pcx, _, _ = make_peering(emulator)
+    pcx = make_peering(emulator)[0]
     emulator.client("ec2", AURORA_REGION).reject_vpc_peering_connection(VpcPeeringConnectionId=pcx)
 
     emulator.start_recording()
@@ -168,7 +169,7 @@ def test_a_rejected_peering_fails_naming_its_state(emulator, tmp_path):
 
 
 def test_a_deleted_peering_fails_naming_its_state(emulator, tmp_path):
-    pcx, _, _ = make_peering(emulator, requester_region=ROSA_REGION)
+    pcx = make_peering(emulator, requester_region=ROSA_REGION)[0]
     emulator.client("ec2", ROSA_REGION).delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
 
     rc, result = accept(emulator, tmp_path, peering_id=pcx)
@@ -184,7 +185,7 @@ def region_tags(emulator, pcx, region):
 
 
 def test_tags_are_added_on_the_accepter_side_and_never_removed(emulator, tmp_path):
-    pcx, _, _ = make_peering(emulator, requester_region=ROSA_REGION, tags={"Name": "rosa-a"})
+    pcx = make_peering(emulator, requester_region=ROSA_REGION, tags={"Name": "rosa-a"})[0]
     tags = {"AuroraCluster": "keycloak-aurora", "rosa-cluster": "rosa-a"}
 
     emulator.start_recording()
@@ -213,7 +214,7 @@ def test_tags_are_added_on_the_accepter_side_and_never_removed(emulator, tmp_pat
 
 
 def test_tags_of_a_same_region_peering_are_visible_in_describe(emulator, tmp_path):
-    pcx, _, _ = make_peering(emulator, tags={"Name": "rosa-a"})
+    pcx = make_peering(emulator, tags={"Name": "rosa-a"})[0]
     rc, result = accept(emulator, tmp_path, peering_id=pcx, tags={"AuroraCluster": "keycloak-aurora"})
     assert (rc, result["changed"]) == (0, True)
     assert result["peering"]["tags"] == {"Name": "rosa-a", "AuroraCluster": "keycloak-aurora"}

@@ -172,7 +172,7 @@ def test_question_matches_the_argument_spec(playbook, question):
 @pytest.mark.parametrize("playbook", PLAYBOOK_NAMES)
 def test_every_secret_is_a_password_question(playbook):
     asked = {q["variable"]: q for q in survey(playbook)["spec"]}
-    for name, (option, _) in options_for(playbook).items():
+    for name, (option, _role) in options_for(playbook).items():
         if option.get("no_log"):
             assert name in asked, f"{playbook}: ask for {name} as a password, or the user types it in extra vars"
             assert asked[name]["type"] == "password", name
@@ -181,6 +181,6 @@ def test_every_secret_is_a_password_question(playbook):
 @pytest.mark.parametrize("playbook", PLAYBOOK_NAMES)
 def test_every_required_variable_is_asked(playbook):
     asked = {q["variable"] for q in survey(playbook)["spec"]}
-    for name, (option, _) in options_for(playbook).items():
+    for name, (option, _role) in options_for(playbook).items():
         if option.get("required"):
             assert name in asked, f"{playbook}: {name} is required but the survey does not ask for it"

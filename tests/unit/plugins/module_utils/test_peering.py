@@ -139,7 +139,7 @@ class FakeEC2:
         return FakeWaiter(self, self.clock)
 
     def names(self):
-        return [name for name, _ in self.calls]
+        return [name for name, _kwargs in self.calls]
 
     def mutating(self):
         return [call for call in self.calls if call[0] in MUTATING]
@@ -442,7 +442,7 @@ def test_without_tags_option_no_tag_request_is_sent():
 
 def test_tags_already_there_change_nothing():
     ec2 = FakeEC2(["active"], tags={"AuroraCluster": "keycloak-aurora", "Name": "x"})
-    changed, _ = ensure(ec2, tags={"AuroraCluster": "keycloak-aurora"})
+    changed = ensure(ec2, tags={"AuroraCluster": "keycloak-aurora"})[0]
     assert changed is False
     assert ec2.mutating() == []
 

@@ -1,0 +1,245 @@
+"""Permissions (DESIGN.md §9/§10, issue 5 item 5): docs/iam-policy.json is exactly what the collection needs.
+
+- Every AWS action the whole lifecycle sends (recorded by the emulator) is allowed by the policy.
+- The policy allows exactly the actions the code can call, found by a static scan of plugins/
+  (boto3 client methods, amazon.aws ec2/rds helpers of the same names, paginators, waiters) and
+  of the amazon.aws modules and lookups that roles/ and playbooks/ use: nothing unused, nothing missing.
+- An action answered with AccessDenied/UnauthorizedOperation (tools/emulator/faults.py) makes
+  the run fail with a message that names the action and the resource.
+"""
+
+import json
+import re
+import time
+from pathlib import Path
+
+import botocore.session
+import yaml
+from botocore import xform_name
+
+from tools.ansible_run import run_playbook
+from tools.emulator.faults import FaultProxy
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+POLICY = REPO_ROOT / "docs" / "iam-policy.json"
+CLUSTER = "keycloak-aurora"
+SERVICES = ("ec2", "rds", "secretsmanager", "sts")
+# Client methods that are not AWS actions.
+NOT_ACTIONS = frozenset({"close", "can_paginate", "get_paginator", "get_waiter", "generate_presigned_url"})
+# amazon.aws plugins used from roles/ and playbooks/, and the actions each sends as used there.
+AMAZON_AWS_PLUGINS = {
+    # playbooks/endpoint.yml; the module reads each cluster's tags (rds.get_tags)
+    "rds_cluster_info": {"rds:DescribeDBClusters", "rds:ListTagsForResource"},
+    # playbooks/endpoint.yml with include_password=true; one secret by name, no "search" terms
+    "secretsmanager_secret": {"secretsmanager:GetSecretValue"},
+}
+
+
+# the policy
+
+
+def load_policy():
+    return json.loads(POLICY.read_text())
+
+
+def policy_actions(policy):
+    actions = set()
+    for statement in policy["Statement"]:
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def allowed(policy, action):
+    """Whether an Allow statement lists ``service:Action`` (IAM action names are case-insensitive)."""
+    for statement in policy["Statement"]:
+        listed = statement["Action"]
+        listed = [listed] if isinstance(listed, str) else listed
+        if statement["Effect"] == "Allow" and action.lower() in {a.lower() for a in listed}:
+            return True
+    return False
+
+
+def test_the_policy_is_a_least_privilege_policy_document():
+    policy = load_policy()
+    assert policy["Version"] == "2012-10-17"
+    sids = [s["Sid"] for s in policy["Statement"]]
+    assert len(sids) == len(set(sids)) and all(sids)
+    actions = [a for s in policy["Statement"] for a in s["Action"]]
+    assert len(actions) == len(set(actions)), "an action listed twice"
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow" and "NotAction" not in statement and "NotResource" not in statement
+        assert statement["Action"] == sorted(statement["Action"]), statement["Sid"]
+        for action in statement["Action"]:
+            service, _, name = action.partition(":")
+            assert service in SERVICES and re.fullmatch(r"[A-Z][A-Za-z]+", name), f"not one exact action: {action}"
+
+
+# what the code can call (static scan)
+
+
+def service_models():
+    session = botocore.session.get_session()
+    methods, waiters = {}, {}
+    for service in SERVICES:
+        model = session.get_service_model(service)
+        for operation in model.operation_names:
+            methods.setdefault(xform_name(operation), set()).add(f"{service}:{operation}")
+        try:
+            waiter_model = session.get_waiter_model(service)
+        except botocore.exceptions.UnknownServiceError:  # sts has no waiters
+            continue
+        except Exception:  # noqa: BLE001 - botocore raises DataNotFoundError for services without waiters
+            continue
+        for name in waiter_model.waiter_names:
+            operation = waiter_model.get_waiter(name).operation
+            waiters.setdefault(xform_name(name), set()).add(f"{service}:{operation}")
+    return methods, waiters
+
+
+def code_actions():
+    """{service:Action: [where]} of every AWS action the collection's code can send.
+
+    plugins/: any call ``x.<method>(`` or ``<method>(`` whose name is a boto3 client method of
+    SERVICES (the boto3 client itself, amazon.aws ``ec2.<helper>`` and ``rds.<helper>`` helpers and
+    our own wrappers all bear the API's snake_case name), ``get_paginator("<method>")``, and every
+    string literal naming a botocore waiter (``get_waiter(...)``, ``wait_patiently(client, "...")``):
+    the waiter's operation. roles/ and playbooks/: the amazon.aws plugins in AMAZON_AWS_PLUGINS.
+    """
+    methods, waiters = service_models()
+    found = {}
+
+    def add(actions, where):
+        for action in actions:
+            found.setdefault(action, []).append(where)
+
+    call = re.compile(r"\b(\w+)\(")
+    paginator = re.compile(r"get_paginator\(\s*[\"'](\w+)[\"']")
+    literal = re.compile(r"[\"'](\w+)[\"']")
+    for path in sorted((REPO_ROOT / "plugins").glob("module*/*.py")):
+        rel = path.relative_to(REPO_ROOT)
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            where = f"{rel}:{number}"
+            for name in call.findall(code):
+                if name in methods and name not in NOT_ACTIONS:
+                    assert len(methods[name]) == 1, f"{where}: {name} is a method of {methods[name]}: say which"
+                    add(methods[name], where)
+            for name in paginator.findall(code):
+                add(methods[name], where)
+            for name in literal.findall(code):
+                if name in waiters:
+                    add(waiters[name], where)
+    uses = re.compile(r"amazon\.aws\.(\w+)")
+    for path in sorted([*(REPO_ROOT / "roles").rglob("*.yml"), *(REPO_ROOT / "playbooks").glob("*.yml")]):
+        rel = path.relative_to(REPO_ROOT)
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for name in uses.findall(line.split("#", 1)[0]):
+                if name == "aws":  # module_defaults group/amazon.aws.aws
+                    continue
+                assert name in AMAZON_AWS_PLUGINS, f"{rel}:{number}: amazon.aws.{name}: list its actions"
+                add(AMAZON_AWS_PLUGINS[name], f"{rel}:{number}")
+    return found
+
+
+def test_the_policy_allows_exactly_what_the_code_can_call():
+    policy = load_policy()
+    callable_actions = code_actions()
+    unused = sorted(policy_actions(policy) - callable_actions.keys())
+    assert unused == [], f"the policy allows actions nothing in the code calls: {unused}"
+    missing = {a: w for a, w in sorted(callable_actions.items()) if not allowed(policy, a)}
+    assert missing == {}, f"the code can call actions the policy does not allow: {json.dumps(missing, indent=1)}"
+
+
+# the lifecycle, recorded
+
+
+def inventory(tmp_path, hosts):
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump({"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}))
+    return path
+
+
+def failures(run):
+    """(host, task, msg) of the failed tasks of a json-callback run, or its raw output."""
+    try:
+        report = run.report
+    except ValueError:
+        return [(None, None, run.stdout[-4000:] + run.stderr[-4000:])]
+    return [
+        (host, task["task"]["name"], str(result.get("msg")))
+        for play in report["plays"]
+        for task in play["tasks"]
+        for host, result in task["hosts"].items()
+        if result.get("failed") or result.get("unreachable")
+    ]
+
+
+def test_every_action_of_the_lifecycle_is_allowed_by_the_policy(emulator, rosa, tmp_path):
+    rosa("rosa-a", machine_cidr="10.0.0.0/16", kind="classic")
+    rosa("rosa-b", region="eu-central-1", machine_cidr="10.1.0.0/16", kind="hcp")
+    inv = inventory(tmp_path, {"rosa-a": {}, "rosa-b": {"rosa_region": "eu-central-1"}})
+    named = {"aurora_cluster": CLUSTER}
+    steps = [
+        ("provision", "provision.yml", named, []),
+        ("provision again", "provision.yml", named, []),
+        ("peering --check", "peering.yml", named, ["--check"]),
+        ("endpoint", "endpoint.yml", {**named, "output_file": str(tmp_path / "db.env"), "include_password": True}, []),
+        ("unpeer rosa-a", "unpeer.yml", named, ["--limit", "rosa-a"]),
+        ("unpeer all", "unpeer.yml", {}, []),
+        ("peer rosa-b again", "peering.yml", named, ["--limit", "rosa-b"]),
+        ("delete --check", "delete.yml", {**named, "aurora_delete_peerings": True}, ["--check"]),
+        ("delete", "delete.yml", {**named, "aurora_delete_peerings": True}, []),
+    ]
+    recorded, timings = {}, {}
+    for name, playbook, extra_vars, args in steps:
+        started = time.monotonic()
+        emulator.start_recording()
+        run = run_playbook(emulator.env(), playbook, extra_vars=extra_vars, inventory=inv, args=args)
+        emulator.stop_recording()
+        timings[name] = round(time.monotonic() - started, 1)
+        assert run.returncode == 0, f"{name}: {failures(run)}"
+        for service, action in emulator.recorded_actions():
+            recorded.setdefault(f"{service}:{action}", set()).add(name)
+    by_step = {a: sorted(steps) for a, steps in sorted(recorded.items())}
+    print(f"\nseconds per step: {timings}\nrecorded actions: {json.dumps(by_step, indent=1)}")
+
+    assert all(action.split(":")[1] != "None" for action in recorded), f"a request named no action: {recorded}"
+    policy = load_policy()
+    denied = {a: sorted(steps) for a, steps in sorted(recorded.items()) if not allowed(policy, a)}
+    assert denied == {}, f"the lifecycle sent actions the policy does not allow: {denied}"
+    # the static scan sees everything the run sent (else test_..._exactly_what_the_code_can_call is blind)
+    assert recorded.keys() <= code_actions().keys(), sorted(recorded.keys() - code_actions().keys())
+    assert {a.split(":")[0] for a in recorded} >= {"ec2", "rds", "secretsmanager"}
+
+
+# a denied action: the failure names the action and the resource
+
+
+def denied_provision(emulator, rosa, tmp_path, action):
+    rosa_cluster = rosa("rosa-a", machine_cidr="10.0.0.0/16", kind="classic")
+    inv = inventory(tmp_path, {"rosa-a": {}})
+    with FaultProxy(emulator.url, share=0, deny={action}) as proxy:
+        run = run_playbook(proxy.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}, inventory=inv)
+        denied = dict(proxy.denied)
+    assert run.returncode != 0
+    assert sum(denied.values()) >= 1, denied
+    return rosa_cluster, failures(run)
+
+
+def test_a_denied_peering_names_the_action_and_the_vpc(emulator, rosa, tmp_path):
+    rosa_cluster, failed = denied_provision(emulator, rosa, tmp_path, "CreateVpcPeeringConnection")
+    [aurora_vpc] = emulator.client("ec2").describe_vpcs(Filters=[{"Name": "tag:AuroraCluster", "Values": [CLUSTER]}])[
+        "Vpcs"
+    ]
+    assert len(failed) == 1, failed
+    message = failed[0][2]
+    assert "CreateVpcPeeringConnection" in message, failed
+    assert rosa_cluster["vpc_id"] in message and aurora_vpc["VpcId"] in message, failed
+
+
+def test_a_denied_cluster_creation_names_the_action_and_the_cluster(emulator, rosa, tmp_path):
+    _rosa_cluster, failed = denied_provision(emulator, rosa, tmp_path, "CreateDBCluster")
+    assert len(failed) == 1, failed
+    message = failed[0][2]
+    assert "CreateDBCluster" in message and CLUSTER in message, failed
