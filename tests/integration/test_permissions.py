@@ -71,7 +71,7 @@ def test_the_policy_is_a_least_privilege_policy_document():
         assert statement["Effect"] == "Allow" and "NotAction" not in statement and "NotResource" not in statement
         assert statement["Action"] == sorted(statement["Action"]), statement["Sid"]
         for action in statement["Action"]:
-            service, _, name = action.partition(":")
+            service, _colon, name = action.partition(":")
             assert service in SERVICES and re.fullmatch(r"[A-Z][A-Za-z]+", name), f"not one exact action: {action}"
 
 
