@@ -20,10 +20,21 @@ PASSWORD_LENGTH_RANGE = (8, 128)
 PASSWORD_FORBIDDEN = '/"@ '
 
 
+def _whole_number(value):
+    """``value`` as an int, or None: ``-e name=3`` on the command line gives the string "3"."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
 def _in_range(name, value, bounds):
     low, high = bounds
-    if value is None or not low <= value <= high:
-        return [f"{name} must be between {low} and {high}, not {value}"]
+    number = _whole_number(value)
+    if number is None or not low <= number <= high:
+        return [f"{name} must be a whole number between {low} and {high}, not {value}"]
     return []
 
 
@@ -71,7 +82,7 @@ def input_errors(values, known_regions):
         problem = cidr.vpc_cidr_error(values["aurora_cidr_pool"], min_prefix=8, max_prefix=cidr.ALLOCATED_PREFIX)
         if problem:
             errors.append(f"aurora_cidr_pool {problem} (a pool is a private range of /8 to /24)")
-    if "aurora_wait_timeout" in values and not (values["aurora_wait_timeout"] or 0) > 0:
+    if "aurora_wait_timeout" in values and not (_whole_number(values["aurora_wait_timeout"]) or 0) > 0:
         errors.append(f"aurora_wait_timeout must be a positive number of seconds, not {values['aurora_wait_timeout']}")
     instance_class = values.get("aurora_instance_class")
     if instance_class and not instance_class.startswith("db."):

@@ -170,9 +170,9 @@ def test_two_vpcs_with_the_same_tag_are_refused_and_listed(emulator):
     ("extra_vars", "message"),
     [
         ({"aurora_cluster": "Bad--name-"}, "aurora_cluster 'Bad--name-' is not allowed"),
-        ({"aurora_instances": 0}, "aurora_instances must be between 1 and 16, not 0"),
+        ({"aurora_instances": 0}, "aurora_instances must be a whole number between 1 and 16, not 0"),
         ({"aurora_instances": "two"}, "aurora_instances"),
-        ({"aurora_availability_zones": 1}, "aurora_availability_zones must be between 2 and 6"),
+        ({"aurora_availability_zones": 1}, "aurora_availability_zones must be a whole number between 2 and 6"),
         ({"aurora_vpc_cidr": "8.8.8.0/24"}, "aurora_vpc_cidr '8.8.8.0/24' is not inside the private ranges"),
         ({"aurora_cidr_pool": "not-a-cidr"}, "aurora_cidr_pool 'not-a-cidr' is not an IPv4 network"),
         ({"aurora_region": "mars-north-1"}, "aurora_region 'mars-north-1' is not an AWS region"),
@@ -184,6 +184,20 @@ def test_bad_input_fails_before_any_request(emulator, extra_vars, message):
     assert run.returncode != 0
     assert message in run.stdout
     assert emulator.recorded_actions() == []
+
+
+def test_numbers_given_as_key_value_extra_vars_work(emulator):
+    # -e name=value gives strings, as a user typing the README's commands does.
+    emulator.start_recording()
+    run = run_playbook(
+        emulator.env(),
+        "provision.yml",
+        args=["-e", f"aurora_cluster={CLUSTER}", "-e", "aurora_instances=3", "-e", "aurora_availability_zones=2"],
+        check=True,
+    )
+    assert run.returncode == 0, run.stdout
+    assert run.changed() > 0
+    assert emulator.mutating_actions() == []
 
 
 def test_a_missing_region_is_refused(emulator):

@@ -27,9 +27,9 @@ def test_good_input_has_no_errors():
         ("aurora_cluster", "", "aurora_cluster must be set"),
         ("aurora_region", "", "aurora_region is not set"),
         ("aurora_region", "eu-nowhere-9", "aurora_region 'eu-nowhere-9' is not an AWS region"),
-        ("aurora_instances", 0, "aurora_instances must be between 1 and 16, not 0"),
-        ("aurora_instances", 17, "aurora_instances must be between 1 and 16, not 17"),
-        ("aurora_availability_zones", 1, "aurora_availability_zones must be between 2 and 6, not 1"),
+        ("aurora_instances", 0, "aurora_instances must be a whole number between 1 and 16, not 0"),
+        ("aurora_instances", 17, "aurora_instances must be a whole number between 1 and 16, not 17"),
+        ("aurora_availability_zones", 1, "aurora_availability_zones must be a whole number between 2 and 6, not 1"),
         ("aurora_vpc_cidr", "8.8.8.0/24", "aurora_vpc_cidr '8.8.8.0/24' is not inside the private ranges"),
         ("aurora_vpc_cidr", "10.0.0.0/8", "aurora_vpc_cidr '10.0.0.0/8' must have a prefix length between /16 and /28"),
         ("aurora_cidr_pool", "192.168.0.0/25", "aurora_cidr_pool '192.168.0.0/25' must have a prefix length"),
@@ -43,6 +43,17 @@ def test_each_bad_value_names_the_variable_and_what_is_allowed(variable, value, 
     errors = input_errors({**GOOD, variable: value}, REGIONS)
     assert len(errors) == 1
     assert errors[0].startswith(expected)
+
+
+def test_numbers_given_as_command_line_strings_are_read_as_numbers():
+    values = {**GOOD, "aurora_instances": "3", "aurora_availability_zones": "2", "aurora_wait_timeout": "600"}
+    assert input_errors(values, REGIONS) == []
+
+
+@pytest.mark.parametrize("value", ["two", "2.5", True, None])
+def test_what_is_not_a_whole_number_is_refused(value):
+    errors = input_errors({**GOOD, "aurora_instances": value}, REGIONS)
+    assert errors == [f"aurora_instances must be a whole number between 1 and 16, not {value}"]
 
 
 def test_a_bad_password_is_described_never_quoted():
