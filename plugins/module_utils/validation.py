@@ -82,7 +82,7 @@ def input_errors(values, known_regions):
         problem = cidr.vpc_cidr_error(values["aurora_cidr_pool"], min_prefix=8, max_prefix=cidr.ALLOCATED_PREFIX)
         if problem:
             errors.append(f"aurora_cidr_pool {problem} (a pool is a private range of /8 to /24)")
-    if "aurora_wait_timeout" in values and not (_whole_number(values["aurora_wait_timeout"]) or 0) > 0:
+    if "aurora_wait_timeout" in values and (_whole_number(values["aurora_wait_timeout"]) or 0) <= 0:
         errors.append(f"aurora_wait_timeout must be a positive number of seconds, not {values['aurora_wait_timeout']}")
     instance_class = values.get("aurora_instance_class")
     if instance_class and not instance_class.startswith("db."):
