@@ -11,6 +11,9 @@ bad input stops before its first AWS request.
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 
@@ -18,6 +21,8 @@ INSTANCES_RANGE = (1, 16)
 ZONES_RANGE = (2, 6)
 PASSWORD_LENGTH_RANGE = (8, 128)
 PASSWORD_FORBIDDEN = '/"@ '
+# A Kubernetes namespace is a DNS-1123 label.
+NAMESPACE_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def _whole_number(value):
@@ -48,6 +53,34 @@ def _password_errors(password):
     if any(c in PASSWORD_FORBIDDEN or not c.isprintable() or not c.isascii() for c in password):
         return ["aurora_master_password may hold printable ASCII except '/', '\"', '@' and spaces"]
     return []
+
+
+def _positive_seconds(name, value):
+    if (_whole_number(value) or 0) <= 0:
+        return [f"{name} must be a positive number of seconds, not {value}"]
+    return []
+
+
+def _keycloak_errors(values):
+    """The variables of the Keycloak wiring on the ROSA clusters."""
+    errors = []
+    if "keycloak_namespace" in values and not NAMESPACE_PATTERN.fullmatch(str(values["keycloak_namespace"])):
+        errors.append(
+            "keycloak_namespace must be a Kubernetes namespace name: 1 to 63 lowercase letters, digits or '-', "
+            f"starting and ending with a letter or digit, not '{values['keycloak_namespace']}'"
+        )
+    url = values.get("aurora_ca_bundle_url")
+    if url is not None and not values.get("aurora_ca_bundle_path"):
+        parts = urlsplit(str(url))
+        # The bundle decides which database servers Keycloak trusts: never fetch it unauthenticated.
+        if parts.scheme != "https" or not parts.netloc:
+            errors.append(f"aurora_ca_bundle_url must be an https:// URL of a PEM bundle, not '{url}'")
+    image = values.get("aurora_check_image")
+    if image is not None and (not str(image).strip() or any(c.isspace() for c in str(image))):
+        errors.append(f"aurora_check_image must be a container image reference such as postgres:17, not '{image}'")
+    if "aurora_job_timeout" in values:
+        errors += _positive_seconds("aurora_job_timeout", values["aurora_job_timeout"])
+    return errors
 
 
 def input_errors(values, known_regions):
@@ -82,12 +115,13 @@ def input_errors(values, known_regions):
         problem = cidr.vpc_cidr_error(values["aurora_cidr_pool"], min_prefix=8, max_prefix=cidr.ALLOCATED_PREFIX)
         if problem:
             errors.append(f"aurora_cidr_pool {problem} (a pool is a private range of /8 to /24)")
-    if "aurora_wait_timeout" in values and (_whole_number(values["aurora_wait_timeout"]) or 0) <= 0:
-        errors.append(f"aurora_wait_timeout must be a positive number of seconds, not {values['aurora_wait_timeout']}")
+    if "aurora_wait_timeout" in values:
+        errors += _positive_seconds("aurora_wait_timeout", values["aurora_wait_timeout"])
     instance_class = values.get("aurora_instance_class")
     if instance_class and not instance_class.startswith("db."):
         errors.append(
             f"aurora_instance_class must be an RDS instance class such as db.t4g.large, not '{instance_class}'"
         )
     errors += _password_errors(values.get("aurora_master_password"))
+    errors += _keycloak_errors(values)
     return errors

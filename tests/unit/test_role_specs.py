@@ -11,14 +11,25 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.parent.parent for p in REPO_ROOT.glob("roles/*/meta/argument_specs.yml"))
 
 
-def main_spec(role):
-    return yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+def entry_points(role):
+    return yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+
+
+def all_options(role):
+    """The options of every entry point: one defaults file serves them all, so types and defaults must agree."""
+    options = {}
+    for entry_point in entry_points(role).values():
+        for name, option in entry_point["options"].items():
+            first = options.setdefault(name, option)
+            for key in ("type", "default", "required"):
+                assert first.get(key) == option.get(key), f"the {key} of {name} differs between entry points"
+    return options
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
 def test_defaults_file_repeats_every_default_of_the_spec(role):
     defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
-    spec = main_spec(role)
+    spec = all_options(role)
     with_default = {name for name, option in spec.items() if "default" in option}
     assert set(defaults) == with_default
     for name, value in defaults.items():
@@ -29,7 +40,7 @@ def test_defaults_file_repeats_every_default_of_the_spec(role):
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
 def test_every_option_is_described_and_typed(role):
-    for name, option in main_spec(role).items():
+    for name, option in all_options(role).items():
         assert option.get("description"), name
         assert option.get("type"), name
         assert option.get("required") or "default" in option, name

@@ -14,11 +14,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SURVEYS = REPO_ROOT / "docs" / "awx"
 PLAYBOOKS = REPO_ROOT / "playbooks"
 
+# The (role, entry point) pairs each playbook runs.
 ROLES = {
-    "provision": ["aurora_create", "aurora_peering"],
-    "peering": ["aurora_peering"],
-    "unpeer": ["aurora_peering"],
-    "delete": ["aurora_delete"],
+    "provision": [("aurora_create", "main"), ("aurora_peering", "main"), ("aurora_keycloak", "main")],
+    "peering": [("aurora_peering", "main")],
+    "unpeer": [("aurora_peering", "main")],
+    "delete": [("aurora_delete", "main")],
+    "keycloak_config": [("aurora_keycloak", "main")],
+    "verify_connection": [("aurora_keycloak", "verify")],
+    "reset_database": [("aurora_keycloak", "reset")],
 }
 # Variables the playbook sets itself: a survey must not offer them.
 SET_BY_PLAYBOOK = {"aurora_peering_state"}
@@ -29,6 +33,8 @@ REQUIRED_IN_SURVEY = {
     "aurora_region": set(ROLES) | {"endpoint"},
     # aurora_peering allows it empty for state absent (unpeer from all); peering.yml connects and needs it.
     "aurora_cluster": {"peering"},
+    # Typing the cluster name again is the point of the question.
+    "aurora_reset_confirm": {"reset_database"},
 }
 # AWX's survey question types (awx/api/views: JobTemplateSurveySpec).
 QUESTION_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
@@ -43,9 +49,9 @@ SPEC_TYPES = {
 }
 
 
-def role_options(role):
+def role_options(role, entry_point):
     specs = yaml.safe_load((REPO_ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
-    return specs["argument_specs"]["main"]["options"]
+    return specs["argument_specs"][entry_point]["options"]
 
 
 def role_defaults(role):
@@ -77,9 +83,9 @@ def options_for(playbook):
             for name, option in endpoint_options().items()
         }
     merged = {}
-    for role in ROLES[playbook]:
+    for role, entry_point in ROLES[playbook]:
         defaults = role_defaults(role)
-        for name, option in role_options(role).items():
+        for name, option in role_options(role, entry_point).items():
             if name in merged:  # e.g. aurora_cluster: required by aurora_create, optional in aurora_peering
                 assert merged[name][0]["type"] == option["type"], name
                 continue
@@ -89,7 +95,7 @@ def options_for(playbook):
 
 
 NO_LITERAL = object()
-PLAYBOOK_NAMES = ["provision", "peering", "unpeer", "endpoint", "delete"]
+PLAYBOOK_NAMES = [*ROLES, "endpoint"]
 
 
 def survey(playbook):

@@ -13,6 +13,11 @@ GOOD = {
     "aurora_wait_timeout": 3600,
     "aurora_instance_class": "",
     "aurora_master_password": "",
+    "keycloak_namespace": "keycloak",
+    "aurora_ca_bundle_url": "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
+    "aurora_ca_bundle_path": "",
+    "aurora_check_image": "docker.io/library/postgres:17",
+    "aurora_job_timeout": 300,
 }
 
 
@@ -37,6 +42,14 @@ def test_good_input_has_no_errors():
         ("aurora_instance_class", "t4g.large", "aurora_instance_class must be an RDS instance class"),
         ("aurora_master_password", "short", "aurora_master_password must be 8 to 128 characters long"),
         ("aurora_master_password", "with/slash-inside", "aurora_master_password may hold printable ASCII except"),
+        ("keycloak_namespace", "Keycloak", "keycloak_namespace must be a Kubernetes namespace name"),
+        ("keycloak_namespace", "a" * 64, "keycloak_namespace must be a Kubernetes namespace name"),
+        ("keycloak_namespace", "-keycloak", "keycloak_namespace must be a Kubernetes namespace name"),
+        ("aurora_ca_bundle_url", "http://example.com/bundle.pem", "aurora_ca_bundle_url must be an https:// URL"),
+        ("aurora_ca_bundle_url", "global-bundle.pem", "aurora_ca_bundle_url must be an https:// URL"),
+        ("aurora_check_image", "", "aurora_check_image must be a container image reference"),
+        ("aurora_check_image", "postgres 17", "aurora_check_image must be a container image reference"),
+        ("aurora_job_timeout", -1, "aurora_job_timeout must be a positive number of seconds, not -1"),
     ],
 )
 def test_each_bad_value_names_the_variable_and_what_is_allowed(variable, value, expected):
@@ -65,3 +78,7 @@ def test_a_bad_password_is_described_never_quoted():
 def test_all_problems_are_reported_at_once():
     errors = input_errors({**GOOD, "aurora_cluster": "1x", "aurora_instances": 40}, REGIONS)
     assert [e.split()[0] for e in errors] == ["aurora_cluster", "aurora_instances"]
+
+
+def test_a_local_ca_bundle_makes_the_url_irrelevant():
+    assert input_errors({**GOOD, "aurora_ca_bundle_url": "", "aurora_ca_bundle_path": "/tmp/bundle.pem"}, REGIONS) == []
