@@ -1,8 +1,10 @@
-"""Fixtures for tests against the moto emulator (DESIGN.md §10).
+"""Fixtures for the integration tests: the moto emulator (DESIGN.md §10), and PostgreSQL.
 
 emulator_server: one emulator process for the whole session.
 emulator:        the same emulator, reset (resources and recorder) before each test.
 rosa:            rosa(name, region=..., machine_cidr=..., kind=..., azs=..., workers=...) seeds a ROSA cluster.
+postgres:        a running PostgreSQL server for one test (tools/emulator/postgres.py): database and
+                 login role keycloak on 127.0.0.1, password in postgres.password.
 """
 
 import functools
@@ -36,3 +38,11 @@ def rosa(emulator):
     from tools.emulator.rosa import seed_rosa_cluster
 
     return functools.partial(seed_rosa_cluster, emulator)
+
+
+@pytest.fixture
+def postgres(tmp_path):
+    from tools.emulator.postgres import PostgresServer
+
+    with PostgresServer(tmp_path / "postgres") as server:
+        yield server
