@@ -23,6 +23,14 @@ PASSWORD_LENGTH_RANGE = (8, 128)
 PASSWORD_FORBIDDEN = '/"@ '
 # A Kubernetes namespace is a DNS-1123 label.
 NAMESPACE_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+# PostgreSQL names as RDS accepts them for the database and the master user.
+SQL_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
+RESERVED_USERNAMES = frozenset({"rdsadmin", "rdsrepladmin", "postgres", "admin", "public"})
+ENGINE_VERSION_PATTERN = re.compile(r"\d+(\.\d+){0,2}")
+VPC_ID_PATTERN = re.compile(r"vpc-[0-9a-f]{8}([0-9a-f]{9})?")
+# ROSA's own rule for cluster names.
+ROSA_NAME_PATTERN = re.compile(r"[a-z]([-a-z0-9]{0,52}[a-z0-9])?")
+TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
 
 
 def _whole_number(value):
@@ -59,6 +67,56 @@ def _positive_seconds(name, value):
     if (_whole_number(value) or 0) <= 0:
         return [f"{name} must be a positive number of seconds, not {value}"]
     return []
+
+
+def _sql_name_errors(values):
+    errors = []
+    for name in ("aurora_database_name", "aurora_master_username"):
+        if name in values and not SQL_NAME_PATTERN.fullmatch(str(values[name])):
+            errors.append(
+                f"{name} must be 1 to 63 letters, digits or underscores, starting with a letter, not '{values[name]}'"
+            )
+    username = values.get("aurora_master_username")
+    if isinstance(username, str) and username.lower() in RESERVED_USERNAMES:
+        errors.append(f"aurora_master_username '{username}' is reserved by RDS or PostgreSQL: choose another name")
+    return errors
+
+
+def _tags_errors(tags):
+    if not isinstance(tags, dict):
+        return [f"aurora_tags must be a mapping of tag names to values, not {tags!r}"]
+    errors = []
+    for key, value in tags.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= TAG_KEY_MAX or key.lower().startswith("aws:"):
+            errors.append(
+                f"aurora_tags: '{key}' is not a tag name: use 1 to {TAG_KEY_MAX} characters, not starting with aws:"
+            )
+        elif key == naming.CLUSTER_TAG:
+            errors.append(f"aurora_tags may not set {naming.CLUSTER_TAG}: the collection sets it to aurora_cluster")
+        elif not isinstance(value, (str, int, float)) or isinstance(value, bool) or len(str(value)) > TAG_VALUE_MAX:
+            errors.append(f"aurora_tags: the value of '{key}' must be text of at most {TAG_VALUE_MAX} characters")
+    return errors
+
+
+def _aws_name_errors(values):
+    """Names of things that exist in AWS already: a snapshot, a ROSA cluster, its VPC."""
+    errors = []
+    snapshot = values.get("aurora_snapshot_identifier")
+    if snapshot and not str(snapshot).startswith("arn:"):
+        problem = naming.identifier_error(snapshot)
+        if problem:
+            errors.append(f"aurora_snapshot_identifier {problem} (or a snapshot ARN)")
+    if "rosa_cluster_name" in values and not ROSA_NAME_PATTERN.fullmatch(str(values["rosa_cluster_name"])):
+        errors.append(
+            "rosa_cluster_name must be a ROSA cluster name: 1 to 54 lowercase letters, digits or '-', starting with "
+            f"a letter and ending with a letter or digit, not '{values['rosa_cluster_name']}'"
+        )
+    if values.get("rosa_vpc_id") and not VPC_ID_PATTERN.fullmatch(str(values["rosa_vpc_id"])):
+        errors.append(f"rosa_vpc_id must be a VPC id such as vpc-0123456789abcdef0, not '{values['rosa_vpc_id']}'")
+    version = values.get("aurora_engine_version")
+    if version and not ENGINE_VERSION_PATTERN.fullmatch(str(version)):
+        errors.append(f"aurora_engine_version must be an aurora-postgresql version such as 17.5, not '{version}'")
+    return errors
 
 
 def _keycloak_errors(values):
@@ -123,5 +181,9 @@ def input_errors(values, known_regions):
             f"aurora_instance_class must be an RDS instance class such as db.t4g.large, not '{instance_class}'"
         )
     errors += _password_errors(values.get("aurora_master_password"))
+    errors += _sql_name_errors(values)
+    if "aurora_tags" in values:
+        errors += _tags_errors(values["aurora_tags"])
+    errors += _aws_name_errors(values)
     errors += _keycloak_errors(values)
     return errors

@@ -18,6 +18,13 @@ GOOD = {
     "aurora_ca_bundle_path": "",
     "aurora_check_image": "docker.io/library/postgres:17",
     "aurora_job_timeout": 300,
+    "aurora_engine_version": "17.5",
+    "aurora_database_name": "keycloak",
+    "aurora_master_username": "keycloak",
+    "aurora_snapshot_identifier": "",
+    "aurora_tags": {"team": "iam", "cost-center": 42},
+    "rosa_cluster_name": "rosa-site-a",
+    "rosa_vpc_id": "vpc-0123456789abcdef0",
 }
 
 
@@ -50,6 +57,19 @@ def test_good_input_has_no_errors():
         ("aurora_check_image", "", "aurora_check_image must be a container image reference"),
         ("aurora_check_image", "postgres 17", "aurora_check_image must be a container image reference"),
         ("aurora_job_timeout", -1, "aurora_job_timeout must be a positive number of seconds, not -1"),
+        ("aurora_engine_version", "latest", "aurora_engine_version must be an aurora-postgresql version"),
+        ("aurora_database_name", "1db", "aurora_database_name must be 1 to 63 letters, digits or underscores"),
+        ("aurora_database_name", "key-cloak", "aurora_database_name must be 1 to 63 letters, digits or underscores"),
+        ("aurora_master_username", "a" * 64, "aurora_master_username must be 1 to 63 letters, digits or underscores"),
+        ("aurora_master_username", "rdsadmin", "aurora_master_username 'rdsadmin' is reserved"),
+        ("aurora_snapshot_identifier", "snap--1", "aurora_snapshot_identifier 'snap--1' is not allowed"),
+        ("aurora_tags", ["team"], "aurora_tags must be a mapping of tag names to values"),
+        ("aurora_tags", {"aws:owner": "x"}, "aurora_tags: 'aws:owner' is not a tag name"),
+        ("aurora_tags", {"AuroraCluster": "other"}, "aurora_tags may not set AuroraCluster"),
+        ("aurora_tags", {"team": "x" * 257}, "aurora_tags: the value of 'team' must be text of at most 256"),
+        ("rosa_cluster_name", "Rosa_A", "rosa_cluster_name must be a ROSA cluster name"),
+        ("rosa_cluster_name", "", "rosa_cluster_name must be a ROSA cluster name"),
+        ("rosa_vpc_id", "vpc-xyz", "rosa_vpc_id must be a VPC id such as vpc-0123456789abcdef0"),
     ],
 )
 def test_each_bad_value_names_the_variable_and_what_is_allowed(variable, value, expected):
@@ -82,3 +102,8 @@ def test_all_problems_are_reported_at_once():
 
 def test_a_local_ca_bundle_makes_the_url_irrelevant():
     assert input_errors({**GOOD, "aurora_ca_bundle_url": "", "aurora_ca_bundle_path": "/tmp/bundle.pem"}, REGIONS) == []
+
+
+def test_a_snapshot_arn_is_accepted():
+    arn = "arn:aws:rds:eu-west-1:123456789012:cluster-snapshot:keycloak-aurora-final-20261122"
+    assert input_errors({**GOOD, "aurora_snapshot_identifier": arn}, REGIONS) == []
