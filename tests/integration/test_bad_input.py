@@ -74,7 +74,7 @@ CASES = {
     ],
     ("aurora_keycloak", "reset"): [
         ("aurora_reset_confirm", "", "To go ahead, run again with -e aurora_reset_confirm=keycloak-aurora"),
-        ("aurora_reset_confirm", "keycloak-other", "To go ahead, run again with -e aurora_reset_confirm=keycloak-aurora"),
+        ("aurora_reset_confirm", "keycloak-other", "run again with -e aurora_reset_confirm=keycloak-aurora"),
     ],
 }
 
