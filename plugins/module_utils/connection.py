@@ -80,17 +80,35 @@ def find_peerings(client, *, accepter_vpc_ids, statuses=LIVE, requester_vpc_id=N
     return sorted((p for p in found if matches(p)), key=lambda p: p["VpcPeeringConnectionId"])
 
 
+def duplicate_error(peerings):
+    """Why ``peerings`` cannot be acted on: two live ones join the same pair of VPCs; None when they can."""
+    by_pair = {}
+    for connection in peerings:
+        if peering.status_code(connection) in LIVE:
+            pair = (connection["RequesterVpcInfo"].get("VpcId"), connection["AccepterVpcInfo"].get("VpcId"))
+            by_pair.setdefault(pair, []).append(connection)
+    for (rosa_vpc_id, aurora_vpc_id), joined in sorted(by_pair.items()):
+        if len(joined) > 1:
+            listed = ", ".join(f"{p['VpcPeeringConnectionId']} ({peering.status_code(p)})" for p in joined)
+            return (
+                f"{len(joined)} peering connections join the ROSA VPC {rosa_vpc_id} to the Aurora VPC {aurora_vpc_id}: "
+                f"{listed}. Delete the ones you do not want; none was picked and nothing was changed."
+            )
+    return None
+
+
+def refuse_duplicates(peerings):
+    error = duplicate_error(peerings)
+    if error:
+        raise AuroraError(error)
+
+
 def ensure_peering(
     rosa_client, aurora_client, *, rosa_vpc_id, aurora_vpc_id, aurora_region, tags, check_mode, wait_timeout
 ):
     """Exactly one live peering ROSA VPC -> Aurora VPC, accepted and active. Returns (changed, summary)."""
     live = find_peerings(rosa_client, accepter_vpc_ids=[aurora_vpc_id], requester_vpc_id=rosa_vpc_id)
-    if len(live) > 1:
-        listed = ", ".join(f"{p['VpcPeeringConnectionId']} ({peering.status_code(p)})" for p in live)
-        raise AuroraError(
-            f"{len(live)} peering connections join the ROSA VPC {rosa_vpc_id} to the Aurora VPC {aurora_vpc_id}: "
-            f"{listed}. Delete the ones you do not want; none was picked."
-        )
+    refuse_duplicates(live)
     if live and peering.status_code(live[0]) == peering.ACTIVE:
         return False, peering.summary(live[0])
     created = False

@@ -151,7 +151,25 @@ def ensure_vpc(client, *, cluster, vpc, cidr_block, tags, check_mode):
         retry_codes=["InvalidVpcID.NotFound"],
         VpcIds=[created["VpcId"]],
     )
+    _give_way_to_a_concurrent_run(client, cluster, created["VpcId"])
     return True, created
+
+
+def _give_way_to_a_concurrent_run(client, cluster, created_vpc_id):
+    """Stop when another run created a VPC for ``cluster`` too, after removing the one this run just made.
+
+    Of two runs that both found no VPC, the later creator always sees the earlier one's VPC: at most
+    one run goes on (both stop when each sees the other), so a rerun adopts or creates exactly one.
+    """
+    tagged = ec2.describe_vpcs(client, Filters=[{"Name": f"tag:{naming.CLUSTER_TAG}", "Values": [cluster]}])
+    others = sorted(v["VpcId"] for v in tagged if v["VpcId"] != created_vpc_id)
+    if others:
+        # Just created, still empty: nothing but the VPC itself to remove.
+        ec2.delete_vpc(client, created_vpc_id)
+        raise AuroraError(
+            f"another run created the Aurora VPC of {cluster} at the same time ({', '.join(others)}); this run "
+            f"removed the VPC {created_vpc_id} it had just made and stopped. Run again to go on with one VPC."
+        )
 
 
 def ensure_subnets(client, *, cluster, vpc, zone_count, tags, check_mode):

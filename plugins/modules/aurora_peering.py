@@ -316,6 +316,9 @@ def disconnect(module, rosa_client, aurora_client):
         }
     )
     aurora_vpcs = {vpc["VpcId"]: vpc for vpc in ec2.describe_vpcs(aurora_client, Filters=[vpc_filter])}
+    if params["cluster"] and len(aurora_vpcs) > 1:
+        # Raises, listing them: which one is the cluster's is not for this module to guess.
+        network.find_aurora_vpc(aurora_client, params["cluster"])
     if not aurora_vpcs:
         module.exit_json(changed=False, removed=[])
     requester = rosa_vpc_id(module, rosa_client)
@@ -326,6 +329,7 @@ def disconnect(module, rosa_client, aurora_client):
         requester_vpc_id=requester,
         tags=None if requester else {naming.ROSA_CLUSTER_TAG: params["rosa_cluster_name"]},
     )
+    connection.refuse_duplicates(found)
     removed = connection.disconnect(
         rosa_client,
         aurora_client,

@@ -1014,3 +1014,22 @@ def test_disconnect_handles_each_peering_with_its_own_aurora_vpc():
         {"VpcPeeringConnectionId": PCX},
         {"VpcPeeringConnectionId": OTHER_PCX},
     ]
+
+
+def test_two_live_peerings_between_the_same_vpcs_are_a_duplicate_naming_both():
+    error = connection.duplicate_error([make_peering(PCX), make_peering(OTHER_PCX, "pending-acceptance")])
+    assert error.startswith(f"2 peering connections join the ROSA VPC {ROSA_VPC} to the Aurora VPC {AURORA_VPC}")
+    assert PCX in error and OTHER_PCX in error and "none was picked" in error
+
+
+@pytest.mark.parametrize(
+    "peerings",
+    [
+        [make_peering(PCX), make_peering(OTHER_PCX, "deleted")],
+        [make_peering(PCX), make_peering(OTHER_PCX, requester="vpc-other-rosa")],
+        [],
+    ],
+    ids=["one-is-dead", "different-rosa-vpcs", "none"],
+)
+def test_dead_peerings_and_other_vpc_pairs_are_no_duplicates(peerings):
+    assert connection.duplicate_error(peerings) is None
