@@ -1,0 +1,1647 @@
+"""The smallest stand-in of the Kubernetes REST API that kubernetes.core needs (DESIGN.md §10).
+
+No Kubernetes API server can be installed here. This is a plain-HTTP server on a free
+127.0.0.1 port that speaks the real API's paths, bodies, Status errors and query parameters,
+as far as the ``kubernetes`` client's DynamicClient sends them on behalf of kubernetes.core 6.2
+(``kubernetes.core.k8s``, ``k8s_info``, ``k8s_log``)::
+
+    allowed = {"pg_isready": "/abs/path/pg_isready", "psql": "/abs/path/psql"}
+    network = {("aurora.example", 5432): ("127.0.0.1", 15432)}   # in-cluster name -> test address
+    with KubernetesAPI(allowed_commands=allowed, network=network) as api:
+        api.create_namespace("keycloak")
+        api.add_node("ip-10-0-1-10.eu-west-1.compute.internal", {"node-role.kubernetes.io/worker": ""})
+        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")  # K8S_AUTH_KUBECONFIG for ansible
+        ...                                                         # run the playbook
+        api.requests                                # what was sent: method, path, query, body, ...
+        api.get_object("Secret", "keycloak-db-secret", "keycloak")
+
+What it serves:
+
+- discovery (``/version``, ``/api``, ``/apis``, ``/api/v1``, ``/apis/batch``, ``/apis/batch/v1``)
+  for Namespaces, Nodes, Pods (with ``pods/log`` and ``pods/status``), Secrets, ConfigMaps,
+  Events and batch/v1 Jobs (with ``jobs/status``); anything else is a 404 Status;
+- get, list (``labelSelector``, ``fieldSelector``), create, replace, patch (strategic merge,
+  JSON merge, JSON patch, server-side apply) and delete, each with ``dryRun=All``; Status
+  errors as Kubernetes words them (404 NotFound, 409 AlreadyExists and Conflict, 422 Invalid,
+  400 BadRequest, 401 without the bearer token of ``write_kubeconfig``);
+- ``resourceVersion`` (one counter, moved only by writes that change an object), ``uid``,
+  ``creationTimestamp``, ``generation`` for Jobs; Secrets fold ``stringData`` into ``data``;
+  Jobs are defaulted as Kubernetes 1.31 does and their selector and template are immutable;
+- deletes honour ``propagationPolicy`` (query or DeleteOptions body); a Job deleted without one
+  orphans its Pods, as batch/v1 does (with the API server's warning), so ask for Background;
+- a Job controller and a kubelet that runs the first container of each Pod as a local process,
+  but only when its program is in ``allowed_commands``; ``network`` maps in-cluster host:port
+  pairs to test addresses in ``-h/--host``, ``-p/--port`` arguments and PGHOST/PGPORT.
+
+What it does not prove: RBAC and every admission plugin (any holder of the token may do
+anything), image pulls (``image`` is required but never used), scheduling (Nodes are data,
+Pods run on the test machine), in-cluster networking beyond the ``network`` mapping (no DNS,
+no Services; connection strings such as ``host=... port=...`` or URIs are not rewritten),
+restart policies (``OnFailure`` behaves as ``Never``: a new Pod per failure, at once, without
+Kubernetes' exponential back-off; ``Always`` Pods run once), more than the first container
+(its log is the Pod's log), ``parallelism`` (Pods of a Job run one after another), a kubelet
+retry after ``CreateContainerConfigError``, graceful deletion and finalizers (deletes are
+immediate; Foreground behaves as Background), namespace deletion removing its objects,
+managedFields and apply conflicts (server-side apply is a create-or-strategic-merge), watch
+(answered 405: kubernetes.core's waits poll with GET), pagination (lists come whole), and
+strategic merge beyond this: lists merge by key only for the pod-template lists named in
+``POD_MERGE_KEYS`` (containers and env by name, ...), every other list is replaced, and
+``$patch``-style directives are refused with 400.
+"""
+
+import base64
+import binascii
+import contextlib
+import copy
+import dataclasses
+import functools
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import tempfile
+import threading
+import urllib.parse
+import uuid
+from datetime import UTC
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import yaml
+
+LOOPBACK = "127.0.0.1"
+KUBERNETES_VERSION = {
+    "major": "1",
+    "minor": "31",
+    "gitVersion": "v1.31.0",
+    "gitTreeState": "clean",
+    "platform": "linux/amd64",
+}
+# What a container sees when its image sets no PATH (the Docker default); HOME is a fresh directory.
+CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_COMMAND_TIMEOUT = 60
+# apimachinery's utilrand alphabet: no vowels, so that generated names never spell words.
+NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# The verbs discovery announces: exactly those served ("watch" and "deletecollection" are not).
+VERBS = ["create", "delete", "get", "list", "patch", "update"]
+
+JSON = "application/json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+PATCH_TYPES = (STRATEGIC_MERGE_PATCH, MERGE_PATCH, JSON_PATCH, APPLY_PATCH)
+
+# The patchMergeKey of the lists a pod template carries (k8s.io/api core/v1 types.go): a strategic
+# merge patch merges their items by that key. Every other list is replaced, as by a merge patch.
+POD_MERGE_KEYS = {
+    "containers": "name",
+    "initContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "ports": "containerPort",
+    "imagePullSecrets": "name",
+}
+# Fields an update may not change (the API server's ValidateUpdate of these kinds).
+IMMUTABLE_FIELDS = {"Secret": ("type",), "Job": ("spec.selector", "spec.template")}
+JOB_RESTART_POLICIES = ("OnFailure", "Never")
+JOB_DELETE_WARNING = (
+    '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background '
+    'to remove them or set propagationPolicy=Orphan to suppress this warning"'
+)
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+# --- the resource types ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceType:
+    group: str  # "" is the core group
+    version: str
+    plural: str
+    singular: str
+    kind: str
+    namespaced: bool
+    short_names: tuple = ()
+    subresources: tuple = ()
+    tracks_generation: bool = False
+
+    @property
+    def api_version(self):
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self):
+        """How Status messages name the resource: ``secrets``, ``jobs.batch``."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def group_kind(self):
+        return f"{self.kind}.{self.group}" if self.group else self.kind
+
+    def discovery(self):
+        """This type's entries of an APIResourceList: the resource, then its subresources."""
+        entry = {
+            "name": self.plural,
+            "singularName": self.singular,
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": VERBS,
+        }
+        if self.short_names:
+            entry["shortNames"] = list(self.short_names)
+        subresources = [
+            {
+                "name": f"{self.plural}/{sub}",
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "kind": self.kind,
+                "verbs": ["get"],
+            }
+            for sub in self.subresources
+        ]
+        return [entry] + subresources
+
+
+NAMESPACES = ResourceType("", "v1", "namespaces", "namespace", "Namespace", False, ("ns",))
+NODES = ResourceType("", "v1", "nodes", "node", "Node", False, ("no",))
+PODS = ResourceType("", "v1", "pods", "pod", "Pod", True, ("po",), ("log", "status"))
+SECRETS = ResourceType("", "v1", "secrets", "secret", "Secret", True)
+CONFIG_MAPS = ResourceType("", "v1", "configmaps", "configmap", "ConfigMap", True, ("cm",))
+EVENTS = ResourceType("", "v1", "events", "event", "Event", True, ("ev",))
+JOBS = ResourceType("batch", "v1", "jobs", "job", "Job", True, (), ("status",), tracks_generation=True)
+RESOURCES = (NAMESPACES, NODES, PODS, SECRETS, CONFIG_MAPS, EVENTS, JOBS)
+GROUP_VERSIONS = (("", "v1"), ("batch", "v1"))
+
+
+def resource_for_kind(kind):
+    for rtype in RESOURCES:
+        if rtype.kind == kind:
+            return rtype
+    raise KeyError(f"the stand-in serves no kind {kind!r}")
+
+
+def _now():
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _random_suffix():
+    return "".join(secrets.choice(NAME_SUFFIX_ALPHABET) for position in range(5))
+
+
+# --- Status errors --------------------------------------------------------------------------------
+
+
+def status_object(code, reason, message, details=None):
+    status = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details:
+        status["details"] = details
+    return status
+
+
+class ApiError(Exception):
+    """An error the API answers with a Status object."""
+
+    def __init__(self, code, reason, message, details=None):
+        super().__init__(message)
+        self.code = code
+        self.status = status_object(code, reason, message, details)
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldError:
+    field: str
+    reason: str  # FieldValueRequired, FieldValueInvalid, FieldValueNotSupported
+    detail: str
+
+
+def _required(field, why=""):
+    return FieldError(field, "FieldValueRequired", f"Required value: {why}" if why else "Required value")
+
+
+def _invalid_value(field, value, why):
+    return FieldError(field, "FieldValueInvalid", f"Invalid value: {json.dumps(value, sort_keys=True)}: {why}")
+
+
+def _not_supported(field, value, supported):
+    values = ", ".join(json.dumps(item) for item in supported)
+    return FieldError(
+        field, "FieldValueNotSupported", f"Unsupported value: {json.dumps(value)}: supported values: {values}"
+    )
+
+
+def _details(rtype, name, kind):
+    details = {"name": name, "kind": kind}
+    if rtype.group:
+        details["group"] = rtype.group
+    return details
+
+
+def not_found(rtype, name):
+    return ApiError(404, "NotFound", f'{rtype.group_resource} "{name}" not found', _details(rtype, name, rtype.plural))
+
+
+def already_exists(rtype, name):
+    message = f'{rtype.group_resource} "{name}" already exists'
+    return ApiError(409, "AlreadyExists", message, _details(rtype, name, rtype.plural))
+
+
+def conflict(rtype, name):
+    message = (
+        f'Operation cannot be fulfilled on {rtype.group_resource} "{name}": the object has been modified; '
+        "please apply your changes to the latest version and try again"
+    )
+    return ApiError(409, "Conflict", message, _details(rtype, name, rtype.plural))
+
+
+def invalid(rtype, name, errors):
+    text = ", ".join(f"{error.field}: {error.detail}" for error in errors)
+    if len(errors) > 1:
+        text = f"[{text}]"
+    details = _details(rtype, name, rtype.kind)
+    details["causes"] = [{"reason": error.reason, "message": error.detail, "field": error.field} for error in errors]
+    return ApiError(422, "Invalid", f'{rtype.group_kind} "{name}" is invalid: {text}', details)
+
+
+def bad_request(message):
+    return ApiError(400, "BadRequest", message)
+
+
+def method_not_allowed(message="the server does not allow this method on the requested resource"):
+    return ApiError(405, "MethodNotAllowed", message)
+
+
+def _name_mismatch(body_name, url_name):
+    return bad_request(f"the name of the object ({body_name}) does not match the name on the URL ({url_name})")
+
+
+def unknown_path():
+    return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+# --- selectors (pure) -----------------------------------------------------------------------------
+
+_LABEL_KEY = r"[A-Za-z0-9][-A-Za-z0-9_./]*"
+_LABEL_VALUE = r"[-A-Za-z0-9_.]*"
+_SET_REQUIREMENT = re.compile(rf"({_LABEL_KEY})\s+(in|notin)\s*\(([^()]*)\)")
+_EQUALITY_REQUIREMENT = re.compile(rf"({_LABEL_KEY})\s*(==|!=|=)\s*({_LABEL_VALUE})")
+_EXISTENCE_REQUIREMENT = re.compile(rf"(!?)\s*({_LABEL_KEY})")
+_FIELD_REQUIREMENT = re.compile(r"([A-Za-z0-9.]+)\s*(==|!=|=)\s*(.*)")
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelRequirement:
+    key: str
+    operator: str  # "=", "!=", "in", "notin", "exists", "!"
+    values: tuple = ()
+
+    def matches(self, labels):
+        present = self.key in labels
+        value = labels.get(self.key)
+        if self.operator == "exists":
+            return present
+        if self.operator == "!":
+            return not present
+        if self.operator == "=":
+            return present and value == self.values[0]
+        if self.operator == "!=":
+            return not present or value != self.values[0]
+        if self.operator == "in":
+            return present and value in self.values
+        return not present or value not in self.values  # notin
+
+
+def _split_requirements(text):
+    """The comma-separated terms of a selector; commas inside ``in (a, b)`` do not separate."""
+    terms, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            terms.append(text[start:index].strip())
+            start = index + 1
+    terms.append(text[start:].strip())
+    return terms
+
+
+def parse_label_selector(text):
+    """The requirements of a label selector in apimachinery's syntax; raises ValueError."""
+    if not (text or "").strip():
+        return ()
+    return tuple(_parse_label_requirement(term) for term in _split_requirements(text))
+
+
+def _parse_label_requirement(term):
+    match = _SET_REQUIREMENT.fullmatch(term)
+    if match:
+        values = tuple(value.strip() for value in match.group(3).split(","))
+        if not all(re.fullmatch(_LABEL_VALUE, value) for value in values) or values == ("",):
+            raise ValueError(f"invalid values in {term!r}: for 'in', 'notin' operators, values set can't be empty")
+        return LabelRequirement(match.group(1), match.group(2), values)
+    match = _EQUALITY_REQUIREMENT.fullmatch(term)
+    if match:
+        operator = "=" if match.group(2) == "==" else match.group(2)
+        return LabelRequirement(match.group(1), operator, (match.group(3),))
+    match = _EXISTENCE_REQUIREMENT.fullmatch(term)
+    if match:
+        return LabelRequirement(match.group(2), match.group(1) or "exists")
+    raise ValueError(f"unable to parse requirement: {term!r}")
+
+
+def labels_match(requirements, labels):
+    return all(requirement.matches(labels or {}) for requirement in requirements)
+
+
+def parse_field_selector(text):
+    """(field, operator, value) terms of a field selector; raises ValueError."""
+    if not (text or "").strip():
+        return ()
+    terms = []
+    for term in _split_requirements(text):
+        match = _FIELD_REQUIREMENT.fullmatch(term)
+        if not match:
+            raise ValueError(f"invalid selector: {term!r}")
+        operator = "!=" if match.group(2) == "!=" else "="
+        terms.append((match.group(1), operator, match.group(3).strip()))
+    return tuple(terms)
+
+
+def field_value(obj, field):
+    """The value of a dotted field path such as ``status.phase`` ("" when absent, as Kubernetes compares)."""
+    value = obj
+    for part in field.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "" if value is None else str(value)
+
+
+def fields_match(terms, obj):
+    return all((field_value(obj, field) == value) == (operator == "=") for field, operator, value in terms)
+
+
+def supported_fields(rtype):
+    """The field labels the API server lets a list select on, for the types the stand-in serves."""
+    fields = {"metadata.name", "metadata.namespace"} if rtype.namespaced else {"metadata.name"}
+    if rtype is PODS:
+        fields.add("status.phase")
+    return fields
+
+
+# --- patches (pure) -------------------------------------------------------------------------------
+
+
+def merge_patch(target, patch):
+    """RFC 7386 JSON merge patch: objects merge recursively, null deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def strategic_merge_patch(target, patch):
+    """A merge patch whose pod-template lists (POD_MERGE_KEYS) merge item by item; raises ValueError."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$"):
+            raise ValueError(f"the strategic merge directive {key} is not implemented by the stand-in")
+        if value is None:
+            result.pop(key, None)
+        elif key in POD_MERGE_KEYS and isinstance(value, list) and isinstance(result.get(key), list):
+            result[key] = _merge_list(result[key], value, POD_MERGE_KEYS[key])
+        else:
+            result[key] = strategic_merge_patch(result.get(key), value)
+    return result
+
+
+def _merge_list(current, patch, merge_key):
+    merged = copy.deepcopy(current)
+    for item in patch:
+        if not isinstance(item, dict) or merge_key not in item:
+            raise ValueError(f"map: {item!r} does not contain declared merge key: {merge_key}")
+        position = next(
+            (
+                index
+                for index, old in enumerate(merged)
+                if isinstance(old, dict) and old.get(merge_key) == item[merge_key]
+            ),
+            None,
+        )
+        if position is None:
+            merged.append(strategic_merge_patch({}, item))
+        else:
+            merged[position] = strategic_merge_patch(merged[position], item)
+    return merged
+
+
+def json_patch(document, operations):
+    """RFC 6902 ``add``, ``remove``, ``replace`` and ``test``; raises ValueError (``move``/``copy`` too)."""
+    if not isinstance(operations, list):
+        raise ValueError("a JSON patch is a list of operations")
+    result = copy.deepcopy(document)
+    for operation in operations:
+        result = _apply_operation(result, operation)
+    return result
+
+
+def _pointer(path):
+    if path == "":
+        return []
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"invalid JSON pointer {path!r}")
+    return [token.replace("~1", "/").replace("~0", "~") for token in path[1:].split("/")]
+
+
+def _resolve(document, tokens):
+    for token in tokens:
+        if isinstance(document, dict) and token in document:
+            document = document[token]
+        elif isinstance(document, list) and token.isdigit() and int(token) < len(document):
+            document = document[int(token)]
+        else:
+            raise ValueError(f"path /{'/'.join(tokens)} does not exist")
+    return document
+
+
+def _list_index(items, token, adding):
+    if adding and token == "-":
+        return len(items)
+    limit = len(items) if adding else len(items) - 1
+    if not token.isdigit() or int(token) > limit:
+        raise ValueError(f"index {token} is out of bounds")
+    return int(token)
+
+
+def _apply_operation(document, operation):
+    if not isinstance(operation, dict):
+        raise ValueError(f"a JSON patch operation is an object, not {operation!r}")
+    op, path = operation.get("op"), operation.get("path")
+    if op not in ("add", "remove", "replace", "test"):
+        raise ValueError(f"the JSON patch operation {op!r} is not implemented by the stand-in")
+    if op != "remove" and "value" not in operation:
+        raise ValueError(f"the {op} operation at {path} has no value")
+    tokens = _pointer(path)
+    value = copy.deepcopy(operation.get("value"))
+    if op == "test":
+        if _resolve(document, tokens) != value:
+            raise ValueError(f"testing value {path} failed")
+        return document
+    if not tokens:  # the whole document
+        if op == "remove":
+            raise ValueError("cannot remove the whole document")
+        return value
+    parent, last = _resolve(document, tokens[:-1]), tokens[-1]
+    if isinstance(parent, list):
+        index = _list_index(parent, last, op == "add")
+        if op == "add":
+            parent.insert(index, value)
+        elif op == "remove":
+            del parent[index]
+        else:
+            parent[index] = value
+    elif isinstance(parent, dict):
+        if op != "add" and last not in parent:
+            raise ValueError(f"path {path} does not exist")
+        if op == "remove":
+            del parent[last]
+        else:
+            parent[last] = value
+    else:
+        raise ValueError(f"path {path} does not exist")
+    return document
+
+
+# --- containers: environment, $(VAR) references, network (pure) ---------------------------------
+
+
+class ContainerConfigError(Exception):
+    """What makes a kubelet report CreateContainerConfigError."""
+
+
+def expand_references(text, variables):
+    """Kubernetes' $(VAR) expansion: known names are replaced, ``$$`` escapes, the rest stays as written."""
+    out, index = [], 0
+    while index < len(text):
+        char = text[index]
+        following = text[index + 1] if index + 1 < len(text) else ""
+        if char == "$" and following == "$":
+            out.append("$")
+            index += 2
+        elif char == "$" and following == "(":
+            end = text.find(")", index + 2)
+            name = text[index + 2 : end] if end != -1 else None
+            if name is not None and name in variables:
+                out.append(variables[name])
+                index = end + 1
+            else:
+                out.append(char)
+                index += 1
+        else:
+            out.append(char)
+            index += 1
+    return "".join(out)
+
+
+def resolve_env(env, secret_data):
+    """The container's environment, in order; ``secret_data(name)`` gives a Secret's data or None."""
+    resolved = {}
+    for variable in env or []:
+        name = variable["name"]
+        if "valueFrom" not in variable:
+            resolved[name] = expand_references(variable.get("value", ""), resolved)
+            continue
+        reference = variable["valueFrom"].get("secretKeyRef")
+        if reference is None:
+            sources = ", ".join(sorted(variable["valueFrom"]))
+            raise ContainerConfigError(f"env {name}: valueFrom {sources} is not implemented by the stand-in")
+        data = secret_data(reference["name"])
+        if data is None or reference["key"] not in data:
+            if reference.get("optional"):
+                continue
+            if data is None:
+                raise ContainerConfigError(f'secret "{reference["name"]}" not found')
+            raise ContainerConfigError(f"couldn't find key {reference['key']} in Secret {reference['name']}")
+        resolved[name] = base64.b64decode(data[reference["key"]]).decode("utf-8", "replace")
+    return resolved
+
+
+def _option_slots(args, short, long):
+    """(index, prefix) of each argument holding the value of option ``short``/``long``, as getopt reads it."""
+    slots, index = [], 0
+    while index < len(args):
+        arg = args[index]
+        if arg in (short, long) and index + 1 < len(args):
+            slots.append((index + 1, ""))
+            index += 2
+            continue
+        if arg.startswith(long + "="):
+            slots.append((index, long + "="))
+        elif arg.startswith(short) and len(arg) > len(short) and not arg.startswith("--"):
+            slots.append((index, short))
+        index += 1
+    return slots
+
+
+def apply_network(args, env, network):
+    """args and env with the libpq server address mapped by ``network``, ``{(host, port): (host, port)}``.
+
+    The address is what libpq would use: the last -h/--host, else PGHOST; the last -p/--port, else
+    PGPORT, else 5432. An address absent from the mapping is left alone, so that an in-cluster name
+    the mapping does not know fails to resolve, as it would outside the cluster.
+    """
+    args, env = list(args), dict(env)
+    host_slots, port_slots = _option_slots(args, "-h", "--host"), _option_slots(args, "-p", "--port")
+    host = args[host_slots[-1][0]][len(host_slots[-1][1]) :] if host_slots else env.get("PGHOST")
+    port = args[port_slots[-1][0]][len(port_slots[-1][1]) :] if port_slots else env.get("PGPORT", "5432")
+    if not host or not port.isdigit() or (host, int(port)) not in network:
+        return args, env
+    new_host, new_port = network[(host, int(port))]
+    for slots, value in ((host_slots, new_host), (port_slots, str(new_port))):
+        for index, prefix in slots:
+            args[index] = prefix + value
+    if "PGHOST" in env:
+        env["PGHOST"] = new_host
+    if "PGPORT" in env or not port_slots:  # libpq's default 5432 moves to the mapped port too
+        env["PGPORT"] = str(new_port)
+    return args, env
+
+
+def container_program(container):
+    """The program a container runs: command[0], or args[0] when it has no command."""
+    words = container.get("command") or container.get("args") or []
+    return words[0] if words else None
+
+
+# --- objects: defaulting and validation -----------------------------------------------------------
+
+
+def _decode_secret_data(secret):
+    for key, value in (secret.get("data") or {}).items():
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, TypeError, ValueError) as exc:
+            raise bad_request(f'Secret in version "v1" cannot be handled as a Secret: data[{key}]: {exc}') from exc
+
+
+def _normalize_secret(secret):
+    """What the API server stores of a Secret: stringData folded into base64 data, type Opaque by default."""
+    string_data = secret.pop("stringData", None) or {}
+    if string_data:
+        data = secret.setdefault("data", {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode("utf-8")).decode("ascii")
+    secret.setdefault("type", "Opaque")
+
+
+def _default_job(job):
+    spec = job.setdefault("spec", {})
+    for key, value in (
+        ("parallelism", 1),
+        ("completions", 1),
+        ("backoffLimit", 6),
+        ("completionMode", "NonIndexed"),
+        ("suspend", False),
+    ):
+        spec.setdefault(key, value)
+
+
+def _generate_job_selector(job):
+    """The selector and pod-template labels the API server adds to a new Job (unless manualSelector)."""
+    spec, metadata = job["spec"], job["metadata"]
+    if spec.get("manualSelector"):
+        return []
+    if spec.get("selector"):
+        return [_invalid_value("spec.selector", spec["selector"], "`selector` will be auto-generated")]
+    uid, name = metadata["uid"], metadata["name"]
+    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    template_metadata = spec.setdefault("template", {}).setdefault("metadata", {})
+    template_metadata.setdefault("labels", {}).update(
+        {
+            "batch.kubernetes.io/controller-uid": uid,
+            "batch.kubernetes.io/job-name": name,
+            "controller-uid": uid,
+            "job-name": name,
+        }
+    )
+    return []
+
+
+def _validate_pod_spec(path, pod_spec):
+    containers = (pod_spec or {}).get("containers")
+    if not containers:
+        return [_required(f"{path}.containers")]
+    errors = []
+    for index, container in enumerate(containers):
+        for key in ("name", "image"):
+            if not container.get(key):
+                errors.append(_required(f"{path}.containers[{index}].{key}"))
+    return errors
+
+
+def _validate_job(job):
+    pod_spec = job["spec"].get("template", {}).get("spec") or {}
+    errors = _validate_pod_spec("spec.template.spec", pod_spec)
+    # Pod defaulting makes a missing restartPolicy "Always", which a Job refuses.
+    policy = pod_spec.get("restartPolicy", "Always")
+    if policy not in JOB_RESTART_POLICIES:
+        errors.append(_not_supported("spec.template.spec.restartPolicy", policy, JOB_RESTART_POLICIES))
+    return errors
+
+
+def _immutable_errors(rtype, current, new):
+    errors = []
+    for field in IMMUTABLE_FIELDS.get(rtype.kind, ()):
+        parts = field.split(".")
+        before, after = current, new
+        for part in parts:
+            before, after = (before or {}).get(part), (after or {}).get(part)
+        if before != after:
+            errors.append(_invalid_value(field, after, "field is immutable"))
+    return errors
+
+
+def _default_and_validate(rtype, obj, creating):
+    """Kind-specific defaulting, then validation errors (a list of FieldError)."""
+    errors = []
+    if rtype is SECRETS:
+        _normalize_secret(obj)
+    elif rtype is NAMESPACES and creating:
+        obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+        obj["status"] = {"phase": "Active"}
+    elif rtype is PODS:
+        obj.setdefault("spec", {}).setdefault("restartPolicy", "Always")
+        errors += _validate_pod_spec("spec", obj["spec"])
+        if creating:
+            obj["status"] = {"phase": "Pending"}
+    elif rtype is JOBS:
+        _default_job(obj)
+        if creating:
+            obj["status"] = {}
+            errors += _generate_job_selector(obj)
+        errors += _validate_job(obj)
+    return errors
+
+
+def _name_errors(name):
+    if _DNS_SUBDOMAIN.fullmatch(name) and len(name) <= 253:
+        return []
+    why = (
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+        "and must start and end with an alphanumeric character"
+    )
+    return [_invalid_value("metadata.name", name, why)]
+
+
+def _controller_of(obj):
+    return next((ref for ref in obj["metadata"].get("ownerReferences") or [] if ref.get("controller")), None)
+
+
+def _condition(kind, reason, message, now):
+    return {
+        "type": kind,
+        "status": "True",
+        "lastProbeTime": now,
+        "lastTransitionTime": now,
+        "reason": reason,
+        "message": message,
+    }
+
+
+def job_finished(status):
+    return any(
+        condition["type"] in ("Complete", "Failed") and condition["status"] == "True"
+        for condition in (status or {}).get("conditions") or []
+    )
+
+
+def job_status(job, pods, now):
+    """The status the Job controller writes, from the Job and its Pods (pure)."""
+    spec = job["spec"]
+    status = copy.deepcopy(job.get("status") or {})
+    phases = [pod.get("status", {}).get("phase") for pod in pods]
+    counts = {
+        "active": sum(phase not in ("Succeeded", "Failed") for phase in phases),
+        "succeeded": phases.count("Succeeded"),
+        "failed": phases.count("Failed"),
+    }
+    for key, count in counts.items():
+        if count:
+            status[key] = count
+        else:
+            status.pop(key, None)
+    if pods:
+        status.setdefault("startTime", now)
+    if counts["succeeded"] >= spec["completions"]:
+        # Kubernetes 1.31 adds SuccessCriteriaMet first, then Complete once the pods are gone.
+        message = "Reached expected number of succeeded pods"
+        status["conditions"] = [
+            _condition("SuccessCriteriaMet", "CompletionsReached", message, now),
+            _condition("Complete", "CompletionsReached", message, now),
+        ]
+        status["completionTime"] = now
+    elif counts["failed"] > spec["backoffLimit"]:
+        message = "Job has reached the specified backoff limit"
+        status["conditions"] = [
+            _condition("FailureTarget", "BackoffLimitExceeded", message, now),
+            _condition("Failed", "BackoffLimitExceeded", message, now),
+        ]
+    return status
+
+
+# --- the store ------------------------------------------------------------------------------------
+
+
+class _Store:
+    """Objects by (resource type, namespace, name), and the resourceVersion counter they share."""
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self._objects = {}
+        self.revision = 0
+
+    @staticmethod
+    def _key(rtype, namespace, name):
+        return (rtype.plural, namespace if rtype.namespaced else "", name)
+
+    def get(self, rtype, namespace, name):
+        with self.lock:
+            return copy.deepcopy(self._objects.get(self._key(rtype, namespace, name)))
+
+    def list(self, rtype, namespace=None):
+        """Objects of one type (in one namespace), sorted by namespace and name as etcd returns them."""
+        with self.lock:
+            keys = sorted(
+                key for key in self._objects if key[0] == rtype.plural and (namespace is None or key[1] == namespace)
+            )
+            return [copy.deepcopy(self._objects[key]) for key in keys]
+
+    def owned_by(self, uid):
+        """(type, object) of every object with an ownerReference to ``uid``."""
+        with self.lock:
+            return [
+                (rtype, copy.deepcopy(obj))
+                for rtype in RESOURCES
+                for obj in self.list(rtype)
+                if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or [])
+            ]
+
+    def put(self, rtype, obj):
+        """Store obj under the next resourceVersion; returns what was stored."""
+        with self.lock:
+            self.revision += 1
+            obj["metadata"]["resourceVersion"] = str(self.revision)
+            metadata = obj["metadata"]
+            self._objects[self._key(rtype, metadata.get("namespace"), metadata["name"])] = copy.deepcopy(obj)
+            return obj
+
+    def remove(self, rtype, namespace, name):
+        with self.lock:
+            self._objects.pop(self._key(rtype, namespace, name), None)
+
+
+# --- the API semantics, the Job controller ---------------------------------------------------------
+
+
+class _Cluster:
+    """What the API server and the Job controller do with objects; the kubelet is attached later."""
+
+    def __init__(self):
+        self.store = _Store()
+        self.kubelet = None
+
+    # reads
+
+    def get(self, rtype, namespace, name):
+        obj = self.store.get(rtype, namespace, name)
+        if obj is None:
+            raise not_found(rtype, name)
+        return obj
+
+    def list(self, rtype, namespace, label_selector=None, field_selector=None):
+        try:
+            requirements = parse_label_selector(label_selector)
+        except ValueError as exc:
+            raise bad_request(f"unable to parse requirement: {exc}") from exc
+        try:
+            terms = parse_field_selector(field_selector)
+        except ValueError as exc:
+            raise bad_request(str(exc)) from exc
+        unsupported = [term[0] for term in terms if term[0] not in supported_fields(rtype)]
+        if unsupported:
+            raise bad_request(f"field label not supported: {unsupported[0]}")
+        with self.store.lock:
+            items = [
+                obj
+                for obj in self.store.list(rtype, namespace)
+                if labels_match(requirements, obj["metadata"].get("labels")) and fields_match(terms, obj)
+            ]
+            revision = self.store.revision
+        for item in items:  # list items carry no kind or apiVersion: the list says them once
+            item.pop("kind", None)
+            item.pop("apiVersion", None)
+        return {
+            "kind": f"{rtype.kind}List",
+            "apiVersion": rtype.api_version,
+            "metadata": {"resourceVersion": str(revision)},
+            "items": items,
+        }
+
+    # writes
+
+    def _check_envelope(self, rtype, body, namespace):
+        """Refuse what no API server decodes: a non-object, another group/version/kind, another namespace."""
+        if not isinstance(body, dict):
+            raise bad_request(f"the body of a {rtype.kind} must be a JSON object")
+        for key, expected in (("apiVersion", rtype.api_version), ("kind", rtype.kind)):
+            if body.get(key, expected) != expected:
+                raise bad_request(f"the {key} in the data ({body[key]}) does not match the expected {key} ({expected})")
+        body["apiVersion"], body["kind"] = rtype.api_version, rtype.kind
+        metadata = body.setdefault("metadata", {})
+        if not isinstance(metadata, dict):
+            raise bad_request("metadata must be an object")
+        if rtype.namespaced:
+            if metadata.get("namespace", namespace) != namespace:
+                raise bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            metadata["namespace"] = namespace
+        else:
+            metadata.pop("namespace", None)
+        if rtype is SECRETS:  # base64 is checked while decoding, before any validation
+            _decode_secret_data(body)
+        return body
+
+    def create(self, rtype, namespace, body, dry_run=False):
+        obj = self._check_envelope(rtype, copy.deepcopy(body), namespace)
+        metadata = obj["metadata"]
+        if metadata.get("resourceVersion"):
+            raise bad_request("resourceVersion should not be set on objects to be created")
+        if not metadata.get("name") and metadata.get("generateName"):
+            metadata["name"] = metadata["generateName"] + _random_suffix()
+        name = metadata.get("name") or ""
+        if not name:
+            raise invalid(rtype, "", [_required("metadata.name", "name or generateName is required")])
+        with self.store.lock:
+            if rtype.namespaced and self.store.get(NAMESPACES, None, namespace) is None:
+                raise not_found(NAMESPACES, namespace)
+            if self.store.get(rtype, namespace, name) is not None:
+                raise already_exists(rtype, name)
+            # Status is the system's to write (the status subresource); clients cannot set it.
+            obj.pop("status", None)
+            metadata.update(uid=str(uuid.uuid4()), creationTimestamp=_now())
+            for key in ("generation", "deletionTimestamp", "managedFields"):
+                metadata.pop(key, None)
+            if rtype.tracks_generation:
+                metadata["generation"] = 1
+            errors = _name_errors(name) + _default_and_validate(rtype, obj, creating=True)
+            if errors:
+                raise invalid(rtype, name, errors)
+            if dry_run:
+                return obj
+            stored = self.store.put(rtype, obj)
+            self._created(rtype, stored)
+            return stored  # as created: what the controllers did next is not in the answer
+
+    def _created(self, rtype, obj):
+        if rtype is PODS:
+            self.kubelet.pod_created(obj)
+        elif rtype is JOBS:
+            self.sync_job(obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+    def update(self, rtype, namespace, name, change, dry_run=False):
+        """Replace the object with ``change(current)`` (a PUT body or a patched copy); a no-op keeps it."""
+        with self.store.lock:
+            current = self.get(rtype, namespace, name)
+            new = self._check_envelope(rtype, change(copy.deepcopy(current)), namespace)
+            metadata = new["metadata"]
+            if metadata.get("name") != name:
+                raise _name_mismatch(metadata.get("name"), name)
+            if (
+                metadata.get("resourceVersion", current["metadata"]["resourceVersion"])
+                != current["metadata"]["resourceVersion"]
+            ):
+                raise conflict(rtype, name)
+            for key in ("uid", "creationTimestamp", "generation", "resourceVersion"):
+                if key in current["metadata"]:
+                    metadata[key] = current["metadata"][key]
+            if "status" in current:
+                new["status"] = current["status"]
+            else:
+                new.pop("status", None)
+            errors = _default_and_validate(rtype, new, creating=False) + _immutable_errors(rtype, current, new)
+            if errors:
+                raise invalid(rtype, name, errors)
+            if rtype.tracks_generation and new.get("spec") != current.get("spec"):
+                metadata["generation"] = current["metadata"].get("generation", 0) + 1
+            if new == current or dry_run:  # a no-op keeps the resourceVersion
+                return new
+            stored = self.store.put(rtype, new)
+            if rtype is JOBS:
+                self.sync_job(namespace, name)
+            return stored
+
+    def patch(self, rtype, namespace, name, content_type, patch, field_manager=None, dry_run=False):
+        if content_type != JSON_PATCH and not isinstance(patch, dict):
+            raise bad_request(f"the body of a {content_type} patch must be an object")
+        with self.store.lock:
+            if content_type == APPLY_PATCH:
+                # Server-side apply as create-or-strategic-merge: no managedFields, so never a conflict.
+                if not field_manager:
+                    raise bad_request("fieldManager is required for apply requests")
+                if (patch.get("metadata") or {}).get("name", name) != name:
+                    raise _name_mismatch(patch["metadata"]["name"], name)
+                if self.store.get(rtype, namespace, name) is None:
+                    return self.create(rtype, namespace, merge_patch(patch, {"metadata": {"name": name}}), dry_run)
+            return self.update(rtype, namespace, name, functools.partial(_patched, content_type, patch), dry_run)
+
+    def delete(self, rtype, namespace, name, options, dry_run=False):
+        """Delete at once; dependents by ``propagationPolicy``. Returns (deleted object, warning or None)."""
+        policy = options.get("propagationPolicy")
+        if policy is None and options.get("orphanDependents") is not None:
+            policy = "Orphan" if options["orphanDependents"] else "Background"
+        if policy not in (None, "Orphan", "Background", "Foreground"):
+            error = _not_supported("propagationPolicy", policy, ("Orphan", "Background", "Foreground"))
+            raise ApiError(422, "Invalid", f"DeleteOptions.meta.k8s.io is invalid: propagationPolicy: {error.detail}")
+        with self.store.lock:
+            obj = self.get(rtype, namespace, name)
+            if dry_run:
+                return obj, None
+            warning = None
+            if policy is None:
+                # batch/v1 keeps the Orphan default of old clients; kubectl asks for Background explicitly.
+                policy = "Orphan" if rtype is JOBS else "Background"
+                warning = JOB_DELETE_WARNING if rtype is JOBS else None
+            self._remove(rtype, obj, policy)
+            return obj, warning
+
+    def _remove(self, rtype, obj, policy):
+        metadata = obj["metadata"]
+        self.store.remove(rtype, metadata.get("namespace"), metadata["name"])
+        if rtype is PODS:
+            self.kubelet.pod_deleted(metadata["uid"])
+        for dependent_type, dependent in self.store.owned_by(metadata["uid"]):
+            if policy == "Orphan":
+                references = dependent["metadata"]["ownerReferences"]
+                dependent["metadata"]["ownerReferences"] = [
+                    ref for ref in references if ref.get("uid") != metadata["uid"]
+                ]
+                if not dependent["metadata"]["ownerReferences"]:
+                    del dependent["metadata"]["ownerReferences"]
+                self.store.put(dependent_type, dependent)
+            else:
+                self._remove(dependent_type, dependent, policy)
+
+    def write_status(self, rtype, obj, status):
+        """Store obj with this status; the resourceVersion moves only if the status changed."""
+        with self.store.lock:
+            current = self.store.get(rtype, obj["metadata"].get("namespace"), obj["metadata"]["name"])
+            if current is None or current["metadata"]["uid"] != obj["metadata"]["uid"]:
+                return None  # deleted meanwhile
+            if current.get("status") == status:
+                return current
+            current["status"] = status
+            return self.store.put(rtype, current)
+
+    # the Job controller
+
+    def sync_job(self, namespace, name):
+        """Start a Pod when none is active and the Job needs one; record the outcome in its status."""
+        with self.store.lock:
+            job = self.store.get(JOBS, namespace, name)
+            if job is None or job_finished(job.get("status")):
+                return
+            pods = self._job_pods(job)
+            status = job_status(job, pods, _now())
+            if not job_finished(status) and not job["spec"]["suspend"] and not status.get("active"):
+                self._create_job_pod(job)
+                pods = self._job_pods(job)
+                status = job_status(job, pods, _now())
+            self.write_status(JOBS, job, status)
+
+    def _job_pods(self, job):
+        uid = job["metadata"]["uid"]
+        return [
+            pod
+            for pod in self.store.list(PODS, job["metadata"]["namespace"])
+            if (_controller_of(pod) or {}).get("uid") == uid
+        ]
+
+    def _create_job_pod(self, job):
+        metadata, template = job["metadata"], job["spec"]["template"]
+        pod_metadata = copy.deepcopy(template.get("metadata") or {})
+        pod_metadata.update(
+            generateName=f"{metadata['name']}-",
+            ownerReferences=[
+                {
+                    "apiVersion": JOBS.api_version,
+                    "kind": "Job",
+                    "name": metadata["name"],
+                    "uid": metadata["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        )
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": pod_metadata, "spec": copy.deepcopy(template["spec"])}
+        self.create(PODS, metadata["namespace"], pod)
+
+    def pod_terminated(self, pod, status):
+        """The kubelet's report that a Pod's process ended; its Job, if any, moves on."""
+        with self.store.lock:
+            if self.write_status(PODS, pod, status) is None:
+                return
+            owner = _controller_of(pod)
+            if owner and owner.get("kind") == "Job":
+                job = self.store.get(JOBS, pod["metadata"]["namespace"], owner["name"])
+                if job is not None and job["metadata"]["uid"] == owner["uid"]:
+                    self.sync_job(pod["metadata"]["namespace"], owner["name"])
+
+
+PATCHERS = {
+    STRATEGIC_MERGE_PATCH: strategic_merge_patch,
+    APPLY_PATCH: strategic_merge_patch,
+    MERGE_PATCH: merge_patch,
+    JSON_PATCH: json_patch,
+}
+
+
+def _patched(content_type, patch, current):
+    try:
+        return PATCHERS[content_type](current, patch)
+    except ValueError as exc:
+        if content_type == JSON_PATCH:
+            # The API server answers a JSON patch that cannot apply (a failed test, a missing path) with 422.
+            message = f"the server rejected our request due to an error in our request: {exc}"
+            raise ApiError(422, "Invalid", message) from exc
+        raise bad_request(str(exc)) from exc
+
+
+# --- the kubelet ----------------------------------------------------------------------------------
+
+
+class _Kubelet:
+    """Runs the first container of each new Pod as a local process, if its program is allow-listed."""
+
+    def __init__(self, cluster, allowed_commands, network, timeout, workdir):
+        self.cluster = cluster
+        self.allowed_commands = allowed_commands
+        self.network = network
+        self.timeout = timeout
+        self.workdir = Path(workdir)
+        self._lock = threading.Lock()
+        self._processes = {}  # pod uid -> Popen
+        self._deleted = set()  # uids of Pods deleted before their process was registered
+        self._threads = []
+        self._stopping = False
+
+    def log_path(self, uid):
+        return self.workdir / f"{uid}.log"
+
+    def pod_created(self, pod):
+        """Called with the store lock held: decide the Pod's fate, start its process if it may run."""
+        container = pod["spec"]["containers"][0]
+        program = container_program(container)
+        binary = self.allowed_commands.get(program)
+        if binary is None or self._stopping:
+            allowed = ", ".join(sorted(self.allowed_commands)) or "none"
+            message = f"the stand-in runs only allow-listed programs ({allowed}), not {program!r}"
+            condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}
+            self.cluster.write_status(PODS, pod, {"phase": "Pending", "conditions": [condition]})
+            return
+        namespace = pod["metadata"]["namespace"]
+        try:
+            env = resolve_env(container.get("env"), functools.partial(self._secret_data, namespace))
+        except ContainerConfigError as exc:
+            waiting = {"waiting": {"reason": "CreateContainerConfigError", "message": str(exc)}}
+            self.cluster.write_status(
+                PODS, pod, {"phase": "Pending", "containerStatuses": [_container_status(container, waiting)]}
+            )
+            return
+        words = [
+            expand_references(word, env) for word in (container.get("command") or []) + (container.get("args") or [])
+        ]
+        args, env = apply_network(words[1:], env, self.network)
+        started = _now()
+        running = {"running": {"startedAt": started}}
+        status = {
+            "phase": "Running",
+            "startTime": started,
+            "containerStatuses": [_container_status(container, running, ready=True)],
+        }
+        self.cluster.write_status(PODS, pod, status)
+        thread = threading.Thread(
+            target=self._run,
+            args=(pod, container, [binary] + args, env, started),
+            name=f"pod-{pod['metadata']['name']}",
+            daemon=True,
+        )
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def _secret_data(self, namespace, name):
+        secret = self.cluster.store.get(SECRETS, namespace, name)
+        return None if secret is None else secret.get("data") or {}
+
+    def _run(self, pod, container, argv, container_env, started):
+        uid = pod["metadata"]["uid"]
+        with tempfile.TemporaryDirectory(dir=self.workdir) as home, open(self.log_path(uid), "wb") as log:
+            # A clean environment: nothing of the test process (AWS credentials above all) leaks in.
+            env = {"PATH": CONTAINER_PATH, "HOME": home, **container_env}
+            exit_code, reason = self._execute(uid, argv, env, home, log)
+        terminated = {
+            "terminated": {"exitCode": exit_code, "reason": reason, "startedAt": started, "finishedAt": _now()}
+        }
+        status = {
+            "phase": "Succeeded" if exit_code == 0 else "Failed",
+            "startTime": started,
+            "containerStatuses": [_container_status(container, terminated)],
+        }
+        self.cluster.pod_terminated(pod, status)
+
+    def _execute(self, uid, argv, env, cwd, log):
+        """(exit code, reason) of one run, as a container status reports them."""
+        try:
+            # A session of its own, so that a kill takes whatever the program started along with it.
+            process = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            log.write(f"{exc}\n".encode())
+            return 128, "StartError"
+        with self._lock:
+            self._processes[uid] = process
+            if self._stopping or uid in self._deleted:
+                _kill(process)
+        try:
+            process.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            process.wait()
+            log.write(f"\nkilled by the stand-in after {self.timeout} s\n".encode())
+            return 137, "DeadlineExceeded"
+        finally:
+            with self._lock:
+                self._processes.pop(uid, None)
+        code = process.returncode
+        # A signal shows as 128 + its number, as container runtimes report it.
+        code = code if code >= 0 else 128 - code
+        return code, "Completed" if code == 0 else "Error"
+
+    def pod_deleted(self, uid):
+        with self._lock:
+            process = self._processes.get(uid)
+            if process is None:
+                self._deleted.add(uid)
+            else:
+                _kill(process)
+
+    def stop(self, timeout=10):
+        with self._lock:
+            self._stopping = True
+            processes, threads = list(self._processes.values()), list(self._threads)
+        for process in processes:
+            _kill(process)
+        for thread in threads:
+            thread.join(timeout)
+
+
+def _kill(process):
+    with contextlib.suppress(ProcessLookupError):  # gone already
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _container_status(container, state, ready=False):
+    return {
+        "name": container["name"],
+        "image": container.get("image", ""),
+        "ready": ready,
+        "started": "running" in state,
+        "restartCount": 0,
+        "state": state,
+    }
+
+
+# --- HTTP ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict  # name -> value (the last one, should a name repeat)
+    content_type: str
+    body: object  # parsed JSON (or YAML for apply patches), the raw text if it did not parse, None if empty
+    code: int  # the HTTP status answered
+
+
+def decode_body(raw, content_type):
+    """The parsed body; YAML only for apply patches, as the API server does. Raises ApiError 400."""
+    if not raw:
+        return None
+    try:
+        text = raw.decode("utf-8")
+        return json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise bad_request(f"the body of the request is not UTF-8: {exc}") from exc
+    except ValueError as exc:
+        if content_type != APPLY_PATCH:
+            raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise bad_request(f"error converting YAML to JSON: {exc}") from exc
+
+
+def _dry_run(query, options=None):
+    """Whether dryRun=All was asked, in the query or in DeleteOptions; any other value is a 400."""
+    values = [query["dryRun"]] if "dryRun" in query else []
+    values += (options or {}).get("dryRun") or []
+    for value in values:
+        if value != "All":
+            raise bad_request(f'Unsupported value: "{value}": supported values: "All"')
+    return bool(values)
+
+
+def _route(path):
+    """(type, namespace, name, subresource) of a resource path; raises 404 for anything else."""
+    parts = [part for part in path.split("/") if part]
+    if parts[:2] == ["api", "v1"]:
+        group, version, rest = "", "v1", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        raise unknown_path()
+    namespace = None
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    rtype = next(
+        (t for t in RESOURCES if (t.group, t.version, t.plural) == (group, version, rest[0] if rest else None)), None
+    )
+    if rtype is None or len(rest) > 3 or (namespace is not None and not rtype.namespaced):
+        raise unknown_path()
+    name = rest[1] if len(rest) > 1 else None
+    subresource = rest[2] if len(rest) > 2 else None
+    if subresource is not None and subresource not in rtype.subresources:
+        raise unknown_path()
+    return rtype, namespace, name, subresource
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: "KubernetesAPI"
+    protocol_version = "HTTP/1.1"  # the kubernetes client keeps connections alive
+    server_version = "kubernetes-api-stand-in"
+
+    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
+        pass  # the request log (KubernetesAPI.requests) says what happened
+
+    def _serve(self):
+        url = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {}
+        try:
+            body = decode_body(raw, content_type)
+            decoding_error = None
+        except ApiError as exc:
+            body, decoding_error = raw.decode("utf-8", "replace"), exc
+        try:
+            self.api.authorize(self.headers.get("Authorization"))
+            if decoding_error is not None:
+                raise decoding_error
+            code, payload, headers = self.api.handle(self.command, url.path, query, content_type, body)
+        except ApiError as exc:
+            code, payload = exc.code, exc.status
+        except Exception as exc:  # a bug of the stand-in: answer it, so that the test says what broke
+            code, payload = 500, status_object(500, "InternalError", f"the stand-in failed: {exc!r}")
+        self.api.record(RecordedRequest(self.command, url.path, query, content_type, body, code))
+        self._answer(code, payload, headers)
+
+    def _answer(self, code, payload, headers):
+        if isinstance(payload, str):
+            data, content_type = payload.encode("utf-8"), "text/plain"
+        else:
+            data, content_type = json.dumps(payload).encode("utf-8"), JSON
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+
+# --- the public face ------------------------------------------------------------------------------
+
+
+class KubernetesAPI:
+    """The stand-in on a free 127.0.0.1 port; see the module docstring.
+
+    allowed_commands: ``{"pg_isready": "/abs/path/pg_isready"}``, the programs Pods may run and the
+        binaries that run for them; a Pod whose program is not a key stays Pending.
+    network: ``{(host, port): (host, port)}``, in-cluster server addresses and the test addresses
+        that stand for them.
+    command_timeout: seconds a Pod's process may run before it is killed (the Pod then fails).
+    host: only 127.0.0.1 is accepted: the stand-in never listens beyond this machine.
+    """
+
+    def __init__(self, allowed_commands=None, network=None, command_timeout=DEFAULT_COMMAND_TIMEOUT, host=LOOPBACK):
+        if host != LOOPBACK:
+            raise ValueError(f"the Kubernetes API stand-in binds only {LOOPBACK}, not {host!r}")
+        allowed_commands = dict(allowed_commands or {})
+        relative = [path for path in allowed_commands.values() if not os.path.isabs(path)]
+        if relative:
+            raise ValueError(f"allowed_commands must map to absolute paths, not {relative}")
+        self.token = secrets.token_urlsafe(24)
+        self.port = None
+        self.url = None
+        self._requests = []
+        self._requests_lock = threading.Lock()
+        self._workdir = tempfile.TemporaryDirectory(prefix="kubernetes-api-")
+        self._cluster = _Cluster()
+        self._cluster.kubelet = _Kubelet(
+            self._cluster, allowed_commands, dict(network or {}), command_timeout, self._workdir.name
+        )
+        self._server = None
+        self._thread = None
+        self.create_namespace("default")
+
+    # lifecycle
+
+    def start(self):
+        handler = type("Handler", (_Handler,), {"api": self})
+        server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+        if server.server_address[0] != LOOPBACK:  # never serve beyond this machine
+            server.server_close()
+            raise RuntimeError(f"bound {server.server_address[0]}, not {LOOPBACK}")
+        self._server = server
+        self.port = server.server_address[1]
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        # shutdown() waits for the next poll: the default half second would be most of a short test.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="kubernetes-api", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(10)
+            self._server = None
+        self._cluster.kubelet.stop()
+        self._workdir.cleanup()
+
+    def __enter__(self):
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # for tests
+
+    @property
+    def requests(self):
+        """Every request so far, in the order they were answered (RecordedRequest)."""
+        with self._requests_lock:
+            return list(self._requests)
+
+    def clear_requests(self):
+        with self._requests_lock:
+            self._requests.clear()
+
+    def create_namespace(self, name, labels=None):
+        return self._cluster.create(NAMESPACES, None, {"metadata": {"name": name, "labels": dict(labels or {})}})
+
+    def add_node(self, name, labels=None):
+        return self._cluster.create(NODES, None, {"metadata": {"name": name, "labels": dict(labels or {})}})
+
+    def create_object(self, definition):
+        """Create an object as a POST would (for seeding; namespace "default" unless it names one)."""
+        rtype = resource_for_kind(definition["kind"])
+        namespace = definition.get("metadata", {}).get("namespace", "default") if rtype.namespaced else None
+        return self._cluster.create(rtype, namespace, definition)
+
+    def get_object(self, kind, name, namespace=None):
+        """The stored object (a copy), or None."""
+        rtype = resource_for_kind(kind)
+        return self._cluster.store.get(rtype, namespace, name)
+
+    def list_objects(self, kind, namespace=None):
+        return self._cluster.store.list(resource_for_kind(kind), namespace)
+
+    def write_kubeconfig(self, path, context="rosa", namespace=None):
+        """A kubeconfig for this server (bearer token user) that the kubernetes client accepts."""
+        if self.url is None:
+            raise RuntimeError("start the stand-in before writing its kubeconfig")
+        context_entry = {"cluster": context, "user": context}
+        if namespace:
+            context_entry["namespace"] = namespace
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": context, "cluster": {"server": self.url}}],
+            "users": [{"name": context, "user": {"token": self.token}}],
+            "contexts": [{"name": context, "context": context_entry}],
+            "current-context": context,
+            "preferences": {},
+        }
+        path = Path(path)
+        path.write_text(json.dumps(config, indent=2) + "\n")
+        return path
+
+    # for the handler
+
+    def record(self, request):
+        with self._requests_lock:
+            self._requests.append(request)
+
+    def authorize(self, authorization):
+        if authorization != f"Bearer {self.token}":
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+
+    def handle(self, method, path, query, content_type, body):
+        """(code, payload, headers) of one authorized request; raises ApiError."""
+        discovery = self._discovery(path)
+        if discovery is not None:
+            if method != "GET":
+                raise method_not_allowed()
+            return 200, discovery, {}
+        rtype, namespace, name, subresource = _route(path)
+        if subresource == "log":
+            if method != "GET":
+                raise method_not_allowed()
+            return 200, self._pod_log(namespace, name, query), {}
+        if subresource == "status" or name is not None:
+            return self._object_request(method, rtype, namespace, name, subresource, query, content_type, body)
+        return self._collection_request(method, rtype, namespace, query, content_type, body)
+
+    def _discovery(self, path):
+        path = path.rstrip("/")
+        batch_version = {"groupVersion": JOBS.api_version, "version": JOBS.version}
+        batch_group = {"name": "batch", "versions": [batch_version], "preferredVersion": batch_version}
+        documents = {
+            "/version": KUBERNETES_VERSION,
+            "/api": {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": f"{LOOPBACK}:{self.port}"}],
+            },
+            "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": [batch_group]},
+            "/apis/batch": dict(batch_group, kind="APIGroup", apiVersion="v1"),
+        }
+        for group, version in GROUP_VERSIONS:
+            group_version = f"{group}/{version}" if group else version
+            resources = [
+                entry
+                for rtype in RESOURCES
+                if (rtype.group, rtype.version) == (group, version)
+                for entry in rtype.discovery()
+            ]
+            prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
+            documents[prefix] = {
+                "kind": "APIResourceList",
+                "apiVersion": "v1",
+                "groupVersion": group_version,
+                "resources": resources,
+            }
+        return documents.get(path)
+
+    def _collection_request(self, method, rtype, namespace, query, content_type, body):
+        if method == "GET":
+            if query.get("watch", "").lower() in ("true", "1"):
+                raise method_not_allowed("watch is not implemented by the stand-in")
+            return 200, self._cluster.list(rtype, namespace, query.get("labelSelector"), query.get("fieldSelector")), {}
+        if method == "POST":
+            _require_content_type(content_type, (JSON,))
+            if rtype.namespaced and namespace is None:
+                raise method_not_allowed()
+            return 201, self._cluster.create(rtype, namespace, body, _dry_run(query)), {}
+        raise method_not_allowed()
+
+    def _object_request(self, method, rtype, namespace, name, subresource, query, content_type, body):
+        if method == "GET":
+            return 200, self._cluster.get(rtype, namespace, name), {}
+        if subresource is not None:
+            raise method_not_allowed()
+        if method == "PUT":
+            _require_content_type(content_type, (JSON,))
+            return (
+                200,
+                self._cluster.update(rtype, namespace, name, functools.partial(_replacement, body), _dry_run(query)),
+                {},
+            )
+        if method == "PATCH":
+            _require_content_type(content_type, PATCH_TYPES)
+            patched = self._cluster.patch(
+                rtype, namespace, name, content_type, body, query.get("fieldManager"), _dry_run(query)
+            )
+            return 200, patched, {}
+        if method == "DELETE":
+            if body is not None and not isinstance(body, dict):
+                raise bad_request("the body of a DELETE must be DeleteOptions")
+            options = dict(body or {})  # the body's DeleteOptions win over the query's, as in the API server
+            if "propagationPolicy" in query:
+                options.setdefault("propagationPolicy", query["propagationPolicy"])
+            if "orphanDependents" in query:
+                options.setdefault("orphanDependents", query["orphanDependents"].lower() == "true")
+            deleted, warning = self._cluster.delete(rtype, namespace, name, options, _dry_run(query, options))
+            return 200, deleted, {"Warning": warning} if warning else {}
+        raise method_not_allowed()
+
+    def _pod_log(self, namespace, name, query):
+        unsupported = sorted(set(query) - {"container"})
+        if unsupported:
+            raise bad_request(f"log options {', '.join(unsupported)} are not implemented by the stand-in")
+        pod = self._cluster.get(PODS, namespace, name)
+        container = pod["spec"]["containers"][0]
+        if query.get("container", container["name"]) != container["name"]:
+            raise bad_request(f"container {query['container']} is not valid for pod {name}")
+        log_path = self._cluster.kubelet.log_path(pod["metadata"]["uid"])
+        if not log_path.exists():
+            statuses = pod.get("status", {}).get("containerStatuses") or [{}]
+            reason = statuses[0].get("state", {}).get("waiting", {}).get("reason", "ContainerCreating")
+            raise bad_request(f'container "{container["name"]}" in pod "{name}" is waiting to start: {reason}')
+        return log_path.read_bytes().decode("utf-8", "replace")
+
+
+def _replacement(body, current):
+    """A PUT's new object: the body as sent (the update keeps the server's fields)."""
+    return copy.deepcopy(body)
+
+
+def _require_content_type(content_type, accepted):
+    if content_type not in accepted:
+        message = (
+            f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}"
+        )
+        raise ApiError(415, "UnsupportedMediaType", message)
