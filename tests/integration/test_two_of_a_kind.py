@@ -55,7 +55,9 @@ PLAYBOOKS_ON_THE_VPC = [
 ]
 
 
-@pytest.mark.parametrize(("playbook", "extra_vars"), PLAYBOOKS_ON_THE_VPC, ids=[p for p, _ in PLAYBOOKS_ON_THE_VPC])
+@pytest.mark.parametrize(
+    ("playbook", "extra_vars"), PLAYBOOKS_ON_THE_VPC, ids=[entry[0] for entry in PLAYBOOKS_ON_THE_VPC]
+)
 def test_two_tagged_vpcs_are_listed_and_nothing_changes(emulator, rosa, tmp_path, playbook, extra_vars):
     rosa("rosa-a", machine_cidr="10.0.0.0/16")
     ec2 = emulator.client("ec2")
@@ -90,7 +92,7 @@ PLAYBOOKS_ON_THE_PEERING = [
 
 
 @pytest.mark.parametrize(
-    ("playbook", "extra_vars"), PLAYBOOKS_ON_THE_PEERING, ids=[p for p, _ in PLAYBOOKS_ON_THE_PEERING]
+    ("playbook", "extra_vars"), PLAYBOOKS_ON_THE_PEERING, ids=[entry[0] for entry in PLAYBOOKS_ON_THE_PEERING]
 )
 def test_two_peerings_between_the_same_vpcs_are_listed_and_nothing_changes(
     emulator, rosa, tmp_path, playbook, extra_vars
