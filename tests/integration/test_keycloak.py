@@ -10,10 +10,20 @@ peering, routes and security groups are proven against the emulator by the peeri
 """
 
 import base64
+import datetime
+import http.server
+import ipaddress
 import json
+import ssl
+import threading
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tools.ansible_run import run_playbook
 from tools.emulator.kubernetes_api import KubernetesAPI
@@ -37,6 +47,52 @@ def bundle(tmp_path):
     path = tmp_path / "rds-bundle.pem"
     path.write_text(BUNDLE)
     return path
+
+
+@pytest.fixture
+def bundle_server(tmp_path):
+    """An https server on 127.0.0.1 serving BUNDLE, and the CA file that makes the controller trust it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "server.pem", tmp_path / "server.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+
+    class Bundle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - BaseHTTPRequestHandler's naming
+            body = BUNDLE.encode()
+            self.send_response(200 if self.path == "/global-bundle.pem" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Bundle)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/global-bundle.pem", cert_file
+    server.shutdown()
+    server.server_close()
 
 
 def kubernetes_api(postgres=None, network=None):
@@ -141,6 +197,28 @@ def test_keycloak_config_is_idempotent_checkable_and_never_shows_the_password(em
         assert second.returncode == 0 and second.changed() == 0, second.stdout
         assert api.get_object("Secret", "keycloak-db-secret", NAMESPACE)["metadata"]["resourceVersion"] == version
         assert all(r.query.get("dryRun") == "All" or r.method == "PATCH" for r in writes(api))
+
+
+def test_the_bundle_is_downloaded_over_verified_https(emulator, tmp_path, tmpdir_env, bundle_server):
+    url, trusted = bundle_server
+    provisioned(emulator, tmpdir_env)
+    with kubernetes_api() as api:
+        inv = inventory(tmp_path, {"rosa-a": {"rosa_kubeconfig": str(api.write_kubeconfig(tmp_path / "kc"))}})
+
+        untrusted = play(emulator, "keycloak_config.yml", inv, tmpdir_env, aurora_ca_bundle_url=url)
+        assert untrusted.returncode != 0
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stdout
+        assert api.get_object("ConfigMap", "keycloak-aurora-rootcert", NAMESPACE) is None
+
+        run = play(
+            emulator,
+            "keycloak_config.yml",
+            inv,
+            {**tmpdir_env, "SSL_CERT_FILE": str(trusted)},
+            aurora_ca_bundle_url=url,
+        )
+        assert run.returncode == 0, run.stdout
+        assert api.get_object("ConfigMap", "keycloak-aurora-rootcert", NAMESPACE)["data"] == {"aurora.pem": BUNDLE}
 
 
 def test_a_missing_namespace_is_named(emulator, tmp_path, tmpdir_env, bundle):
