@@ -1,7 +1,10 @@
-"""make demo: provision Aurora for Keycloak in a local AWS emulator, peer two simulated ROSA clusters
-and print the Keycloak settings.
+"""make demo: provision Aurora for Keycloak in a local AWS emulator, peer two simulated ROSA clusters,
+write Keycloak's database Secret and CA ConfigMap into one of them, check from inside it that the
+database answers, and print the Keycloak settings.
 
-Nothing leaves this machine: the emulator (moto) listens on 127.0.0.1 only and is stopped at the end.
+Nothing leaves this machine: the emulator (moto), the Kubernetes API stand-in and PostgreSQL (which
+stands for the Aurora writer inside the simulated cluster) listen on 127.0.0.1 only and are stopped
+at the end.
 """
 
 import subprocess
@@ -17,7 +20,10 @@ from tools.ansible_run import BIN  # noqa: E402
 from tools.ansible_run import PLAYBOOKS  # noqa: E402
 from tools.ansible_run import REPO_ROOT  # noqa: E402
 from tools.ansible_run import ansible_env  # noqa: E402
+from tools.emulator.certificates import self_signed  # noqa: E402
 from tools.emulator.harness import Emulator  # noqa: E402
+from tools.emulator.kubernetes_api import KubernetesAPI  # noqa: E402
+from tools.emulator.postgres import PostgresServer  # noqa: E402
 from tools.emulator.rosa import seed_rosa_cluster  # noqa: E402
 
 CLUSTER = "keycloak-aurora"
@@ -28,31 +34,83 @@ ROSA_CLUSTERS = [
 ]
 
 
-def playbook(emulator, name, *extra):
+# The ROSA cluster whose Kubernetes API the demo simulates, with Keycloak's namespace.
+WIRED = "rosa-classic"
+NAMESPACE = "keycloak"
+
+
+def playbook(emulator, name, *extra, env=None):
     command = [str(BIN / "ansible-playbook"), str(PLAYBOOKS / name), "-e", f"aurora_cluster={CLUSTER}", *extra]
     shown = " ".join(["ansible-playbook", f"playbooks/{name}", *command[2:]])
     print(f"\n$ {shown}", flush=True)
-    subprocess.run(command, env=ansible_env(emulator.env(), json_output=False), cwd=REPO_ROOT, check=True)
+    environment = ansible_env(emulator.env(), json_output=False, extra=env)
+    subprocess.run(command, env=environment, cwd=REPO_ROOT, check=True)
 
 
-def write_inventory(path):
+def write_inventory(path, kubeconfig):
     hosts = {c["name"]: {"rosa_region": c["region"]} for c in ROSA_CLUSTERS}
+    hosts[WIRED]["rosa_kubeconfig"] = str(kubeconfig)
     path.write_text(yaml.safe_dump({"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}))
 
 
+def simulated_cluster(emulator, workdir, postgres):
+    """Seed both ROSA clusters in the emulator; the Kubernetes API of one of them, with its worker nodes."""
+    tools = {name: str(postgres.bin_dir / name) for name in ("pg_isready", "psql")}
+    api = KubernetesAPI(allowed_commands=tools).start()
+    api.create_namespace(NAMESPACE)
+    for cluster in ROSA_CLUSTERS:
+        seeded = seed_rosa_cluster(emulator, **cluster)
+        print(
+            f"simulated ROSA cluster {cluster['name']} ({cluster['kind']}): {seeded['vpc_id']} "
+            f"{cluster['machine_cidr']} in {cluster['region']}"
+        )
+        if cluster["name"] == WIRED:
+            for node in seeded["node_names"]:
+                api.add_node(node, {"node-role.kubernetes.io/worker": ""})
+    print(f"Kubernetes API of {WIRED} (stand-in) on {api.url}, namespace {NAMESPACE}")
+    return api, api.write_kubeconfig(workdir / "kubeconfig")
+
+
+def writer_endpoint(emulator):
+    [cluster] = emulator.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"]
+    return cluster["Endpoint"], cluster["Port"]
+
+
 def main():
-    with tempfile.TemporaryDirectory(prefix="keycloak-aurora-demo-") as workdir, Emulator.start() as emulator:
+    with (
+        tempfile.TemporaryDirectory(prefix="keycloak-aurora-demo-") as directory,
+        Emulator.start() as emulator,
+        PostgresServer(Path(directory) / "postgres") as postgres,
+    ):
+        workdir = Path(directory)
         print(f"AWS emulator (moto) listening on {emulator.url}, Aurora in eu-west-1")
-        for cluster in ROSA_CLUSTERS:
-            seeded = seed_rosa_cluster(emulator, **cluster)
-            print(
-                f"simulated ROSA cluster {cluster['name']} ({cluster['kind']}): {seeded['vpc_id']} "
-                f"{cluster['machine_cidr']} in {cluster['region']}"
+        api, kubeconfig = simulated_cluster(emulator, workdir, postgres)
+        with api:
+            inventory = workdir / "inventory.yml"
+            write_inventory(inventory, kubeconfig)
+            # AWS's RDS bundle is not downloaded here: a local certificate stands for it.
+            bundle = workdir / "demo-rds-bundle.pem"
+            self_signed(bundle, workdir / "demo-rds-bundle.key", common_name="demo stand-in for the RDS CA bundle")
+            kubernetes_cache = {"TMPDIR": directory}
+            playbook(
+                emulator,
+                "provision.yml",
+                "-i",
+                str(inventory),
+                "-e",
+                f"aurora_ca_bundle_path={bundle}",
+                env=kubernetes_cache,
             )
-        inventory = Path(workdir) / "inventory.yml"
-        write_inventory(inventory)
-        playbook(emulator, "provision.yml", "-i", str(inventory))
-        env_file = Path(workdir) / "keycloak-db.env"
+            secret = api.get_object("Secret", "keycloak-db-secret", NAMESPACE)
+            config_map = api.get_object("ConfigMap", "keycloak-aurora-rootcert", NAMESPACE)
+            print(
+                f"\nin {WIRED}: Secret {NAMESPACE}/keycloak-db-secret (keys {', '.join(sorted(secret['data']))}), "
+                f"ConfigMap {NAMESPACE}/keycloak-aurora-rootcert (key {', '.join(config_map['data'])})"
+            )
+            # In the simulated cluster, the writer endpoint leads to the local PostgreSQL.
+            api.route(writer_endpoint(emulator), (postgres.host, postgres.port))
+            playbook(emulator, "verify_connection.yml", "-i", str(inventory), env=kubernetes_cache)
+        env_file = workdir / "keycloak-db.env"
         playbook(emulator, "endpoint.yml", "-e", f"output_file={env_file}")
         print(f"\nKeycloak settings ({env_file.name}, mode 0600, no password):")
         print(env_file.read_text(), end="")

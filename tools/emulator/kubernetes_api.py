@@ -1485,6 +1485,10 @@ class KubernetesAPI:
     def add_node(self, name, labels=None):
         return self._cluster.create(NODES, None, {"metadata": {"name": name, "labels": dict(labels or {})}})
 
+    def route(self, in_cluster, test_address):
+        """Add to ``network`` once the in-cluster (host, port) is known, e.g. a writer endpoint made by a run."""
+        self._cluster.kubelet.network[tuple(in_cluster)] = tuple(test_address)
+
     def create_object(self, definition):
         """Create an object as a POST would (for seeding; namespace "default" unless it names one)."""
         rtype = resource_for_kind(definition["kind"])
