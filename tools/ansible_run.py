@@ -1,7 +1,9 @@
 """Run the collection's playbooks from this checkout against an emulator: shared by tests, demo and bench."""
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -47,6 +49,18 @@ def ansible_env(emulator_env, json_output=True, extra=None):
     return env
 
 
+def playbook_command(playbook, *, extra_vars=None, inventory=None, check=False, args=()):
+    """The ``ansible-playbook playbooks/<playbook> ...`` command line."""
+    command = [str(BIN / "ansible-playbook"), str(PLAYBOOKS / playbook)]
+    for key, value in (extra_vars or {}).items():
+        command += ["-e", json.dumps({key: value})]
+    if inventory:
+        command += ["-i", str(inventory)]
+    if check:
+        command.append("--check")
+    return command + list(args)
+
+
 def run_playbook(
     emulator_env,
     playbook,
@@ -60,16 +74,8 @@ def run_playbook(
     timeout=900,
 ):
     """``ansible-playbook playbooks/<playbook>`` with the emulator's environment; never raises on failure."""
-    command = [str(BIN / "ansible-playbook"), str(PLAYBOOKS / playbook)]
-    for key, value in (extra_vars or {}).items():
-        command += ["-e", json.dumps({key: value})]
-    if inventory:
-        command += ["-i", str(inventory)]
-    if check:
-        command.append("--check")
-    command += list(args)
     completed = subprocess.run(
-        command,
+        playbook_command(playbook, extra_vars=extra_vars, inventory=inventory, check=check, args=args),
         env=ansible_env(emulator_env, json_output, env),
         cwd=REPO_ROOT,
         capture_output=True,
@@ -79,3 +85,75 @@ def run_playbook(
         check=False,
     )
     return PlaybookRun(completed.returncode, completed.stdout, completed.stderr)
+
+
+def start_playbook(
+    emulator_env, playbook, *, output, extra_vars=None, inventory=None, check=False, args=(), json_output=True, env=None
+):
+    """Start what run_playbook runs and return its Popen at once, for a test that kills it (kill_playbook).
+
+    Its stdout and stderr go to the open file ``output``: a pipe nobody reads could block it.
+    """
+    return subprocess.Popen(
+        playbook_command(playbook, extra_vars=extra_vars, inventory=inventory, check=check, args=args),
+        env=ansible_env(emulator_env, json_output, env),
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def kill_playbook(process):
+    """SIGKILL a started playbook and every process under it, as a crash or ``kill -9`` would; return their pids.
+
+    Its process group is not enough: ansible-core's workers call setsid(), so each fork, and the
+    module it runs, live in a session of their own. So the whole tree is stopped first, parents
+    before children (a stopped process can neither fork nor leave orphans to be re-parented),
+    and then killed at once. Linux only (/proc).
+    """
+    tree, found = set(), {process.pid}
+    while found:
+        for pid in found:
+            _signal(pid, signal.SIGSTOP)
+        tree |= found
+        found = _children(tree) - tree
+    for pid in tree:
+        _signal(pid, signal.SIGKILL)
+    process.wait()
+    return tree
+
+
+def running(pids):
+    """Those of ``pids`` that still run (zombies do not: they only wait to be reaped)."""
+    return {pid for pid in pids if _state(pid) not in (None, "Z", "X")}
+
+
+def _signal(pid, signum):
+    with contextlib.suppress(ProcessLookupError):  # it has just exited
+        os.kill(pid, signum)
+
+
+def _stat_fields(pid):
+    """The fields of /proc/<pid>/stat after the command name (which may hold spaces), None once gone."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _state(pid):
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
+
+
+def _children(pids):
+    """The processes whose parent is one of ``pids``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(entry.name)
+            if fields and int(fields[1]) in pids:
+                found.add(int(entry.name))
+    return found

@@ -24,6 +24,13 @@ throttle it skipped falls to the next request.
 ``UnauthorizedOperation`` (EC2, HTTP 403), ``AccessDenied`` (query APIs, HTTP 403) or
 ``AccessDeniedException`` (JSON APIs, HTTP 400, as AWS's JSON services answer it). They are
 counted in ``denied``. /moto-api requests, and requests naming no AWS action, always pass.
+
+``hold`` (a ``Hold``) stops the run at one AWS request, deterministically, so that a test can kill
+the client there (issue 5 item 2, interruption):
+
+    hold = Hold("CreateVpc", answered=True)
+    with FaultProxy(emulator.url, share=0, hold=hold) as proxy:
+        ...start ansible-playbook...; hold.reached.wait(); ...kill it...; hold.release()
 """
 
 import hashlib
@@ -130,10 +137,57 @@ def _fingerprint(service, method, path, body):
     return hashlib.sha256(f"{service}\0{method}\0{path}\0{text}".encode()).hexdigest()
 
 
+class Hold:
+    """Stop at the ``nth`` request of the AWS ``action`` until the test has killed the client.
+
+    ``answered=False``: the request never reaches the emulator. ``answered=True``: the emulator
+    carries it out and the proxy keeps its answer, so the resource exists but the client never
+    learns its id (only tags set by the creating call itself can find it again). ``region``
+    counts only the requests sent to that region: parallel forks reach an action in any order,
+    but each ROSA cluster sends its requester-side calls to its own region.
+
+    Once the request arrives, ``reached`` is set, and that request and every AWS request after it
+    wait until ``release()`` and are then dropped unanswered, never forwarded: nothing after the
+    kill point reaches the emulator, whatever the timing of parallel forks.
+    """
+
+    def __init__(self, action, nth=1, answered=False, region=None, timeout=120):
+        if nth < 1:
+            raise ValueError(f"nth counts from 1, not {nth!r}")
+        self.action = action
+        self.nth = nth
+        self.answered = answered
+        self.region = region
+        self.timeout = timeout  # a test that never releases must not leave threads behind forever
+        self.reached = threading.Event()
+        self._released = threading.Event()
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def __repr__(self):
+        return f"Hold({self.action!r}, nth={self.nth}, answered={self.answered}, region={self.region!r})"
+
+    def arrives(self, action, region):
+        """Count a request of ``action`` to ``region``; True when it is the one to stop at."""
+        with self._lock:
+            if action != self.action or self.region not in (None, region):
+                return False
+            self._count += 1
+            return self._count == self.nth
+
+    def stop(self):
+        """Signal the test, then wait until it has killed the client."""
+        self.reached.set()
+        self._released.wait(self.timeout)
+
+    def release(self):
+        self._released.set()
+
+
 class FaultProxy:
     """A threaded HTTP proxy on a free 127.0.0.1 port in front of ``upstream_url``."""
 
-    def __init__(self, upstream_url, share=0.2, deny=(), seed=0, timeout=60):
+    def __init__(self, upstream_url, share=0.2, deny=(), seed=0, timeout=60, hold=None):
         if not 0 <= share <= 1:
             raise ValueError(f"share must be between 0 and 1, not {share!r}")
         upstream = urllib.parse.urlsplit(upstream_url)
@@ -143,6 +197,7 @@ class FaultProxy:
         self.share = Fraction(str(share))  # exact: 0.2 is every fifth request, not almost
         self.deny = frozenset(deny)
         self.timeout = timeout
+        self.hold = hold
         self.injected = Counter()  # (service, action) -> throttles answered by the proxy
         self.denied = Counter()  # (service, action) -> permission errors answered by the proxy
         self.seen = Counter()  # (service, action) -> AWS requests received (answered or forwarded)
@@ -172,6 +227,8 @@ class FaultProxy:
         return self
 
     def stop(self):
+        if self.hold is not None:
+            self.hold.release()  # no handler thread waits for a test that has finished
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -285,6 +342,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _handle(self):
         body = self._read_body()
+        hold = self.owner.hold
+        _service, region, action, _protocol = classify(self.command, self.path, self.headers, body)
+        if hold is not None and action is not None and hold.reached.is_set():
+            self._drop(hold)  # past the kill point: this request belongs to a client being killed
+            return
         fault = self.owner.decide(self.command, self.path, self.headers, body)
         if fault is not None:
             status, content_type, text = fault
@@ -293,6 +355,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             headers.append(("x-amzn-RequestId", request_id.group(1) if request_id else str(uuid.uuid4())))
             self._answer(status, headers, text.encode("utf-8"))
             return
+        stopping = hold is not None and hold.arrives(action, region)
+        if stopping and not hold.answered:
+            self._drop(hold)
+            return
+        status, headers, payload = self._forward(body)
+        if stopping or (hold is not None and hold.reached.is_set()):
+            self._drop(hold)  # the emulator did it; the client never hears of it
+            return
+        self._answer(status, headers, payload)
+
+    def _drop(self, hold):
+        """Wait until the test has killed the client, then close the connection without an answer."""
+        hold.stop()
+        self.close_connection = True
+
+    def _forward(self, body):
+        """(status, headers, body) of the emulator's answer to this request."""
         connection = http.client.HTTPConnection(*self.owner.upstream, timeout=self.owner.timeout)
         try:
             connection.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
@@ -304,10 +383,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             connection.putheader("Connection", "close")
             connection.endheaders(body or None)
             response = connection.getresponse()
-            payload = response.read()
-            self._answer(response.status, response.getheaders(), payload)
+            return response.status, response.getheaders(), response.read()
         except OSError as exc:
-            self._answer(502, [("Content-Type", "text/plain")], f"fault proxy: upstream failed: {exc}\n".encode())
+            return 502, [("Content-Type", "text/plain")], f"fault proxy: upstream failed: {exc}\n".encode()
         finally:
             connection.close()
 
