@@ -217,7 +217,12 @@ def test_ansible_builder_creates_the_execution_environment_build_context(tmp_pat
         "keycloak.aurora": ">=1.0.0,<2.0.0",
         **dependencies,
     }
-    pinned = [line for line in (REPO_ROOT / "requirements.txt").read_text().splitlines() if line.startswith("boto")]
+    # Every pin of requirements.txt but ansible itself: the image's ansible-core runs the collection.
+    pinned = [
+        line
+        for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith(("#", "ansible=="))
+    ]
     assert (build / "requirements.txt").read_text().split() == pinned
 
     # In the image, the builder stage runs introspect.py over the installed collections: it finds this
