@@ -46,6 +46,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan impo
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import cluster_tags
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import instance_number
 from ansible_collections.keycloak.aurora.plugins.module_utils.secret import read_credentials
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import wait_patiently
 
 DEFAULT_ENGINE = "aurora-postgresql"
 DEFAULT_ENGINE_VERSION = "17.5"
@@ -199,36 +200,33 @@ def wait_for_cluster(
     """
     waiter_name = "db_cluster_deleted" if deleted else "db_cluster_available"
     goal = "deleted" if deleted else "available"
-    deadline = clock() + timeout
-    while True:
-        remaining = max(0, deadline - clock())
-        config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(remaining / delay)))}
-        try:
-            client.get_waiter(waiter_name).wait(DBClusterIdentifier=identifier, WaiterConfig=config)
-            return
-        except botocore.exceptions.WaiterError as e:
-            response = e.last_response or {}
-            code = (response.get("Error") or {}).get("Code")
-            if code and AWSRetry.found(code) and deadline - clock() > 0:
-                # A waiter gives up on the first throttled poll that botocore's own retries did not
-                # absorb; throttling is no reason to stop waiting.
-                sleep(min(delay, max(0, deadline - clock())))
-                continue
-            if code:
-                raise AnsibleRDSError(
-                    message=f"Failed to wait for DB cluster {identifier} to be {goal}", exception=e
-                ) from e
-            status = ((response.get("DBClusters") or [{}])[0]).get("Status", "unknown")
-            if "Max attempts exceeded" in str(e):
-                raise AuroraClusterError(
-                    f"Timed out (wait_timeout={_budget(timeout, wait_timeout)}) waiting for DB cluster {identifier} "
-                    f"to be {goal}: it is {status}"
-                ) from e
-            raise AuroraClusterError(f"DB cluster {identifier} did not become {goal}: it is {status}") from e
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            raise AnsibleRDSError(
-                message=f"Failed to wait for DB cluster {identifier} to be {goal}", exception=e
-            ) from e
+
+    def explain(error):
+        response = error.last_response or {}
+        if (response.get("Error") or {}).get("Code"):
+            return None  # an AWS error (permissions, credentials): the generic message names it
+        status = ((response.get("DBClusters") or [{}])[0]).get("Status", "unknown")
+        if "Max attempts exceeded" in str(error):
+            return AuroraClusterError(
+                f"Timed out (wait_timeout={_budget(timeout, wait_timeout)}) waiting for DB cluster {identifier} "
+                f"to be {goal}: it is {status}"
+            )
+        return AuroraClusterError(f"DB cluster {identifier} did not become {goal}: it is {status}")
+
+    try:
+        wait_patiently(
+            client,
+            waiter_name,
+            what=f"DB cluster {identifier} to be {goal}",
+            timeout=timeout,
+            delay=delay,
+            explain=explain,
+            sleep=sleep,
+            clock=clock,
+            DBClusterIdentifier=identifier,
+        )
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        raise AnsibleRDSError(message=f"Failed to wait for DB cluster {identifier} to be {goal}", exception=e) from e
 
 
 def wait_for_instances(

@@ -19,13 +19,25 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 
 def wait_patiently(
-    client, waiter_name, *, what, timeout, delay=5, retry_codes=(), sleep=time.sleep, clock=time.monotonic, **params
+    client,
+    waiter_name,
+    *,
+    what,
+    timeout,
+    delay=5,
+    retry_codes=(),
+    explain=None,
+    sleep=time.sleep,
+    clock=time.monotonic,
+    **params,
 ):
     """Run botocore's waiter ``waiter_name`` until it succeeds or ``timeout`` seconds have passed.
 
     A waiter gives up on the first poll that fails with an error botocore's own retries did not
     absorb. Throttling, and ``retry_codes`` (a resource just created and not yet visible), are no
-    reason to stop: wait again while time is left. Anything else, or the end of the time, raises.
+    reason to stop: wait again while time is left. Anything else, or the end of the time, raises:
+    ``explain(waiter_error)`` may return the exception that says it in the caller's terms (the
+    resource's state, the user's budget); without one, or when it returns None, an AnsibleAWSError.
     """
     deadline = clock() + timeout
     while True:
@@ -39,4 +51,5 @@ def wait_patiently(
             if code and AWSRetry.found(code, list(retry_codes)) and deadline - clock() > 0:
                 sleep(min(delay, max(0, deadline - clock())))
                 continue
-            raise AnsibleAWSError(message=f"Failed waiting for {what}", exception=e) from e
+            explained = explain(e) if explain else None
+            raise explained or AnsibleAWSError(message=f"Failed waiting for {what}", exception=e) from e

@@ -73,3 +73,23 @@ def test_max_attempts_without_an_error_code_is_a_timeout():
     client, clock = ScriptedWaiter([waiter_error()]), FakeClock()
     with pytest.raises(AnsibleAWSError):
         wait(client, clock)
+
+
+class StuckVpc(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("explained", "expected"), [(StuckVpc("vpc-1 is stuck"), StuckVpc), (None, AnsibleAWSError)], ids=["own", "generic"]
+)
+def test_the_caller_may_explain_the_failure_in_its_own_terms(explained, expected):
+    client, clock = ScriptedWaiter([waiter_error()]), FakeClock()
+    seen = []
+
+    def explain(error):
+        seen.append(error.last_response)
+        return explained
+
+    with pytest.raises(expected):
+        wait_patiently(client, "vpc_available", what="VPC vpc-1", timeout=60, explain=explain, clock=clock)
+    assert seen == [{"Vpcs": [{"State": "pending"}]}]
