@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = REPO_ROOT / "playbooks"
 COLLECTIONS_PATH = REPO_ROOT / "build" / "collections"
@@ -31,6 +33,14 @@ class PlaybookRun:
 
     def changed(self):
         return sum(s["changed"] for s in self.report["stats"].values())
+
+
+def rosa_inventory(directory, hosts):
+    """Write an inventory of the group rosa_clusters (one host per ROSA cluster, ``hosts``: name -> host vars)
+    as a new file in ``directory``, so earlier inventories of the same test stay as they were; return its path."""
+    path = Path(directory) / f"inventory-{len(list(Path(directory).glob('inventory-*.yml')))}.yml"
+    path.write_text(yaml.safe_dump({"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}))
+    return path
 
 
 def ansible_env(emulator_env, json_output=True, extra=None):

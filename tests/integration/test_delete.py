@@ -3,17 +3,11 @@
 import json
 
 import pytest
-import yaml
 
+from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 
 CLUSTER = "keycloak-aurora"
-
-
-def inventory(tmp_path, hosts):
-    path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump({"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}))
-    return path
 
 
 def delete(emulator, check=False, **extra_vars):
@@ -93,7 +87,7 @@ def peered(emulator, rosa, tmp_path):
         rosa("rosa-a", machine_cidr="10.0.0.0/16"),
         rosa("rosa-b", region="eu-central-1", machine_cidr="10.1.0.0/16", kind="hcp"),
     ]
-    inv = inventory(tmp_path, {"rosa-a": {}, "rosa-b": {"rosa_region": "eu-central-1"}})
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {"rosa_region": "eu-central-1"}})
     run = run_playbook(emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}, inventory=inv)
     assert run.returncode == 0, run.stdout
     return clusters

@@ -11,12 +11,12 @@ import urllib.request
 
 import boto3
 import pytest
-import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.retries.standard import RetryContext
 from botocore.retries.standard import ThrottledRetryableChecker
 
+from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 from tools.emulator.faults import FaultProxy
 
@@ -192,12 +192,6 @@ def test_the_collections_retries_alone_absorb_secrets_manager_throttling(emulato
 # the lifecycle under throttling
 
 
-def inventory(tmp_path, hosts):
-    path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump({"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}))
-    return path
-
-
 def failures(run):
     """The failed tasks of a run (host, task, message), or its raw output when it is not JSON."""
     try:
@@ -324,7 +318,7 @@ NOTHING_LEFT = {
 def test_the_whole_lifecycle_succeeds_with_a_fifth_of_all_requests_throttled(emulator, rosa, proxy, tmp_path):
     alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16", kind="classic")
     beta = rosa("rosa-b", region="eu-central-1", machine_cidr="10.1.0.0/16", kind="hcp")
-    inv = inventory(tmp_path, {"rosa-a": {}, "rosa-b": {"rosa_region": "eu-central-1"}})
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {"rosa_region": "eu-central-1"}})
     timings = {}
 
     def step(name, playbook, args=(), **extra_vars):

@@ -17,13 +17,13 @@ import urllib.parse
 
 import boto3
 import pytest
-import yaml
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 from botocore.exceptions import ClientError
 from botocore.exceptions import ConnectionClosedError
 
 from tools.ansible_run import kill_playbook
+from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 from tools.ansible_run import running
 from tools.ansible_run import start_playbook
@@ -98,10 +98,7 @@ def seed(emulator):
 
 
 def write_inventory(directory):
-    hosts = {spec["name"]: {"rosa_region": spec["region"]} for spec in ROSA_CLUSTERS}
-    path = directory / "inventory.yml"
-    path.write_text(yaml.safe_dump({"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}))
-    return path
+    return rosa_inventory(directory, {spec["name"]: {"rosa_region": spec["region"]} for spec in ROSA_CLUSTERS})
 
 
 def run(emulator, playbook, inventory, **extra_vars):

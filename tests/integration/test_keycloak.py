@@ -16,8 +16,8 @@ import ssl
 import threading
 
 import pytest
-import yaml
 
+from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 from tools.emulator.certificates import self_signed
 from tools.emulator.kubernetes_api import KubernetesAPI
@@ -80,10 +80,9 @@ def kubernetes_api(postgres=None, network=None):
     return api
 
 
-def inventory(tmp_path, hosts):
-    path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump({"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}))
-    return path
+def wired_inventory(api, tmp_path):
+    """One ROSA cluster, rosa-a, whose Kubernetes API is ``api``."""
+    return rosa_inventory(tmp_path, {"rosa-a": {"rosa_kubeconfig": str(api.write_kubeconfig(tmp_path / "kc"))}})
 
 
 def play(emulator, playbook, inv, env, check=False, args=(), **extra_vars):
@@ -132,7 +131,7 @@ def test_provision_reads_the_worker_nodes_and_writes_the_keycloak_settings(
             api.add_node(name, WORKER)
         api.add_node("ip-10-0-0-5.eu-west-1.compute.internal", {"node-role.kubernetes.io/master": ""})
         kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
-        inv = inventory(tmp_path, {"renamed-site": {"rosa_kubeconfig": str(kubeconfig)}, "no-kubeconfig": {}})
+        inv = rosa_inventory(tmp_path, {"renamed-site": {"rosa_kubeconfig": str(kubeconfig)}, "no-kubeconfig": {}})
         rosa("no-kubeconfig", machine_cidr="10.1.0.0/16")
 
         run = play(emulator, "provision.yml", inv, tmpdir_env, aurora_ca_bundle_path=str(bundle))
@@ -155,7 +154,7 @@ def test_provision_reads_the_worker_nodes_and_writes_the_keycloak_settings(
 def test_keycloak_config_is_idempotent_checkable_and_never_shows_the_password(emulator, tmp_path, tmpdir_env, bundle):
     provisioned(emulator, tmpdir_env)
     with kubernetes_api() as api:
-        inv = inventory(tmp_path, {"rosa-a": {"rosa_kubeconfig": str(api.write_kubeconfig(tmp_path / "kc"))}})
+        inv = wired_inventory(api, tmp_path)
 
         check = play(emulator, "keycloak_config.yml", inv, tmpdir_env, check=True, aurora_ca_bundle_path=str(bundle))
         assert check.returncode == 0, check.stdout
@@ -179,7 +178,7 @@ def test_the_bundle_is_downloaded_over_verified_https(emulator, tmp_path, tmpdir
     url, trusted = bundle_server
     provisioned(emulator, tmpdir_env)
     with kubernetes_api() as api:
-        inv = inventory(tmp_path, {"rosa-a": {"rosa_kubeconfig": str(api.write_kubeconfig(tmp_path / "kc"))}})
+        inv = wired_inventory(api, tmp_path)
 
         untrusted = play(emulator, "keycloak_config.yml", inv, tmpdir_env, aurora_ca_bundle_url=url)
         assert untrusted.returncode != 0
@@ -200,7 +199,7 @@ def test_the_bundle_is_downloaded_over_verified_https(emulator, tmp_path, tmpdir
 def test_a_missing_namespace_is_named(emulator, tmp_path, tmpdir_env, bundle):
     provisioned(emulator, tmpdir_env)
     with kubernetes_api() as api:
-        inv = inventory(tmp_path, {"rosa-a": {"rosa_kubeconfig": str(api.write_kubeconfig(tmp_path / "kc"))}})
+        inv = wired_inventory(api, tmp_path)
         run = play(
             emulator,
             "keycloak_config.yml",
@@ -219,7 +218,7 @@ def test_the_check_succeeds_while_postgres_runs_and_fails_plainly_when_it_does_n
 ):
     endpoint = provisioned(emulator, tmpdir_env)
     with kubernetes_api(postgres, {endpoint: (postgres.host, postgres.port)}) as api:
-        inv = inventory(tmp_path, {"rosa-a": {"rosa_kubeconfig": str(api.write_kubeconfig(tmp_path / "kc"))}})
+        inv = wired_inventory(api, tmp_path)
 
         ok = play(emulator, "verify_connection.yml", inv, tmpdir_env)
         assert ok.returncode == 0, ok.stdout
@@ -257,14 +256,14 @@ def test_a_leftover_job_is_replaced_and_a_job_that_never_runs_times_out_clearly(
                 },
             }
         )
-        inv = inventory(tmp_path, {"rosa-a": {"rosa_kubeconfig": str(api.write_kubeconfig(tmp_path / "kc"))}})
+        inv = wired_inventory(api, tmp_path)
         run = play(emulator, "verify_connection.yml", inv, tmpdir_env)
         assert run.returncode == 0, run.stdout
         assert "accepting connections" in run.stdout
 
     # An image the stand-in cannot run stands for a Job that never starts: the run gives up in time and says so.
     with kubernetes_api() as api:
-        inv = inventory(tmp_path, {"rosa-a": {"rosa_kubeconfig": str(api.write_kubeconfig(tmp_path / "kc"))}})
+        inv = wired_inventory(api, tmp_path)
         run = play(emulator, "verify_connection.yml", inv, tmpdir_env, aurora_job_timeout=4)
         assert run.returncode != 0
         assert "the check did not finish within 4 s; its pod is Pending" in run.stdout
@@ -278,7 +277,7 @@ def test_reset_refuses_without_confirmation_and_then_empties_the_schema(
     postgres.sql("CREATE TABLE realm (id text)")
     postgres.sql("CREATE TABLE client (id text)")
     with kubernetes_api(postgres, {endpoint: (postgres.host, postgres.port)}) as api:
-        inv = inventory(tmp_path, {"rosa-a": {"rosa_kubeconfig": str(api.write_kubeconfig(tmp_path / "kc"))}})
+        inv = wired_inventory(api, tmp_path)
         configured = play(
             emulator,
             "keycloak_config.yml",

@@ -1,17 +1,10 @@
 """Peering ROSA clusters with Aurora (provision play 2, peering.yml, unpeer.yml) against the emulator."""
 
-import yaml
-
+from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 
 CLUSTER = "keycloak-aurora"
 LIVE = ("pending-acceptance", "provisioning", "active")
-
-
-def inventory(tmp_path, hosts):
-    path = tmp_path / f"inventory-{len(list(tmp_path.glob('inventory-*.yml')))}.yml"
-    path.write_text(yaml.safe_dump({"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}))
-    return path
 
 
 def play(emulator, playbook, inv, check=False, args=(), **extra_vars):
@@ -83,7 +76,7 @@ def test_provision_peers_three_rosa_clusters_in_two_regions(emulator, rosa, tmp_
         rosa("rosa-b", machine_cidr="10.1.0.0/16", kind="hcp"),
         rosa("rosa-c", region="eu-central-1", machine_cidr="10.2.0.0/16", kind="classic"),
     ]
-    inv = inventory(tmp_path, {"rosa-a": {}, "rosa-b": {}, "rosa-c": {"rosa_region": "eu-central-1"}})
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {}, "rosa-c": {"rosa_region": "eu-central-1"}})
 
     run = play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER)
     assert run.returncode == 0, run.stdout
@@ -102,7 +95,7 @@ def test_provision_peers_three_rosa_clusters_in_two_regions(emulator, rosa, tmp_
 
 def test_check_mode_on_a_fresh_setup_sends_no_mutating_request(emulator, rosa, tmp_path):
     rosa("rosa-a", machine_cidr="10.0.0.0/16")
-    inv = inventory(tmp_path, {"rosa-a": {}})
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}})
     emulator.start_recording()
     run = play(emulator, "provision.yml", inv, check=True, aurora_cluster=CLUSTER)
     assert run.returncode == 0, run.stdout
@@ -112,8 +105,8 @@ def test_check_mode_on_a_fresh_setup_sends_no_mutating_request(emulator, rosa, t
 
 def test_check_mode_of_peering_reports_what_it_would_add(emulator, rosa, tmp_path):
     rosa("rosa-a", machine_cidr="10.0.0.0/16")
-    inv = inventory(tmp_path, {"rosa-a": {}})
-    assert play(emulator, "provision.yml", inventory(tmp_path, {}), aurora_cluster=CLUSTER).returncode == 0
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}})
+    assert play(emulator, "provision.yml", rosa_inventory(tmp_path, {}), aurora_cluster=CLUSTER).returncode == 0
     emulator.start_recording()
     run = play(emulator, "peering.yml", inv, check=True, aurora_cluster=CLUSTER)
     assert run.returncode == 0, run.stdout
@@ -123,7 +116,7 @@ def test_check_mode_of_peering_reports_what_it_would_add(emulator, rosa, tmp_pat
 
 def test_ten_rosa_clusters_at_once_are_all_peered_on_the_first_run(emulator, rosa, tmp_path):
     clusters = [rosa(f"rosa-{n}", machine_cidr=f"10.{n}.0.0/16", azs=1) for n in range(10)]
-    inv = inventory(tmp_path, {c["name"]: {} for c in clusters})
+    inv = rosa_inventory(tmp_path, {c["name"]: {} for c in clusters})
     run = play(emulator, "provision.yml", inv, args=["-f", "10"], aurora_cluster=CLUSTER)
     assert run.returncode == 0, run.stdout
     assert_connected(emulator, clusters)
@@ -132,7 +125,7 @@ def test_ten_rosa_clusters_at_once_are_all_peered_on_the_first_run(emulator, ros
 def test_unpeer_one_host_removes_only_its_peering_routes_and_rule(emulator, rosa, tmp_path):
     alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16")
     beta = rosa("rosa-b", machine_cidr="10.1.0.0/16")
-    inv = inventory(tmp_path, {"rosa-a": {}, "rosa-b": {}})
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {}})
     assert play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER).returncode == 0
     [gone] = peerings_of(emulator, alpha)
 
@@ -155,7 +148,7 @@ def test_unpeer_one_host_removes_only_its_peering_routes_and_rule(emulator, rosa
 
 def test_unpeer_without_a_cluster_disconnects_from_every_aurora_cluster(emulator, rosa, tmp_path):
     alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16")
-    inv = inventory(tmp_path, {"rosa-a": {}})
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}})
     for cluster in (CLUSTER, "second-aurora"):
         assert play(emulator, "provision.yml", inv, aurora_cluster=cluster, aurora_instances=1).returncode == 0
     assert len(peerings_of(emulator, alpha)) == 2
@@ -171,7 +164,7 @@ def test_unpeer_without_a_cluster_disconnects_from_every_aurora_cluster(emulator
 
 def test_unpeer_after_the_rosa_nodes_are_gone(emulator, rosa, tmp_path):
     alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16")
-    inv = inventory(tmp_path, {"rosa-a": {}})
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}})
     assert play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER).returncode == 0
     emulator.client("ec2").terminate_instances(InstanceIds=alpha["instance_ids"])
 
@@ -187,12 +180,16 @@ def test_an_overlapping_machine_cidr_is_refused_before_any_peering(emulator, ros
     rosa("rosa-a", machine_cidr="10.0.0.0/16")
     assert (
         play(
-            emulator, "provision.yml", inventory(tmp_path, {}), aurora_cluster=CLUSTER, aurora_vpc_cidr="10.0.5.0/24"
+            emulator,
+            "provision.yml",
+            rosa_inventory(tmp_path, {}),
+            aurora_cluster=CLUSTER,
+            aurora_vpc_cidr="10.0.5.0/24",
         ).returncode
         == 0
     )
     emulator.start_recording()
-    run = play(emulator, "peering.yml", inventory(tmp_path, {"rosa-a": {}}), aurora_cluster=CLUSTER)
+    run = play(emulator, "peering.yml", rosa_inventory(tmp_path, {"rosa-a": {}}), aurora_cluster=CLUSTER)
     assert run.returncode != 0
     assert "10.0.0.0/16" in run.stdout and "10.0.5.0/24" in run.stdout
     assert emulator.mutating_actions() == []
@@ -200,7 +197,7 @@ def test_an_overlapping_machine_cidr_is_refused_before_any_peering(emulator, ros
 
 def test_a_new_aurora_vpc_avoids_the_rosa_machine_cidrs(emulator, rosa, tmp_path):
     alpha = rosa("rosa-a", machine_cidr="192.168.0.0/23")
-    run = play(emulator, "provision.yml", inventory(tmp_path, {"rosa-a": {}}), aurora_cluster=CLUSTER)
+    run = play(emulator, "provision.yml", rosa_inventory(tmp_path, {"rosa-a": {}}), aurora_cluster=CLUSTER)
     assert run.returncode == 0, run.stdout
     vpc, _main, _group = aurora(emulator)
     assert vpc["CidrBlock"] == "192.168.2.0/24"
@@ -209,7 +206,7 @@ def test_a_new_aurora_vpc_avoids_the_rosa_machine_cidrs(emulator, rosa, tmp_path
 
 def test_an_unknown_rosa_cluster_fails_alone(emulator, rosa, tmp_path):
     alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16")
-    inv = inventory(tmp_path, {"rosa-a": {}, "ghost": {}})
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}, "ghost": {}})
     run = play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER)
     assert run.returncode != 0
     assert run.stats("ghost")["failures"] == 1

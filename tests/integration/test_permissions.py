@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import botocore.session
-import yaml
 from botocore import xform_name
 
+from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 from tools.emulator.faults import FaultProxy
 
@@ -154,12 +154,6 @@ def test_the_policy_allows_exactly_what_the_code_can_call():
 # the lifecycle, recorded
 
 
-def inventory(tmp_path, hosts):
-    path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump({"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}))
-    return path
-
-
 def failures(run):
     """(host, task, msg) of the failed tasks of a json-callback run, or its raw output."""
     try:
@@ -178,7 +172,7 @@ def failures(run):
 def test_every_action_of_the_lifecycle_is_allowed_by_the_policy(emulator, rosa, tmp_path):
     rosa("rosa-a", machine_cidr="10.0.0.0/16", kind="classic")
     rosa("rosa-b", region="eu-central-1", machine_cidr="10.1.0.0/16", kind="hcp")
-    inv = inventory(tmp_path, {"rosa-a": {}, "rosa-b": {"rosa_region": "eu-central-1"}})
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {"rosa_region": "eu-central-1"}})
     named = {"aurora_cluster": CLUSTER}
     steps = [
         ("provision", "provision.yml", named, []),
@@ -218,7 +212,7 @@ def test_every_action_of_the_lifecycle_is_allowed_by_the_policy(emulator, rosa, 
 
 def denied_provision(emulator, rosa, tmp_path, action):
     rosa_cluster = rosa("rosa-a", machine_cidr="10.0.0.0/16", kind="classic")
-    inv = inventory(tmp_path, {"rosa-a": {}})
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}})
     with FaultProxy(emulator.url, share=0, deny={action}) as proxy:
         run = run_playbook(proxy.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}, inventory=inv)
         denied = dict(proxy.denied)

@@ -6,20 +6,14 @@ started together end with one deployment.
 import subprocess
 
 import pytest
-import yaml
 
 from tools.ansible_run import BIN
 from tools.ansible_run import PLAYBOOKS
 from tools.ansible_run import REPO_ROOT
 from tools.ansible_run import ansible_env
+from tools.ansible_run import rosa_inventory
 
 CLUSTER = "keycloak-aurora"
-
-
-def inventory(tmp_path, hosts):
-    path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump({"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}))
-    return path
 
 
 def command(playbook, inv=None, **extra_vars):
@@ -64,7 +58,7 @@ def test_two_tagged_vpcs_are_listed_and_nothing_changes(emulator, rosa, tmp_path
     ids = [tagged_vpc(ec2, "192.168.0.0/24"), tagged_vpc(ec2, "192.168.1.0/24")]
     emulator.start_recording()
 
-    result = run(emulator, command(playbook, inventory(tmp_path, {"rosa-a": {}}), **extra_vars))
+    result = run(emulator, command(playbook, rosa_inventory(tmp_path, {"rosa-a": {}}), **extra_vars))
 
     assert result.returncode != 0
     assert "2 VPCs carry the tag AuroraCluster=keycloak-aurora" in result.stdout, result.stdout
@@ -98,7 +92,7 @@ def test_two_peerings_between_the_same_vpcs_are_listed_and_nothing_changes(
     emulator, rosa, tmp_path, playbook, extra_vars
 ):
     rosa_cluster = rosa("rosa-a", machine_cidr="10.0.0.0/16")
-    inv = inventory(tmp_path, {"rosa-a": {}})
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}})
     provisioned = run(emulator, command("provision.yml", inv))
     assert provisioned.returncode == 0, provisioned.stdout
     second = duplicate_peering(emulator, rosa_cluster)
