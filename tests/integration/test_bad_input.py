@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 
 CLUSTER = "keycloak-aurora"
@@ -138,3 +139,15 @@ def test_every_bad_value_is_refused_by_name_before_any_request(emulator, tmp_pat
         assert host in failed, f"{case_id(variable, value)} was accepted"
         assert variable in failed[host] and message in failed[host], (case_id(variable, value), failed[host])
     assert emulator.recorded_actions() == []
+
+
+def test_one_rosa_clusters_bad_input_stops_provision_before_aurora_is_created(emulator, rosa, tmp_path):
+    rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {"rosa_vpc_id": "vpc-xyz"}})
+    emulator.start_recording()
+
+    run = run_playbook(emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}, inventory=inv)
+
+    assert run.returncode != 0
+    assert "rosa_vpc_id must be a VPC id" in failures(run.report)["rosa-b"]
+    assert emulator.mutating_actions() == []
