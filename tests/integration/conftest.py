@@ -5,10 +5,13 @@ emulator:        the same emulator, reset (resources and recorder) before each t
 rosa:            rosa(name, region=..., machine_cidr=..., kind=..., azs=..., workers=...) seeds a ROSA cluster.
 postgres:        a running PostgreSQL server for one test (tools/emulator/postgres.py): database and
                  login role keycloak on 127.0.0.1, password in postgres.password.
+own_tmpdir:      a TMPDIR of the test's own, with a short path, for ansible-playbook runs that use kubernetes.core.
 """
 
 import functools
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -46,3 +49,13 @@ def postgres(tmp_path):
 
     with PostgresServer(tmp_path / "postgres") as server:
         yield server
+
+
+@pytest.fixture
+def own_tmpdir():
+    """kubernetes.core caches the API's discovery in TMPDIR under the server's address, and ports are
+    reused: each test needs its own. Not under tmp_path: ansible-core 2.21 puts a unix socket in TMPDIR,
+    and a socket's path may not exceed about 100 characters."""
+    path = Path(tempfile.mkdtemp(prefix="tmpdir-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

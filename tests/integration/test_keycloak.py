@@ -29,11 +29,8 @@ WORKER = {"node-role.kubernetes.io/worker": ""}
 
 
 @pytest.fixture
-def tmpdir_env(tmp_path):
-    """Each test its own TMPDIR: kubernetes.core caches the API's discovery there."""
-    path = tmp_path / "tmp"
-    path.mkdir()
-    return {"TMPDIR": str(path)}
+def tmpdir_env(own_tmpdir):
+    return {"TMPDIR": str(own_tmpdir)}
 
 
 @pytest.fixture

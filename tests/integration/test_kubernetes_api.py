@@ -8,6 +8,7 @@ own TMPDIR, and hands it to ansible-playbook.
 import base64
 import importlib.util
 import json
+import os
 import socket
 import sys
 import time
@@ -61,11 +62,9 @@ def _wait_for(predicate, timeout=15):
 
 
 @pytest.fixture
-def stand_in(tmp_path, monkeypatch):
+def stand_in(own_tmpdir, monkeypatch):
     """stand_in(**KubernetesAPI arguments): a started stand-in with a `keycloak` namespace, stopped after the test."""
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setenv("TMPDIR", str(own_tmpdir))
     started = []
 
     def start(**kwargs):
@@ -637,7 +636,7 @@ def _playbook(tmp_path, tasks, name="playbook.yml"):
 def _run(api, tmp_path, tasks, check=False):
     """Run the tasks with kubernetes.core against the stand-in; {task name: result}."""
     kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
-    env = {"K8S_AUTH_KUBECONFIG": str(kubeconfig), "TMPDIR": str(tmp_path / "tmp")}
+    env = {"K8S_AUTH_KUBECONFIG": str(kubeconfig), "TMPDIR": os.environ["TMPDIR"]}
     run = run_playbook({}, str(_playbook(tmp_path, tasks)), check=check, env=env, timeout=120)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     return {task["task"]["name"]: task["hosts"]["localhost"] for task in run.report["plays"][0]["tasks"]}
