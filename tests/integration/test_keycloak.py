@@ -141,10 +141,20 @@ def test_provision_reads_the_worker_nodes_and_writes_the_keycloak_settings(
         config_map = api.get_object("ConfigMap", "keycloak-aurora-rootcert", NAMESPACE)
         assert config_map["data"] == {"aurora.pem": BUNDLE}
         assert secret["metadata"]["labels"]["keycloak.aurora/cluster"] == CLUSTER
+
+        # peering.yml alone reads the nodes itself (provision found the VPC in its first play).
+        assert play(emulator, "unpeer.yml", inv, tmpdir_env).returncode == 0
+        api.clear_requests()
+        again = play(emulator, "peering.yml", inv, tmpdir_env, args=["--limit", "renamed-site"])
+        assert again.returncode == 0, again.stdout
+        assert again.stats("renamed-site")["changed"] == 1
+        assert [r.query.get("labelSelector") for r in api.requests if r.path == "/api/v1/nodes"] == [
+            "node-role.kubernetes.io/worker"
+        ]
     found = emulator.client("ec2").describe_vpc_peering_connections(
         Filters=[{"Name": "requester-vpc-info.vpc-id", "Values": [seeded["vpc_id"]]}]
     )["VpcPeeringConnections"]
-    assert [p["Status"]["Code"] for p in found] == ["active"]
+    assert sorted(p["Status"]["Code"] for p in found) == ["active", "deleted"]  # unpeered, then peered again
     assert generated_password(emulator) not in run.stdout
 
 
