@@ -82,11 +82,12 @@ PLAYBOOKS_ON_THE_PEERING = [
     ("peering.yml", {}),
     ("unpeer.yml", {}),
     ("delete.yml", {}),
+    ("delete.yml", {"aurora_delete_peerings": "true"}),
 ]
 
 
 @pytest.mark.parametrize(
-    ("playbook", "extra_vars"), PLAYBOOKS_ON_THE_PEERING, ids=[entry[0] for entry in PLAYBOOKS_ON_THE_PEERING]
+    ("playbook", "extra_vars"), PLAYBOOKS_ON_THE_PEERING, ids=["peering", "unpeer", "delete", "delete-with-peerings"]
 )
 def test_two_peerings_between_the_same_vpcs_are_listed_and_nothing_changes(
     emulator, rosa, tmp_path, playbook, extra_vars
