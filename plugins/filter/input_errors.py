@@ -15,6 +15,8 @@ description:
     known regions, the shape of a given master password) and returns one message per problem,
     naming the variable and what is allowed. An empty list means the values are usable.
   - Regions are checked against the regions in botocore's endpoint data, without any request to AWS.
+  - File variables (C(rosa_kubeconfig), C(aurora_ca_bundle_path)) must name a file on the Ansible controller;
+    C(~) stands for the home directory.
 options:
   _input:
     description: The variables to check, by their public names (C(aurora_cluster), C(aurora_region) ...).
@@ -63,8 +65,13 @@ def known_regions():
     return {region for partition in partitions for region in partition["regions"]}
 
 
+def is_file(path):
+    # As the modules that take these paths (type path) read them: ~ is the controller user's home.
+    return os.path.isfile(os.path.expanduser(str(path)))
+
+
 def aurora_input_errors(values):
-    return input_errors(values, known_regions())
+    return input_errors(values, known_regions(), is_file)
 
 
 class FilterModule:

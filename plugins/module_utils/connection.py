@@ -296,13 +296,16 @@ def disconnect(rosa_client, aurora_client, *, found, aurora_vpcs, machine_cidr, 
 
 
 def peerings_into(aurora_client, *, vpc_id, aurora_region, client_for_region):
-    """The live peerings whose accepter is the Aurora VPC ``vpc_id``, each with its ROSA cluster name.
+    """The live peerings whose accepter is the Aurora VPC ``vpc_id``, each with its ROSA cluster name;
+    two between the same pair of VPCs are refused.
 
     On AWS, the tags of a cross-region peering live in the region where they were set (the ROSA
     region, at creation); ``client_for_region`` reads them there when this region does not show them.
     """
+    live = find_peerings(aurora_client, accepter_vpc_ids=[vpc_id])
+    refuse_duplicates(live)
     found = []
-    for connection in find_peerings(aurora_client, accepter_vpc_ids=[vpc_id]):
+    for connection in live:
         summary = peering.summary(connection)
         name = summary["tags"].get(naming.ROSA_CLUSTER_TAG)
         requester_region = summary["requester_region"]

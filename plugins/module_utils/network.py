@@ -94,15 +94,24 @@ def _tags(resource):
     return boto3_tag_list_to_ansible_dict(resource.get("Tags", []))
 
 
-def find_aurora_vpc(client, cluster):
-    """The VPC tagged for ``cluster``, None if there is none; two of them are an error."""
-    vpcs = ec2.describe_vpcs(client, Filters=[{"Name": f"tag:{naming.CLUSTER_TAG}", "Values": [cluster]}])
+def tagged_vpcs(client, cluster):
+    return ec2.describe_vpcs(client, Filters=[{"Name": f"tag:{naming.CLUSTER_TAG}", "Values": [cluster]}])
+
+
+def refuse_duplicate_vpcs(vpcs, cluster):
+    """Fail, listing them, when more than one of ``vpcs`` (all tagged for ``cluster``) exists."""
     if len(vpcs) > 1:
         found = ", ".join(f"{v['VpcId']} ({v['CidrBlock']})" for v in vpcs)
         raise AuroraError(
             f"{len(vpcs)} VPCs carry the tag {naming.CLUSTER_TAG}={cluster}: {found}. "
             "Delete or re-tag the ones that are not the Aurora cluster's VPC; none was picked."
         )
+
+
+def find_aurora_vpc(client, cluster):
+    """The VPC tagged for ``cluster``, None if there is none; two of them are an error."""
+    vpcs = tagged_vpcs(client, cluster)
+    refuse_duplicate_vpcs(vpcs, cluster)
     return vpcs[0] if vpcs else None
 
 
@@ -161,8 +170,7 @@ def _give_way_to_a_concurrent_run(client, cluster, created_vpc_id):
     Of two runs that both found no VPC, the later creator always sees the earlier one's VPC: at most
     one run goes on (both stop when each sees the other), so a rerun adopts or creates exactly one.
     """
-    tagged = ec2.describe_vpcs(client, Filters=[{"Name": f"tag:{naming.CLUSTER_TAG}", "Values": [cluster]}])
-    others = sorted(v["VpcId"] for v in tagged if v["VpcId"] != created_vpc_id)
+    others = sorted(v["VpcId"] for v in tagged_vpcs(client, cluster) if v["VpcId"] != created_vpc_id)
     if others:
         # Just created, still empty: nothing but the VPC itself to remove.
         ec2.delete_vpc(client, created_vpc_id)

@@ -141,8 +141,23 @@ def _keycloak_errors(values):
     return errors
 
 
-def input_errors(values, known_regions):
-    """Every problem with the variables in ``values``; an empty list when they are usable."""
+# Files on the Ansible controller.
+FILE_VARIABLES = ("rosa_kubeconfig", "aurora_ca_bundle_path")
+
+
+def _file_errors(values, is_file):
+    return [
+        f"{name} '{values[name]}' is not a file"
+        for name in FILE_VARIABLES
+        if values.get(name) and not is_file(values[name])
+    ]
+
+
+def input_errors(values, known_regions, is_file=None):
+    """Every problem with the variables in ``values``; an empty list when they are usable.
+
+    ``is_file(path)`` tells whether a file variable names a file; without it files are not checked.
+    """
     errors = []
     if "aurora_cluster" in values:
         name_error = naming.identifier_error(values["aurora_cluster"])
@@ -186,4 +201,6 @@ def input_errors(values, known_regions):
         errors += _tags_errors(values["aurora_tags"])
     errors += _aws_name_errors(values)
     errors += _keycloak_errors(values)
+    if is_file:
+        errors += _file_errors(values, is_file)
     return errors

@@ -16,7 +16,8 @@ description:
     C(<cluster>-security-group), without changing anything.
   - With O(peerings=true), also lists the live VPC peering connections into the Aurora VPC, with the ROSA
     cluster each comes from (its C(RosaCluster) tag, read in the requester's region for a cross-region peering).
-  - Fails when two VPCs carry the same C(AuroraCluster) tag, listing them.
+  - Fails when two VPCs carry the same C(AuroraCluster) tag, or (with O(peerings=true)) when two live
+    peering connections join the same ROSA VPC to the Aurora VPC, listing them.
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
 options:

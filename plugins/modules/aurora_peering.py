@@ -307,18 +307,13 @@ def rosa_vpc_id(module, rosa_client):
 
 def disconnect(module, rosa_client, aurora_client):
     params = module.params
-    vpc_filter = (
-        {"Name": f"tag:{naming.CLUSTER_TAG}", "Values": [params["cluster"]]}
-        if params["cluster"]
-        else {
-            "Name": "tag-key",
-            "Values": [naming.CLUSTER_TAG],
-        }
-    )
-    aurora_vpcs = {vpc["VpcId"]: vpc for vpc in ec2.describe_vpcs(aurora_client, Filters=[vpc_filter])}
-    if params["cluster"] and len(aurora_vpcs) > 1:
-        # Raises, listing them: which one is the cluster's is not for this module to guess.
-        network.find_aurora_vpc(aurora_client, params["cluster"])
+    if params["cluster"]:
+        vpcs = network.tagged_vpcs(aurora_client, params["cluster"])
+        # Which of two tagged VPCs is the cluster's is not for this module to guess.
+        network.refuse_duplicate_vpcs(vpcs, params["cluster"])
+    else:
+        vpcs = ec2.describe_vpcs(aurora_client, Filters=[{"Name": "tag-key", "Values": [naming.CLUSTER_TAG]}])
+    aurora_vpcs = {vpc["VpcId"]: vpc for vpc in vpcs}
     if not aurora_vpcs:
         module.exit_json(changed=False, removed=[])
     requester = rosa_vpc_id(module, rosa_client)

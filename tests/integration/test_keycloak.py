@@ -273,7 +273,7 @@ def test_a_leftover_job_is_replaced_and_a_job_that_never_runs_times_out_clearly(
         inv = wired_inventory(api, tmp_path)
         run = play(emulator, "verify_connection.yml", inv, tmpdir_env, aurora_job_timeout=4)
         assert run.returncode != 0
-        assert "the check did not finish within 4 s; its pod is Pending" in run.stdout
+        assert "the Job did not finish within 4 s; its pod is Pending" in run.stdout
         assert api.list_objects("Job", NAMESPACE) == []
 
 

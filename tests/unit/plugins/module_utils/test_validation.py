@@ -107,3 +107,12 @@ def test_a_local_ca_bundle_makes_the_url_irrelevant():
 def test_a_snapshot_arn_is_accepted():
     arn = "arn:aws:rds:eu-west-1:123456789012:cluster-snapshot:keycloak-aurora-final-20261122"
     assert input_errors({**GOOD, "aurora_snapshot_identifier": arn}, REGIONS) == []
+
+
+def test_file_variables_must_name_files_when_a_check_is_given():
+    values = {**GOOD, "rosa_kubeconfig": "/nowhere/kubeconfig", "aurora_ca_bundle_path": "/etc/bundle.pem"}
+    exists = {"/etc/bundle.pem"}
+    assert input_errors(values, REGIONS, is_file=exists.__contains__) == [
+        "rosa_kubeconfig '/nowhere/kubeconfig' is not a file"
+    ]
+    assert input_errors(values, REGIONS) == []
