@@ -3,7 +3,7 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Which DB instances an Aurora cluster needs, and how far a wait has got (DESIGN §3, §7).
+"""Which DB instances an Aurora cluster needs, in which zones, and how far a wait has got.
 
 Pure functions, no boto3: the AWS side lives in ``rds_cluster``. A member is described here by a
 plain dict ``{"id": str, "az": str | None, "writer": bool, "status": str, "instance_class": str}``.
@@ -83,17 +83,60 @@ def _rotation(azs, start):
     return [azs[(start + offset) % len(azs)] for offset in range(len(azs))]
 
 
+def usable_zones(cluster_zones, subnet_group_zones):
+    """The zones new instances of a cluster may go to, sorted.
+
+    An Aurora instance must sit in a zone of the cluster's DB subnet group, and in one where the
+    cluster keeps its storage volume (DescribeDBClusters' ``AvailabilityZones``, three zones,
+    while a subnet group may span more). When the cluster's zones are unknown, the subnet group's
+    zones are all there is to go by; when the subnet group's are unknown, AWS chooses.
+    """
+    zones = sorted(set(az for az in subnet_group_zones or () if az))
+    if not cluster_zones:
+        return zones
+    storage = set(cluster_zones)
+    return [az for az in zones if az in storage]
+
+
+def spread_over_zones(cluster, identifiers, members, availability_zones):
+    """Give each of the new instances ``identifiers`` a zone: ``[(identifier, zone or None), ...]``.
+
+    The round-robin over the sorted ``availability_zones`` continues from the zone of the
+    highest-numbered member; a zone that holds fewer members than the others comes first, so a
+    cluster made unevenly (the scripts used only two zones) is evened out instead of piling up
+    further. Called again, without a zone that has no capacity for the instance class, for the
+    instances not created yet: they stay apart from each other and from the members.
+    """
+    azs = sorted(set(az for az in availability_zones or () if az))
+    if not azs:
+        return [(identifier, None) for identifier in identifiers]
+    active = [m for m in members if m.get("status") != DELETING]
+    load = dict((az, 0) for az in azs)
+    for member in active:
+        if member.get("az") in load:
+            load[member["az"]] += 1
+    numbered = sorted(
+        (m for m in active if _number(cluster, m["id"]) is not None and m.get("az") in load),
+        key=lambda m: _number(cluster, m["id"]),
+    )
+    start = (azs.index(numbered[-1]["az"]) + 1) % len(azs) if numbered else 0
+    spread = []
+    for identifier in identifiers:
+        order = _rotation(azs, start)
+        az = min(order, key=lambda zone: (load[zone], order.index(zone)))
+        load[az] += 1
+        start = (azs.index(az) + 1) % len(azs)
+        spread.append((identifier, az))
+    return spread
+
+
 def plan_instances(cluster, wanted, members, availability_zones):
     """Plan the instances of ``cluster`` for ``wanted`` members.
 
-    New instances take the lowest free numbers. Their zone continues the round-robin over the
-    sorted ``availability_zones`` from the zone of the highest-numbered existing instance; a zone
-    that already holds fewer members than the others comes first, so a cluster made unevenly
-    (the scripts used only two zones) is evened out instead of piling up further.
+    New instances take the lowest free numbers and their zones from ``spread_over_zones``.
     Scaling down removes readers with the highest numbers, never the writer, never an instance
     named otherwise.
     """
-    azs = sorted(set(az for az in availability_zones or () if az))
     active = [m for m in members if m.get("status") != DELETING]
     unmanaged = sorted(m["id"] for m in members if _number(cluster, m["id"]) is None)
     taken = set(n for n in (_number(cluster, m["id"]) for m in members) if n is not None)
@@ -102,28 +145,15 @@ def plan_instances(cluster, wanted, members, availability_zones):
     delete = []
     shortfall = 0
     if wanted > len(active):
-        load = dict((az, 0) for az in azs)
-        for member in active:
-            if member.get("az") in load:
-                load[member["az"]] += 1
-        numbered = sorted(
-            (m for m in active if _number(cluster, m["id"]) is not None and m.get("az") in load),
-            key=lambda m: _number(cluster, m["id"]),
-        )
-        start = (azs.index(numbered[-1]["az"]) + 1) % len(azs) if numbered else 0
+        identifiers = []
         number = 0
         for _slot in range(wanted - len(active)):
             number += 1
             while number in taken:
                 number += 1
             taken.add(number)
-            az = None
-            if azs:
-                order = _rotation(azs, start)
-                az = min(order, key=lambda zone: (load[zone], order.index(zone)))
-                load[az] += 1
-                start = (azs.index(az) + 1) % len(azs)
-            create.append((instance_identifier(cluster, number), az))
+            identifiers.append(instance_identifier(cluster, number))
+        create = spread_over_zones(cluster, identifiers, active, availability_zones)
     elif wanted < len(active):
         readers = sorted(
             (m for m in active if not m.get("writer") and _number(cluster, m["id"]) is not None),

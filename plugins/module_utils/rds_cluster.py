@@ -42,6 +42,8 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan impo
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import classify
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import describe_states
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import plan_instances
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import spread_over_zones
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import usable_zones
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import wait_progress
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import cluster_tags
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import instance_number
@@ -49,11 +51,15 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.secret import read
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import wait_patiently
 
 DEFAULT_ENGINE = "aurora-postgresql"
+# An aurora-postgresql version: never sent with another engine.
 DEFAULT_ENGINE_VERSION = "17.5"
 DEFAULT_INSTANCE_CLASS = "db.t4g.large"
 MAX_INSTANCES = 16
 # Seconds between two polls while waiting: clusters and instances take minutes on AWS.
 POLL_DELAY = 15
+# A zone out of capacity for an instance class answers every retry the same way for a while.
+NO_CAPACITY = "InsufficientDBInstanceCapacity"
+SNAPSHOT_QUOTA_EXCEEDED = "SnapshotQuotaExceeded"
 
 
 class AuroraClusterError(AuroraError):
@@ -105,6 +111,18 @@ def describe_db_subnet_group(client, name):
 def describe_cluster_snapshot(client, snapshot_identifier):
     snapshots = describe_db_cluster_snapshots(client, DBClusterSnapshotIdentifier=snapshot_identifier)
     return snapshots[0] if snapshots else None
+
+
+def describe_final_snapshots(client, identifier):
+    """The manual snapshots of the cluster named ``<identifier>-final-...``, oldest first.
+
+    Every delete with a final snapshot adds one, and AWS keeps them (and counts them against the
+    account's snapshot quota) until someone deletes them.
+    """
+    prefix = final_snapshot_prefix(identifier)
+    snapshots = describe_db_cluster_snapshots(client, DBClusterIdentifier=identifier, SnapshotType="manual")
+    finals = [s for s in snapshots if s["DBClusterSnapshotIdentifier"].lower().startswith(prefix)]
+    return sorted(finals, key=lambda s: (s["SnapshotCreateTime"], s["DBClusterSnapshotIdentifier"]))
 
 
 @AuroraErrorHandler.common_error_handler("create DB cluster")
@@ -338,9 +356,42 @@ def cluster_summary(cluster, instances):
     }
 
 
+def final_snapshot_prefix(identifier):
+    # RDS stores snapshot identifiers in lower case, whatever case they were given in.
+    return f"{identifier}-final-".lower()
+
+
 def default_final_snapshot_identifier(identifier, now=None):
     """``<c>-final-<UTC YYYYmmddHHMMSS>``; ``now`` is a ``time.struct_time`` in UTC."""
-    return f"{identifier}-final-{time.strftime('%Y%m%d%H%M%S', now or time.gmtime())}"
+    return f"{final_snapshot_prefix(identifier)}{time.strftime('%Y%m%d%H%M%S', now or time.gmtime())}"
+
+
+def _snapshot_summary(snapshot):
+    return {
+        "db_cluster_snapshot_identifier": snapshot["DBClusterSnapshotIdentifier"],
+        "snapshot_create_time": snapshot["SnapshotCreateTime"].isoformat(),
+        "status": snapshot.get("Status"),
+    }
+
+
+def _same_identifier(first, second):
+    """RDS stores cluster, instance, subnet group and snapshot identifiers in lower case."""
+    return (first or "").lower() == (second or "").lower()
+
+
+def _error_code(error):
+    """The AWS error code behind an AnsibleAWSError, or None."""
+    response = getattr(error.exception, "response", None) or {}
+    return (response.get("Error") or {}).get("Code")
+
+
+def check_engine(engine, engine_version):
+    """Refuse to send the default aurora-postgresql version with another engine."""
+    if engine != DEFAULT_ENGINE and not engine_version:
+        raise AuroraClusterError(
+            f"engine={engine} needs engine_version: the default {DEFAULT_ENGINE_VERSION} is a version of "
+            f"{DEFAULT_ENGINE}, the engine this collection is made for"
+        )
 
 
 def _subnet_group_azs(client, name):
@@ -410,6 +461,7 @@ def ensure_cluster_present(
     """
     if not 1 <= instances <= MAX_INSTANCES:
         raise AuroraClusterError(f"instances must be between 1 and {MAX_INSTANCES}, got {instances}")
+    check_engine(engine, engine_version)
     desired = dict(
         identifier=identifier,
         engine=engine,
@@ -449,8 +501,9 @@ def ensure_cluster_present(
         )
 
     if check_mode:
-        subnet_group = db_subnet_group_name or "default"
-        plan = plan_instances(identifier, instances, [], _subnet_group_azs(client, subnet_group))
+        # Predicted as RDS will store them: in lower case.
+        subnet_group = (db_subnet_group_name or "default").lower()
+        plan = plan_instances(identifier.lower(), instances, [], _subnet_group_azs(client, subnet_group))
         after = _predicted_new(desired, plan, subnet_group, snapshot_identifier)
         return True, {"cluster": {}, "before": {}, "after": after}
 
@@ -510,7 +563,7 @@ def _check_adoptable(cluster, desired, warn):
             "storage encryption of an existing cluster cannot be changed in place, so it is left as it is"
         )
     group = desired["db_subnet_group_name"]
-    if group and cluster.get("DBSubnetGroup") != group:
+    if group and not _same_identifier(cluster.get("DBSubnetGroup"), group):
         warn(
             f"DB cluster {identifier} uses DB subnet group {cluster.get('DBSubnetGroup')}, not {group}; "
             "the subnet group of an existing cluster is left as it is"
@@ -567,10 +620,11 @@ def _converge(
     instances = describe_cluster_instances(client, identifier) if not created else []
     members = _members(cluster, instances)
     plan = plan_instances(identifier, desired["instances"], members, [])
+    zones = []
     if plan.create:
         # Zones matter only for new instances: spare the call otherwise.
-        azs = _subnet_group_azs(client, cluster.get("DBSubnetGroup"))
-        plan = plan_instances(identifier, desired["instances"], members, azs)
+        zones = usable_zones(cluster.get("AvailabilityZones"), _subnet_group_azs(client, cluster.get("DBSubnetGroup")))
+        plan = plan_instances(identifier, desired["instances"], members, zones)
     if plan.shortfall:
         raise AuroraClusterError(
             f"instances={desired['instances']}: DB cluster {identifier} would still have {plan.shortfall} "
@@ -610,22 +664,16 @@ def _converge(
     if tags_to_set:
         add_tags_to_resource(client, arn, tags_to_set)
 
-    # Back to back, no wait in between: the instances come up in parallel.
-    instance_tags = ansible_dict_to_boto3_tag_list(cluster_tags(identifier, desired["tags"]))
-    for instance_id, az in plan.create:
-        params = {
-            "DBInstanceIdentifier": instance_id,
-            "DBClusterIdentifier": identifier,
-            "DBInstanceClass": new_class,
-            "Engine": cluster["Engine"],
-            "AutoMinorVersionUpgrade": bool(desired["auto_minor_version_upgrade"]),
-            "EnablePerformanceInsights": bool(desired["enable_performance_insights"]),
-            "PubliclyAccessible": False,
-            "Tags": instance_tags,
-        }
-        if az:
-            params["AvailabilityZone"] = az
-        create_db_instance(client, **params)
+    instance_params = {
+        "DBClusterIdentifier": identifier,
+        "DBInstanceClass": new_class,
+        "Engine": cluster["Engine"],
+        "AutoMinorVersionUpgrade": bool(desired["auto_minor_version_upgrade"]),
+        "EnablePerformanceInsights": bool(desired["enable_performance_insights"]),
+        "PubliclyAccessible": False,
+        "Tags": ansible_dict_to_boto3_tag_list(cluster_tags(identifier, desired["tags"])),
+    }
+    _create_instances(client, cluster, plan.create, members, zones, instance_params, warn)
     for instance_id in resized:
         modify_db_instance(
             client, DBInstanceIdentifier=instance_id, DBInstanceClass=desired["instance_class"], ApplyImmediately=True
@@ -660,6 +708,79 @@ def _converge(
         instances = describe_cluster_instances(client, identifier)
     after = cluster_summary(cluster, instances)
     return changed, {"cluster": after, "before": before, "after": after}
+
+
+def _create_instances(client, cluster, planned, members, zones, params, warn):
+    """Create the ``planned`` instances back to back, with no wait in between: they come up in parallel.
+
+    A zone without capacity for the instance class is left out for the rest of the run, and the
+    instances not created yet are spread again over the other ``zones``: the instance moves
+    instead of failing the same way on every run, and the instances stay in different zones.
+    """
+    identifier = cluster["DBClusterIdentifier"]
+    instance_class = params["DBInstanceClass"]
+    placed = [m for m in members if m["status"] != DELETING]
+    refused = []
+    moved = set()
+    pending = list(planned)
+    while pending:
+        instance_id, az = pending[0]
+        try:
+            if az:
+                create_db_instance(client, DBInstanceIdentifier=instance_id, AvailabilityZone=az, **params)
+            else:
+                create_db_instance(client, DBInstanceIdentifier=instance_id, **params)
+        except AnsibleRDSError as e:
+            if _error_code(e) != NO_CAPACITY:
+                raise
+            if not az:
+                where = "the zone AWS chose (the zones of the cluster's DB subnet group are unknown)"
+                raise AuroraClusterError(_no_capacity_message(cluster, instance_id, instance_class, where)) from e
+            refused.append(az)
+            left = [zone for zone in zones if zone not in refused]
+            if not left:
+                where = (
+                    f"{', '.join(refused)}, every zone of DB subnet group {cluster.get('DBSubnetGroup')} "
+                    "where the cluster keeps its storage"
+                )
+                raise AuroraClusterError(_no_capacity_message(cluster, instance_id, instance_class, where)) from e
+            pending = spread_over_zones(identifier, [i for i, _az in pending], placed, left)
+            moved.add(instance_id)
+            continue
+        if instance_id in moved:
+            warn(
+                f"DB instance {instance_id} is created in {az}: AWS has no capacity for instance class "
+                f"{instance_class} in {', '.join(refused)}"
+            )
+        placed.append({"id": instance_id, "az": az, "status": "creating"})
+        pending.pop(0)
+
+
+def _no_capacity_message(cluster, instance_id, instance_class, where):
+    return (
+        f"DB instance {instance_id} of cluster {cluster['DBClusterIdentifier']} was not created: AWS has no "
+        f"capacity for instance class {instance_class} in {where} ({NO_CAPACITY}). Choose another "
+        "instance_class (aurora_instance_class in the playbooks), or run again later"
+    )
+
+
+def _snapshot_quota_message(identifier, params, earlier_finals, instances):
+    if earlier_finals:
+        names = [s["DBClusterSnapshotIdentifier"] for s in earlier_finals]
+        remove = (
+            f", for example the final snapshots earlier deletes of {identifier} left, oldest first: {', '.join(names)} "
+            f"(aws rds delete-db-cluster-snapshot --db-cluster-snapshot-identifier {names[0]})"
+        )
+    else:
+        remove = " (aws rds describe-db-cluster-snapshots --snapshot-type manual lists them)"
+    gone = " Its instances are deleted already." if instances else ""
+    return (
+        f"DB cluster {identifier} was not deleted: AWS refused its final snapshot "
+        f"{params['FinalDBSnapshotIdentifier']} because the account's quota of manual DB cluster snapshots is "
+        f"reached ({SNAPSHOT_QUOTA_EXCEEDED}).{gone} Delete snapshots you no longer need{remove}, or delete "
+        "the cluster without a final snapshot (skip_final_snapshot=true, aurora_skip_final_snapshot=true in the "
+        "playbooks); then run again"
+    )
 
 
 def _predicted(before, cluster_changes, tags_to_set, tags_to_unset, plan, resized, new_class):
@@ -699,7 +820,7 @@ def _predicted(before, cluster_changes, tags_to_set, tags_to_unset, plan, resize
 
 
 def _predicted_new(desired, plan, subnet_group, snapshot_identifier):
-    identifier = desired["identifier"]
+    identifier = desired["identifier"].lower()
     skeleton = {
         "db_cluster_identifier": identifier,
         "engine": desired["engine"],
@@ -718,7 +839,8 @@ def _predicted_new(desired, plan, subnet_group, snapshot_identifier):
         "members": [],
     }
     new_class = desired["instance_class"] or DEFAULT_INSTANCE_CLASS
-    return _predicted(skeleton, {}, cluster_tags(identifier, desired["tags"]), [], plan, [], new_class)
+    tags = cluster_tags(desired["identifier"], desired["tags"])
+    return _predicted(skeleton, {}, tags, [], plan, [], new_class)
 
 
 def ensure_cluster_absent(
@@ -737,12 +859,15 @@ def ensure_cluster_absent(
     """Delete the cluster's instances, then the cluster (with a final snapshot unless skipped).
 
     The instances are always waited for, whatever ``wait`` says: RDS refuses to delete a cluster
-    that still has members. Deletion protection is never lifted here.
+    that still has members. Deletion protection is never lifted here. ``state`` also lists, as
+    ``earlier_final_snapshots``, the final snapshots earlier deletes of the same name left behind.
     """
     remaining = _deadline(wait_timeout, clock)
     cluster = describe_db_cluster(client, identifier)
     if cluster is None:
         return False, {"cluster": {}, "before": {}, "after": {}}
+    # From here on the identifier as RDS stores it, in lower case, whatever case it was given in.
+    identifier = cluster["DBClusterIdentifier"]
     instances = describe_cluster_instances(client, identifier)
     before = cluster_summary(cluster, instances)
     state = {"cluster": {}, "before": before, "after": {}}
@@ -752,6 +877,8 @@ def ensure_cluster_absent(
             "for example with this module: state=present deletion_protection=false (or aws rds modify-db-cluster "
             f"--db-cluster-identifier {identifier} --no-deletion-protection --apply-immediately), then delete again"
         )
+    earlier_finals = describe_final_snapshots(client, identifier)
+    state["earlier_final_snapshots"] = [_snapshot_summary(s) for s in earlier_finals]
     already_deleting = cluster.get("Status") == DELETING
     to_delete = [i["DBInstanceIdentifier"] for i in instances if i.get("DBInstanceStatus") != DELETING]
     changed = bool(to_delete) or not already_deleting
@@ -777,7 +904,12 @@ def ensure_cluster_absent(
         params = {"DBClusterIdentifier": identifier, "SkipFinalSnapshot": bool(skip_final_snapshot)}
         if not skip_final_snapshot:
             params["FinalDBSnapshotIdentifier"] = state["final_snapshot_identifier"]
-        delete_db_cluster(client, **params)
+        try:
+            delete_db_cluster(client, **params)
+        except AnsibleRDSError as e:
+            if _error_code(e) != SNAPSHOT_QUOTA_EXCEEDED:
+                raise
+            raise AuroraClusterError(_snapshot_quota_message(identifier, params, earlier_finals, instances)) from e
     if wait:
         wait_for_cluster(
             client,

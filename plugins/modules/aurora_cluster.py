@@ -15,14 +15,23 @@ description:
   - Creates the Aurora DB cluster O(identifier), or restores it from O(snapshot_identifier), and
     converges its DB instances C(<identifier>-instance-1) ... C(<identifier>-instance-N) to O(instances).
   - Missing instances are created back to back, round-robin over the availability zones of the
-    cluster's DB subnet group, and then waited for in one loop. Scaling down removes the readers with
-    the highest numbers, never the writer. Instances named otherwise are counted but left alone.
+    cluster's DB subnet group in which the cluster keeps its storage (the cluster's C(AvailabilityZones)),
+    and then waited for in one loop. Scaling down removes the readers with the highest numbers, never
+    the writer. Instances named otherwise are counted but left alone.
+  - When AWS has no capacity for the instance class in a zone (C(InsufficientDBInstanceCapacity)), the
+    instance is created in another of those zones, with a warning, and the instances still to create
+    avoid that zone too. When no zone has capacity, the module fails naming the instance class and the
+    zones it asked.
   - An existing cluster is adopted as it is. Only what is asked explicitly is changed
     (O(instance_class), O(deletion_protection), O(backup_retention_period), O(vpc_security_group_ids),
     O(tags)); defaults apply to what is created. Settings AWS cannot change in place (storage
     encryption, DB subnet group, database name, master user name) are reported as warnings.
   - O(state=absent) deletes the instances, then the cluster, with a final snapshot unless
     O(skip_final_snapshot=true), and waits until they are gone. It never lifts deletion protection.
+  - Final snapshots are kept by AWS until someone deletes them, and count against the account's snapshot
+    quota. O(state=absent) returns those that earlier deletes of the same cluster name left, as
+    RV(earlier_final_snapshots). When the quota leaves no room for the final snapshot
+    (C(SnapshotQuotaExceeded)), the module fails naming them, oldest first, and how to proceed.
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
 options:
@@ -41,16 +50,18 @@ options:
     default: present
   engine:
     description:
-      - The Aurora engine. An existing cluster running another engine is refused.
-      - With V(aurora-mysql), set O(engine_version) too.
+      - The Aurora engine. The collection is made for V(aurora-postgresql); an existing cluster running
+        another engine is refused.
+      - V(aurora-mysql) needs O(engine_version), because the default version is an Aurora PostgreSQL
+        version; without it the module fails before sending any request.
     type: str
     choices: [aurora-postgresql, aurora-mysql]
     default: aurora-postgresql
   engine_version:
     description:
-      - The engine version of a new cluster. When not set, a new cluster gets V(17.5) (the version
-        the Keycloak high-availability guide tests), and a cluster restored from a snapshot keeps
-        the snapshot's version.
+      - The engine version of a new cluster. When not set, a new V(aurora-postgresql) cluster gets V(17.5)
+        (the version the Keycloak high-availability guide tests), and a cluster restored from a snapshot
+        keeps the snapshot's version. Required with O(engine=aurora-mysql).
       - When set and an existing cluster runs another version, the module fails; it never upgrades.
     type: str
   instances:
@@ -368,6 +379,30 @@ final_snapshot_identifier:
   returned: when O(state=absent) deletes a cluster and O(skip_final_snapshot=false)
   type: str
   sample: keycloak-aurora-final-20250101120000
+earlier_final_snapshots:
+  description:
+    - The manual DB cluster snapshots C(<identifier>-final-*) of the cluster name that existed before
+      this run, oldest first; the final snapshot of this run is not among them.
+    - Delete those you no longer need (C(aws rds delete-db-cluster-snapshot)); AWS keeps them otherwise.
+  returned: when O(state=absent) finds the cluster
+  type: list
+  elements: dict
+  contains:
+    db_cluster_snapshot_identifier:
+      description: The snapshot identifier.
+      returned: success
+      type: str
+      sample: keycloak-aurora-final-20250101120000
+    snapshot_create_time:
+      description: When the snapshot was taken, ISO 8601.
+      returned: success
+      type: str
+      sample: "2025-01-01T12:00:05.123000+00:00"
+    status:
+      description: The status of the snapshot.
+      returned: success
+      type: str
+      sample: available
 diff:
   description: The cluster before and after (predicted in check mode).
   returned: in diff mode
@@ -392,6 +427,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import identifier_error
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import MAX_INSTANCES
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import AuroraClusterError
+from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import check_engine
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import ensure_cluster_absent
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import ensure_cluster_present
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import read_master_credentials
@@ -409,6 +445,8 @@ def validate(params):
         raise AuroraClusterError(f"backup_retention_period must be between 1 and 35, got {retention}")
     if params["wait_timeout"] < 0:
         raise AuroraClusterError(f"wait_timeout must be 0 or more, got {params['wait_timeout']}")
+    if params["state"] == "present":
+        check_engine(params["engine"], params["engine_version"])
 
 
 def master_credentials(module):
@@ -450,6 +488,8 @@ def run(module):
         )
         if state.get("final_snapshot_identifier"):
             result["final_snapshot_identifier"] = state["final_snapshot_identifier"]
+        if "earlier_final_snapshots" in state:
+            result["earlier_final_snapshots"] = state["earlier_final_snapshots"]
     else:
         changed, state = ensure_cluster_present(
             client,

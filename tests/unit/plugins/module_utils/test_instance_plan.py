@@ -169,3 +169,46 @@ def test_wait_progress_waits_for_the_new_class():
 
 def test_describe_states():
     assert instance_plan.describe_states([("a", "creating"), ("b", "missing")]) == "a (creating), b (missing)"
+
+
+# zones ------------------------------------------------------------------------------------------
+
+
+def test_usable_zones_are_the_subnet_groups_zones_where_the_cluster_storage_lives():
+    # A subnet group may span more zones than the three where Aurora keeps the cluster volume.
+    subnet_group = ["eu-west-1d", "eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    assert instance_plan.usable_zones(["eu-west-1c", "eu-west-1b", "eu-west-1d"], subnet_group) == [
+        "eu-west-1b",
+        "eu-west-1c",
+        "eu-west-1d",
+    ]
+
+
+@pytest.mark.parametrize("cluster_zones", [None, []])
+def test_usable_zones_without_the_clusters_zones_are_the_subnet_groups(cluster_zones):
+    assert instance_plan.usable_zones(cluster_zones, ["eu-west-1b", "eu-west-1a"]) == ["eu-west-1a", "eu-west-1b"]
+
+
+def test_usable_zones_of_an_unknown_subnet_group_are_none():
+    assert instance_plan.usable_zones(["eu-west-1a", "eu-west-1b"], []) == []
+
+
+def test_spread_again_after_a_zone_refused_keeps_the_instances_apart():
+    # kc-instance-1 was planned in eu-west-1a, which has no capacity: both go to the other zones.
+    assert instance_plan.spread_over_zones(
+        "kc", ["kc-instance-1", "kc-instance-2"], [], ["eu-west-1b", "eu-west-1c"]
+    ) == [
+        ("kc-instance-1", "eu-west-1b"),
+        ("kc-instance-2", "eu-west-1c"),
+    ]
+
+
+def test_spread_again_counts_the_instances_already_placed():
+    members = [member("kc-instance-1", "eu-west-1b", writer=True), member("kc-instance-2", "eu-west-1c")]
+    assert instance_plan.spread_over_zones("kc", ["kc-instance-3"], members, ["eu-west-1b", "eu-west-1c"]) == [
+        ("kc-instance-3", "eu-west-1b")
+    ]
+
+
+def test_spread_over_no_zones_leaves_the_choice_to_aws():
+    assert instance_plan.spread_over_zones("kc", ["kc-instance-1"], [], []) == [("kc-instance-1", None)]

@@ -1,10 +1,11 @@
 """aurora_cluster: the ensure_* functions against a fake RDS client, and the module's entry checks.
 
 The fake keeps just enough state to behave like RDS across calls (instances come up one poll after
-they are created, deletes take one poll), records every call, and never sleeps: the wait loops get
-a fake clock whose ``sleep`` only moves time forward.
+they are created, deletes take one poll, identifiers are stored in lower case), records every call,
+and never sleeps: the wait loops get a fake clock whose ``sleep`` only moves time forward.
 """
 
+import datetime
 import json
 
 import botocore.exceptions
@@ -71,6 +72,9 @@ class FakeRDS:
         self.snapshots = {}
         self.subnet_groups = {"kc-subnet-group": zones}
         self.scripts = {}
+        # zones answering CreateDBInstance with InsufficientDBInstanceCapacity
+        self.no_capacity = set()
+        self.snapshot_quota_reached = False
         self.cluster_never_available = False
         self.waiter_errors = []
 
@@ -101,12 +105,23 @@ class FakeRDS:
             "DeletionProtection": False,
             "BackupRetentionPeriod": 1,
             "DBSubnetGroup": "kc-subnet-group",
+            # where Aurora keeps the cluster volume: three zones of the subnet group
+            "AvailabilityZones": list(ZONES),
             "VpcSecurityGroups": [{"VpcSecurityGroupId": "sg-1", "Status": "active"}],
             "TagList": [{"Key": "AuroraCluster", "Value": identifier}],
         }
         cluster.update(extra)
         self.clusters[identifier] = cluster
         return cluster
+
+    def add_snapshot(self, identifier, cluster="kc", kind="manual", created=None):
+        self.snapshots[identifier] = {
+            "DBClusterSnapshotIdentifier": identifier,
+            "DBClusterIdentifier": cluster,
+            "SnapshotType": kind,
+            "Status": "available",
+            "SnapshotCreateTime": created or datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC),
+        }
 
     def add_instance(self, identifier, az, writer=False, status="available", cluster="kc", klass="db.t4g.large"):
         self.instances[identifier] = {
@@ -132,12 +147,14 @@ class FakeRDS:
 
     def describe_db_clusters(self, DBClusterIdentifier):
         self.calls.append(("describe_db_clusters", {"DBClusterIdentifier": DBClusterIdentifier}))
-        if DBClusterIdentifier not in self.clusters:
+        if DBClusterIdentifier.lower() not in self.clusters:
             raise client_error("DBClusterNotFoundFault", "DescribeDBClusters")
-        return {"DBClusters": [self._cluster_view(self.clusters[DBClusterIdentifier])]}
+        return {"DBClusters": [self._cluster_view(self.clusters[DBClusterIdentifier.lower()])]}
 
     def _describe_db_instances(self, Filters):
         self.calls.append(("describe_db_instances", {"Filters": Filters}))
+        # Matched as given: AWS documents no case rule for filter values, so the code must send the
+        # identifier as RDS stores it.
         cluster = Filters[0]["Values"][0]
         result = []
         for identifier, instance in list(self.instances.items()):
@@ -156,13 +173,20 @@ class FakeRDS:
                     instance["DBInstanceClass"] = instance.pop("_new_class")
         return {"DBInstances": result}
 
-    def _describe_db_cluster_snapshots(self, DBClusterSnapshotIdentifier):
-        self.calls.append(
-            ("describe_db_cluster_snapshots", {"DBClusterSnapshotIdentifier": DBClusterSnapshotIdentifier})
-        )
-        if DBClusterSnapshotIdentifier not in self.snapshots:
-            raise client_error("DBClusterSnapshotNotFoundFault", "DescribeDBClusterSnapshots")
-        return {"DBClusterSnapshots": [self.snapshots[DBClusterSnapshotIdentifier]]}
+    def _describe_db_cluster_snapshots(self, **kwargs):
+        self.calls.append(("describe_db_cluster_snapshots", kwargs))
+        if "DBClusterSnapshotIdentifier" in kwargs:
+            if kwargs["DBClusterSnapshotIdentifier"].lower() not in self.snapshots:
+                raise client_error("DBClusterSnapshotNotFoundFault", "DescribeDBClusterSnapshots")
+            return {"DBClusterSnapshots": [self.snapshots[kwargs["DBClusterSnapshotIdentifier"].lower()]]}
+        # Without SnapshotType RDS answers automated and manual snapshots alike.
+        found = [
+            s
+            for s in self.snapshots.values()
+            if s["DBClusterIdentifier"] == kwargs.get("DBClusterIdentifier", s["DBClusterIdentifier"])
+            and s["SnapshotType"] == kwargs.get("SnapshotType", s["SnapshotType"])
+        ]
+        return {"DBClusterSnapshots": found}
 
     def get_paginator(self, name):
         return FakePaginator(getattr(self, "_" + name))
@@ -172,15 +196,17 @@ class FakeRDS:
 
     def describe_db_subnet_groups(self, DBSubnetGroupName):
         self.calls.append(("describe_db_subnet_groups", {"DBSubnetGroupName": DBSubnetGroupName}))
-        if DBSubnetGroupName not in self.subnet_groups:
+        name = DBSubnetGroupName.lower()
+        if name not in self.subnet_groups:
             raise client_error("DBSubnetGroupNotFoundFault", "DescribeDBSubnetGroups")
-        subnets = [{"SubnetAvailabilityZone": {"Name": z}} for z in self.subnet_groups[DBSubnetGroupName]]
-        return {"DBSubnetGroups": [{"DBSubnetGroupName": DBSubnetGroupName, "Subnets": subnets}]}
+        subnets = [{"SubnetAvailabilityZone": {"Name": z}} for z in self.subnet_groups[name]]
+        return {"DBSubnetGroups": [{"DBSubnetGroupName": name, "Subnets": subnets}]}
 
     def create_db_cluster(self, **kwargs):
         self.calls.append(("create_db_cluster", kwargs))
+        group = kwargs.get("DBSubnetGroupName", "default").lower()
         cluster = self.add_cluster(
-            kwargs["DBClusterIdentifier"],
+            kwargs["DBClusterIdentifier"].lower(),
             status="creating",
             version=kwargs["EngineVersion"],
             Engine=kwargs["Engine"],
@@ -188,7 +214,8 @@ class FakeRDS:
             MasterUsername=kwargs["MasterUsername"],
             StorageEncrypted=kwargs["StorageEncrypted"],
             DeletionProtection=kwargs["DeletionProtection"],
-            DBSubnetGroup=kwargs.get("DBSubnetGroupName", "default"),
+            DBSubnetGroup=group,
+            AvailabilityZones=sorted(self.subnet_groups.get(group, ZONES))[:3],
             VpcSecurityGroups=[
                 {"VpcSecurityGroupId": g, "Status": "active"} for g in kwargs.get("VpcSecurityGroupIds", [])
             ],
@@ -220,22 +247,29 @@ class FakeRDS:
 
     def delete_db_cluster(self, **kwargs):
         self.calls.append(("delete_db_cluster", kwargs))
-        cluster = self.clusters[kwargs["DBClusterIdentifier"]]
+        cluster = self.clusters[kwargs["DBClusterIdentifier"].lower()]
         if any(i["DBClusterIdentifier"] == cluster["DBClusterIdentifier"] for i in self.instances.values()):
             raise client_error("InvalidDBClusterStateFault", "DeleteDBCluster")
+        if not kwargs["SkipFinalSnapshot"]:
+            if self.snapshot_quota_reached:
+                raise client_error("SnapshotQuotaExceeded", "DeleteDBCluster")
+            self.add_snapshot(kwargs["FinalDBSnapshotIdentifier"].lower(), cluster["DBClusterIdentifier"])
         cluster["Status"] = "deleting"
         return {"DBCluster": cluster}
 
     def create_db_instance(self, **kwargs):
         self.calls.append(("create_db_instance", kwargs))
+        if kwargs.get("AvailabilityZone") in self.no_capacity:
+            raise client_error("InsufficientDBInstanceCapacity", "CreateDBInstance")
+        identifier = kwargs["DBInstanceIdentifier"].lower()
         self.add_instance(
-            kwargs["DBInstanceIdentifier"],
+            identifier,
             kwargs.get("AvailabilityZone"),
             status="creating",
-            cluster=kwargs["DBClusterIdentifier"],
+            cluster=kwargs["DBClusterIdentifier"].lower(),
             klass=kwargs["DBInstanceClass"],
         )
-        return {"DBInstance": dict(self.instances[kwargs["DBInstanceIdentifier"]])}
+        return {"DBInstance": dict(self.instances[identifier])}
 
     def modify_db_instance(self, **kwargs):
         self.calls.append(("modify_db_instance", kwargs))
@@ -488,6 +522,127 @@ def test_cluster_in_a_failed_state_fails_the_wait(rds, clock):
     with pytest.raises(AuroraClusterError, match="did not become available: it is incompatible-parameters"):
         present(rds, clock, master_credentials=credentials)
     assert rds.called("create_db_instance") == []
+
+
+# present: zones and capacity ---------------------------------------------------------------------
+
+
+def test_new_instances_go_only_to_zones_where_the_cluster_storage_lives(rds, clock):
+    rds.subnet_groups["kc-subnet-group"] = ("eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d")
+    rds.add_cluster(AvailabilityZones=["eu-west-1b", "eu-west-1c", "eu-west-1d"])
+    present(rds, clock, instances=3)
+    assert [i["AvailabilityZone"] for i in rds.called("create_db_instance")] == [
+        "eu-west-1b",
+        "eu-west-1c",
+        "eu-west-1d",
+    ]
+
+
+def test_no_capacity_in_a_zone_moves_the_instance_and_keeps_the_instances_apart(rds, clock):
+    rds.no_capacity = {"eu-west-1a"}
+    warnings = []
+    changed, state = present(
+        rds, clock, master_credentials=credentials, db_subnet_group_name="kc-subnet-group", warn=warnings.append
+    )
+    assert changed
+    assert [(i["DBInstanceIdentifier"], i["AvailabilityZone"]) for i in rds.called("create_db_instance")] == [
+        ("kc-instance-1", "eu-west-1a"),
+        ("kc-instance-1", "eu-west-1b"),
+        ("kc-instance-2", "eu-west-1c"),
+    ]
+    assert [(m["db_instance_identifier"], m["availability_zone"]) for m in state["cluster"]["members"]] == [
+        ("kc-instance-1", "eu-west-1b"),
+        ("kc-instance-2", "eu-west-1c"),
+    ]
+    assert len(warnings) == 1
+    assert all(word in warnings[0] for word in ("kc-instance-1", "eu-west-1b", "eu-west-1a", "db.t4g.large"))
+
+
+def test_no_capacity_in_the_zone_of_a_new_reader(rds, clock):
+    existing_two(rds)
+    rds.no_capacity = {"eu-west-1c"}
+    _changed, state = present(rds, clock, instances=3)
+    assert [i["AvailabilityZone"] for i in rds.called("create_db_instance")] == ["eu-west-1c", "eu-west-1a"]
+    assert [m["availability_zone"] for m in state["cluster"]["members"]] == ["eu-west-1a", "eu-west-1b", "eu-west-1a"]
+
+
+def test_no_capacity_in_any_zone_fails_naming_the_class_the_zones_and_what_to_do(rds, clock):
+    rds.no_capacity = set(ZONES)
+    with pytest.raises(AuroraClusterError) as raised:
+        present(
+            rds,
+            clock,
+            master_credentials=credentials,
+            db_subnet_group_name="kc-subnet-group",
+            instance_class="db.r7g.large",
+        )
+    message = str(raised.value)
+    assert "kc-instance-1" in message and "db.r7g.large" in message
+    assert "eu-west-1a, eu-west-1b, eu-west-1c" in message
+    assert "instance_class" in message and "aurora_instance_class" in message and "later" in message
+    # each zone is asked once: the same zone is not asked again, and the next instance not at all
+    assert [i["AvailabilityZone"] for i in rds.called("create_db_instance")] == list(ZONES)
+
+
+def test_no_capacity_where_aws_chooses_the_zone(rds, clock):
+    # Without a known subnet group AWS picks the zone: there is nowhere else to ask.
+    rds.no_capacity = {None}
+    with pytest.raises(AuroraClusterError, match="no capacity for instance class db.t4g.large in the zone AWS chose"):
+        present(rds, clock, master_credentials=credentials)
+    assert len(rds.called("create_db_instance")) == 1
+
+
+def test_other_errors_of_create_db_instance_are_not_taken_for_missing_capacity(rds, clock):
+    existing_two(rds)
+    refused = client_error("AccessDenied", "CreateDBInstance")
+
+    def denied(**kwargs):
+        rds.calls.append(("create_db_instance", kwargs))
+        raise refused
+
+    rds.create_db_instance = denied
+    with pytest.raises(AnsibleAWSError) as raised:
+        present(rds, clock, instances=3)
+    assert raised.value.exception is refused
+    assert len(rds.called("create_db_instance")) == 1
+
+
+# present: identifiers as RDS stores them (lower case) --------------------------------------------
+
+
+def test_a_mixed_case_subnet_group_name_is_the_clusters_group(rds, clock):
+    existing_two(rds)
+    warnings = []
+    changed, _state = present(rds, clock, db_subnet_group_name="KC-Subnet-Group", warn=warnings.append)
+    assert not changed
+    assert warnings == []
+
+
+def test_check_mode_predicts_identifiers_as_rds_stores_them(rds, clock):
+    _changed, state = present(rds, clock, identifier="KC", check_mode=True, db_subnet_group_name="KC-Subnet-Group")
+    after = state["after"]
+    assert after["db_cluster_identifier"] == "kc"
+    assert after["db_subnet_group"] == "kc-subnet-group"
+    assert [(m["db_instance_identifier"], m["availability_zone"]) for m in after["members"]] == [
+        ("kc-instance-1", "eu-west-1a"),
+        ("kc-instance-2", "eu-west-1b"),
+    ]
+
+
+# present: engine --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_another_engine_without_engine_version_is_refused_before_any_request(rds, clock, check_mode):
+    with pytest.raises(AuroraClusterError, match="engine=aurora-mysql needs engine_version"):
+        present(rds, clock, engine="aurora-mysql", master_credentials=credentials, check_mode=check_mode)
+    assert rds.calls == []
+
+
+def test_another_engine_gets_the_version_it_is_given(rds, clock):
+    present(rds, clock, engine="aurora-mysql", engine_version="8.0.mysql_aurora.3.08.0", master_credentials=credentials)
+    (create,) = rds.called("create_db_cluster")
+    assert (create["Engine"], create["EngineVersion"]) == ("aurora-mysql", "8.0.mysql_aurora.3.08.0")
 
 
 # present: adopting and converging ---------------------------------------------------------------
@@ -790,6 +945,74 @@ def test_absent_check_mode(rds, clock):
     assert state["before"]["members"]
 
 
+def earlier_finals(rds):
+    """Two final snapshots of earlier clusters of the same name, made in the wrong order, and others."""
+    utc = datetime.UTC
+    rds.add_snapshot("kc-final-20250301000000", created=datetime.datetime(2025, 3, 1, tzinfo=utc))
+    rds.add_snapshot("kc-final-20240101000000", created=datetime.datetime(2024, 1, 1, tzinfo=utc))
+    rds.add_snapshot("kc-before-upgrade")
+    rds.add_snapshot("rds:kc-2025-03-01-00-00", kind="automated")
+    rds.add_snapshot("kcx-final-20240101000000", cluster="kcx")
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_absent_lists_the_earlier_final_snapshots_oldest_first(rds, clock, check_mode):
+    existing_two(rds)
+    earlier_finals(rds)
+    _changed, state = absent(rds, clock, final_snapshot_identifier="kc-final-20260101000000", check_mode=check_mode)
+    assert state["earlier_final_snapshots"] == [
+        {
+            "db_cluster_snapshot_identifier": "kc-final-20240101000000",
+            "snapshot_create_time": "2024-01-01T00:00:00+00:00",
+            "status": "available",
+        },
+        {
+            "db_cluster_snapshot_identifier": "kc-final-20250301000000",
+            "snapshot_create_time": "2025-03-01T00:00:00+00:00",
+            "status": "available",
+        },
+    ]
+    assert rds.called("describe_db_cluster_snapshots") == [{"DBClusterIdentifier": "kc", "SnapshotType": "manual"}]
+
+
+def test_absent_with_a_mixed_case_identifier_finds_what_rds_stored_in_lower_case(rds, clock):
+    existing_two(rds)
+    earlier_finals(rds)
+    _changed, state = absent(rds, clock, identifier="KC", check_mode=True)
+    assert [m["db_instance_identifier"] for m in state["before"]["members"]] == ["kc-instance-1", "kc-instance-2"]
+    assert [s["db_cluster_snapshot_identifier"] for s in state["earlier_final_snapshots"]] == [
+        "kc-final-20240101000000",
+        "kc-final-20250301000000",
+    ]
+    assert state["final_snapshot_identifier"].startswith("kc-final-")
+
+
+def test_absent_on_a_full_snapshot_quota_says_what_to_remove(rds, clock):
+    existing_two(rds)
+    earlier_finals(rds)
+    rds.snapshot_quota_reached = True
+    with pytest.raises(AuroraClusterError) as raised:
+        absent(rds, clock, final_snapshot_identifier="kc-final-20260101000000")
+    message = str(raised.value)
+    assert "SnapshotQuotaExceeded" in message and "kc-final-20260101000000" in message
+    assert "kc-final-20240101000000, kc-final-20250301000000" in message, "oldest first"
+    assert "aws rds delete-db-cluster-snapshot --db-cluster-snapshot-identifier kc-final-20240101000000" in message
+    assert "skip_final_snapshot=true" in message and "aurora_skip_final_snapshot=true" in message
+    assert "kc-before-upgrade" not in message
+    assert len(rds.called("delete_db_cluster")) == 1, "a full quota is not retried"
+    assert "kc" in rds.clusters
+
+
+def test_absent_on_a_full_snapshot_quota_without_earlier_final_snapshots(rds, clock):
+    rds.add_cluster()
+    rds.snapshot_quota_reached = True
+    with pytest.raises(AuroraClusterError) as raised:
+        absent(rds, clock)
+    message = str(raised.value)
+    assert "aws rds describe-db-cluster-snapshots --snapshot-type manual" in message
+    assert "aurora_skip_final_snapshot=true" in message
+
+
 def test_absent_times_out_on_instances(rds, clock):
     existing_two(rds)
     rds.scripts["kc-instance-2"] = ["deleting"] * 1000
@@ -839,6 +1062,8 @@ class FakeModule:
             "instances": 2,
             "backup_retention_period": None,
             "wait_timeout": 3600,
+            "engine": "aurora-postgresql",
+            "engine_version": None,
         }
         self.params.update(params)
 
@@ -854,6 +1079,7 @@ class FakeModule:
         ({"instances": 0}, "instances must be between 1 and 16, got 0"),
         ({"backup_retention_period": 36}, "backup_retention_period must be between 1 and 35"),
         ({"wait_timeout": -1}, "wait_timeout"),
+        ({"engine": "aurora-mysql"}, "engine=aurora-mysql needs engine_version"),
     ],
 )
 def test_module_refuses_bad_input_before_any_call(params, message):
