@@ -180,6 +180,16 @@ def input_errors(values, known_regions, is_file=None):
             cidr.parse_network(values["rosa_machine_cidr"])
         except cidr.CidrError as e:
             errors.append(f"rosa_machine_cidr {e}")
+    avoid = values.get("aurora_avoid_cidrs")
+    if avoid is not None:
+        if not isinstance(avoid, (list, tuple)):
+            errors.append(f"aurora_avoid_cidrs must be a list of CIDRs, not {avoid!r}")
+        else:
+            for block in avoid:
+                try:
+                    cidr.parse_network(block)
+                except cidr.CidrError as e:
+                    errors.append(f"aurora_avoid_cidrs {e}")
     if values.get("aurora_vpc_cidr"):
         problem = cidr.vpc_cidr_error(values["aurora_vpc_cidr"])
         if problem:

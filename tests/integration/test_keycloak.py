@@ -308,3 +308,30 @@ def test_reset_refuses_without_confirmation_and_then_empties_the_schema(
         assert "Restart every Keycloak node in every site" in reset.stdout
     assert postgres.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
     assert postgres.sql("SELECT nspname FROM pg_namespace WHERE nspname = 'public'") == [("public",)]
+
+
+def test_a_cluster_whose_password_is_not_known_gets_no_secret_and_the_way_out(emulator, tmp_path, tmpdir_env, bundle):
+    # Made outside the collection: its password was never seen, so there is none to hand to Keycloak.
+    emulator.client("rds").create_db_cluster(
+        DBClusterIdentifier=CLUSTER,
+        Engine="aurora-postgresql",
+        MasterUsername="keycloak",
+        MasterUserPassword="Hand-made-Passw0rd",
+        DatabaseName="keycloak",
+    )
+    with kubernetes_api() as api:
+        inv = wired_inventory(api, tmp_path)
+        api.clear_requests()
+        run = play(emulator, "keycloak_config.yml", inv, tmpdir_env, aurora_ca_bundle_path=str(bundle))
+        assert run.returncode != 0
+        [failed] = [
+            result["msg"]
+            for play_ in run.report["plays"]
+            for task in play_["tasks"]
+            for result in task["hosts"].values()
+            if result.get("failed")
+        ]
+        assert f"no secret {CLUSTER}-master-password" in failed
+        assert "-e aurora_master_password=" in failed and "-e aurora_reset_master_password=true" in failed
+        assert writes(api) == []
+        assert api.get_object("Secret", "keycloak-db-secret", NAMESPACE) is None

@@ -50,15 +50,24 @@ def request_action(entry):
     target = _header(headers, "X-Amz-Target")
     if target:  # JSON protocol: "secretsmanager.CreateSecret"
         return service, target.rsplit(".", 1)[-1]
+    action = request_parameters(entry).get("Action")
+    return service, action[0] if action else None
+
+
+def request_body(entry):
+    """The body of one recorded request as text (the recorder base64-encodes some)."""
     body = entry.get("body") or ""
     if entry.get("body_encoded"):
         body = base64.b64decode(body).decode("utf-8", "replace")
-    query = urllib.parse.urlsplit(entry.get("url", "")).query
-    for params in (query, body):  # query protocol (EC2, RDS, STS): Action= in the URL or the form
-        action = urllib.parse.parse_qs(params).get("Action")
-        if action:
-            return service, action[0]
-    return service, None
+    return body
+
+
+def request_parameters(entry):
+    """{name: [values]} of a query-protocol request (EC2, RDS, STS), from its URL and its form body."""
+    parameters = urllib.parse.parse_qs(urllib.parse.urlsplit(entry.get("url", "")).query)
+    for name, values in urllib.parse.parse_qs(request_body(entry)).items():
+        parameters.setdefault(name, []).extend(values)
+    return parameters
 
 
 def is_mutating(action, method=None):
