@@ -1,9 +1,14 @@
 """Permissions (DESIGN.md §9/§10, issue 5 item 5): docs/iam-policy.json is exactly what the collection needs.
 
-- Every AWS action the whole lifecycle sends (recorded by the emulator) is allowed by the policy.
+- Every AWS action the whole lifecycle sends (recorded by the emulator) is allowed by the policy, and
+  so is every permission AWS checks besides the action of a recorded request (implied_permissions.py:
+  tags on create, RDS's service-linked role), with the condition AWS evaluates it under.
 - The policy allows exactly the actions the code can call, found by a static scan of plugins/
   (boto3 client methods, amazon.aws ec2/rds helpers of the same names, paginators, waiters) and
-  of the amazon.aws modules and lookups that roles/ and playbooks/ use: nothing unused, nothing missing.
+  of the amazon.aws modules and lookups that roles/ and playbooks/ use, and their implied
+  permissions: nothing unused, nothing missing.
+- botocore's documentation of every operation the code can call names no permission that the
+  implied-permission table neither lists nor dismisses with a reason.
 - An action answered with AccessDenied/UnauthorizedOperation (tools/emulator/faults.py) makes
   the run fail with a message that names the action and the resource.
 """
@@ -15,15 +20,24 @@ from pathlib import Path
 
 import botocore.session
 from botocore import xform_name
+from implied_permissions import BOTOCORE_DOC
+from implied_permissions import DISMISSED
+from implied_permissions import IMPLIED
+from implied_permissions import SESSION
+from implied_permissions import accounted_for
+from implied_permissions import implied_by
+from implied_permissions import permission_sentences
+from implied_permissions import sent_parameters
 
 from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 from tools.emulator.faults import FaultProxy
+from tools.emulator.harness import request_action
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLICY = REPO_ROOT / "docs" / "iam-policy.json"
 CLUSTER = "keycloak-aurora"
-SERVICES = ("ec2", "rds", "secretsmanager", "sts")
+SERVICES = ("ec2", "rds", "secretsmanager", "sts", "iam")
 # Client methods that are not AWS actions.
 NOT_ACTIONS = frozenset({"close", "can_paginate", "get_paginator", "get_waiter", "generate_presigned_url"})
 # amazon.aws plugins used from roles/ and playbooks/, and the actions each sends as used there.
@@ -50,14 +64,62 @@ def policy_actions(policy):
     return actions
 
 
-def allowed(policy, action):
-    """Whether an Allow statement lists ``service:Action`` (IAM action names are case-insensitive)."""
+def _like(value, pattern):
+    """IAM's StringLike: ``*`` matches any run of characters, ``?`` any one character."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.DOTALL) is not None
+
+
+# The condition operators allowed() evaluates; the policy may use no other (see the document test).
+CONDITION_OPERATORS = {"StringEquals": str.__eq__, "StringLike": _like}
+
+
+def condition_holds(condition, context):
+    """Whether a statement's Condition holds for a request whose condition keys are ``context``.
+
+    As IAM evaluates it: every operator and every key under it must hold (keys are case-insensitive),
+    one of a key's values is enough, and a key the request does not carry fails the condition.
+    """
+    carried = {key.lower(): value for key, value in context.items()}
+    for operator, keys in condition.items():
+        for key, values in keys.items():
+            value = carried.get(key.lower())
+            values = [values] if isinstance(values, str) else values
+            if value is None or not any(CONDITION_OPERATORS[operator](value, v) for v in values):
+                return False
+    return True
+
+
+def allowed(policy, action, context=None):
+    """Whether an Allow statement lists ``service:Action`` (IAM action names are case-insensitive)
+    and its Condition, if any, holds for a request with the condition keys ``context``."""
     for statement in policy["Statement"]:
         listed = statement["Action"]
         listed = [listed] if isinstance(listed, str) else listed
-        if statement["Effect"] == "Allow" and action.lower() in {a.lower() for a in listed}:
+        if (
+            statement["Effect"] == "Allow"
+            and action.lower() in {a.lower() for a in listed}
+            and condition_holds(statement.get("Condition", {}), context or {})
+        ):
             return True
     return False
+
+
+def test_allowed_evaluates_a_statement_condition_as_iam_does():
+    def allows(condition, context):
+        statement = {"Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole"], "Condition": condition}
+        return allowed({"Statement": [statement]}, "iam:CreateServiceLinkedRole", context)
+
+    rds = {"iam:AWSServiceName": "rds.amazonaws.com"}
+    assert allows({"StringEquals": rds}, {"IAM:awsservicename": "rds.amazonaws.com"})  # keys ignore case
+    assert not allows({"StringEquals": rds}, {})  # a key the request does not carry fails
+    assert not allows({"StringEquals": rds}, {"iam:AWSServiceName": "ec2.amazonaws.com"})
+    assert allows({"StringLike": {"iam:AWSServiceName": ["ec2.*", "rds.amazon?ws.com"]}}, rds)  # one value will do
+    assert not allows({"StringLike": {"iam:AWSServiceName": "rds.*"}}, {"iam:AWSServiceName": "xrds.amazonaws.com"})
+    both = {"StringEquals": {**rds, "aws:RequestedRegion": "eu-west-1"}}  # every key must hold
+    assert not allows(both, rds)
+    assert allows(both, {**rds, "aws:RequestedRegion": "eu-west-1"})
+    assert allows({}, {})
 
 
 def test_the_policy_is_a_least_privilege_policy_document():
@@ -68,11 +130,20 @@ def test_the_policy_is_a_least_privilege_policy_document():
     actions = [a for s in policy["Statement"] for a in s["Action"]]
     assert len(actions) == len(set(actions)), "an action listed twice"
     for statement in policy["Statement"]:
-        assert statement["Effect"] == "Allow" and "NotAction" not in statement and "NotResource" not in statement
+        assert set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}, statement["Sid"]
+        assert statement["Effect"] == "Allow"
         assert statement["Action"] == sorted(statement["Action"]), statement["Sid"]
         for action in statement["Action"]:
             service, _colon, name = action.partition(":")
             assert service in SERVICES and re.fullmatch(r"[A-Z][A-Za-z]+", name), f"not one exact action: {action}"
+        for operator in statement.get("Condition", {}):
+            assert operator in CONDITION_OPERATORS, f"{statement['Sid']}: allowed() cannot evaluate {operator}"
+    # A permission AWS checks under a condition (the service-linked role: RDS's only) is allowed
+    # under that condition alone, never for a request without it or with another value.
+    for row in IMPLIED:
+        for key, _value in row.context:
+            assert not allowed(policy, row.permission), f"{row.permission} without {key}"
+            assert not allowed(policy, row.permission, {key: "elasticmapreduce.amazonaws.com"}), row.permission
 
 
 # what the code can call (static scan)
@@ -145,10 +216,52 @@ def code_actions():
 def test_the_policy_allows_exactly_what_the_code_can_call():
     policy = load_policy()
     callable_actions = code_actions()
-    unused = sorted(policy_actions(policy) - callable_actions.keys())
+    # Whether a call will carry tags is not visible here: every implied permission of a call counts.
+    implied = [row for row in IMPLIED if row.call in callable_actions]
+    needed = callable_actions.keys() | {row.permission for row in implied}
+    unused = sorted(policy_actions(policy) - needed)
     assert unused == [], f"the policy allows actions nothing in the code calls: {unused}"
     missing = {a: w for a, w in sorted(callable_actions.items()) if not allowed(policy, a)}
+    for row in implied:
+        if not allowed(policy, row.permission, dict(row.context)):
+            missing.setdefault(row.permission, []).append(f"implied by {row.call} ({row.source})")
     assert missing == {}, f"the code can call actions the policy does not allow: {json.dumps(missing, indent=1)}"
+
+
+def test_botocore_documents_no_permission_the_table_does_not_account_for():
+    callable_actions = code_actions()
+    sentences = permission_sentences(callable_actions)
+    unaccounted = [f"{s.call}: {s.permission or '(names none)'}: {s.text}" for s in sentences if not accounted_for(s)]
+    assert unaccounted == [], "botocore documents permissions that implied_permissions.py neither lists nor " + (
+        "dismisses:\n" + "\n".join(unaccounted)
+    )
+    # the tables stay true: no entry outlives its call or the sentence it answers
+    used = {accounted_for(s) for s in sentences}
+    stale = [d for d in DISMISSED if d not in used]
+    stale += [row for row in IMPLIED if row.source == BOTOCORE_DOC and row not in used]
+    assert stale == [], f"entries that botocore's documentation no longer calls for: {stale}"
+    assert {row.call for row in IMPLIED} <= callable_actions.keys(), "rows for calls the code no longer makes"
+
+
+def test_every_call_that_can_tag_what_it_creates_has_a_tag_row():
+    """EC2's and RDS's tag-on-create rules are in AWS's user guides, not in botocore: a call the code
+    makes that takes tags of what it creates (TagSpecifications, or Tags of an operation that is not
+    itself a tagging one) needs a row, else a new one goes unchecked."""
+    rows = {(row.call, row.when) for row in IMPLIED}
+    untabled = []
+    for call in sorted(code_actions()):
+        service, _colon, operation = call.partition(":")
+        model = SESSION.get_service_model(service).operation_model(operation)
+        members = model.input_shape.members if model.input_shape else {}
+        for member in ("TagSpecifications", "Tags"):
+            tags_on_create = member in members and (member == "TagSpecifications" or "Tag" not in operation)
+            if tags_on_create and (call, member) not in rows:
+                untabled.append(f"{call} {member}")
+    assert untabled == [], f"calls that tag on create with no row in implied_permissions.py: {untabled}"
+    for row in IMPLIED:  # a row's parameter is one botocore knows, else it never matches a request
+        service, _colon, operation = row.call.partition(":")
+        members = SESSION.get_service_model(service).operation_model(operation).input_shape.members
+        assert row.when is None or row.when in members, row
 
 
 # the lifecycle, recorded
@@ -185,7 +298,8 @@ def test_every_action_of_the_lifecycle_is_allowed_by_the_policy(emulator, rosa, 
         ("delete --check", "delete.yml", {**named, "aurora_delete_peerings": True}, ["--check"]),
         ("delete", "delete.yml", {**named, "aurora_delete_peerings": True}, []),
     ]
-    recorded, timings = {}, {}
+    never_sent = {(d.call, parameter) for d in DISMISSED for parameter in d.never_sent}
+    recorded, implied, sent_anyway, timings = {}, {}, set(), {}
     for name, playbook, extra_vars, args in steps:
         started = time.monotonic()
         emulator.start_recording()
@@ -193,8 +307,14 @@ def test_every_action_of_the_lifecycle_is_allowed_by_the_policy(emulator, rosa, 
         emulator.stop_recording()
         timings[name] = round(time.monotonic() - started, 1)
         assert run.returncode == 0, f"{name}: {failures(run)}"
-        for service, action in emulator.recorded_actions():
+        for entry in emulator.recorded_requests():
+            service, action = request_action(entry)
             recorded.setdefault(f"{service}:{action}", set()).add(name)
+            if action is None:
+                continue
+            for row in implied_by(service, action, entry):
+                implied.setdefault(row, set()).add(name)
+            sent_anyway |= {(f"{service}:{action}", p) for p in sent_parameters(service, action, entry)} & never_sent
     by_step = {a: sorted(steps) for a, steps in sorted(recorded.items())}
     print(f"\nseconds per step: {timings}\nrecorded actions: {json.dumps(by_step, indent=1)}")
 
@@ -202,6 +322,17 @@ def test_every_action_of_the_lifecycle_is_allowed_by_the_policy(emulator, rosa, 
     policy = load_policy()
     denied = {a: sorted(steps) for a, steps in sorted(recorded.items()) if not allowed(policy, a)}
     assert denied == {}, f"the lifecycle sent actions the policy does not allow: {denied}"
+    denied = {
+        f"{row.permission} for {row.call}": sorted(steps)
+        for row, steps in implied.items()
+        if not allowed(policy, row.permission, dict(row.context))
+    }
+    assert denied == {}, f"AWS would also check permissions the policy does not allow: {denied}"
+    # the run met every kind of implied permission (else reading the requests' parameters is blind)
+    assert {row.permission for row in implied} == {row.permission for row in IMPLIED}, sorted(implied)
+    assert sent_anyway == set(), (
+        f"parameters a dismissal of implied_permissions.py relies on never sending: {sent_anyway}"
+    )
     # the static scan sees everything the run sent (else test_..._exactly_what_the_code_can_call is blind)
     assert recorded.keys() <= code_actions().keys(), sorted(recorded.keys() - code_actions().keys())
     assert {a.split(":")[0] for a in recorded} >= {"ec2", "rds", "secretsmanager"}
