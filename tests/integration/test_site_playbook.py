@@ -1,0 +1,85 @@
+"""docs/site-playbook.md, run as written (issue 12 item 4).
+
+The roles read only their declared inputs: the example's ROSA clusters sit in a group that is not
+rosa_clusters, and the new Aurora VPC still overlaps none of their machine CIDRs, or the playbook
+refuses before anything is created.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.ansible_run import run_playbook
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOC = REPO_ROOT / "docs" / "site-playbook.md"
+CLUSTER = "keycloak-aurora"
+# The example inventory's ROSA clusters, given the first two /24s of the default pool: a VPC allocated
+# without knowing them would take 192.168.0.0/24 and overlap the first.
+MACHINE_CIDRS = {"rosa-site-a": ("eu-west-1", "192.168.0.0/24"), "rosa-site-b": ("us-east-1", "192.168.1.0/24")}
+
+
+def documented():
+    """(playbook, inventory) as the doc shows them: its first and second YAML blocks."""
+    blocks = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), flags=re.S)
+    return yaml.safe_load(blocks[0]), yaml.safe_load(blocks[1])
+
+
+def write(path, data):
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def sites(rosa, tmp_path):
+    playbook, inventory = documented()
+    [group] = inventory
+    assert group != "rosa_clusters", "the example must show that the group name is free"
+    assert sorted(inventory[group]["hosts"]) == sorted(MACHINE_CIDRS)
+    seeded = {}
+    for host, (region, machine_cidr) in MACHINE_CIDRS.items():
+        assert inventory[group]["hosts"][host].get("rosa_region", "eu-west-1") == region
+        seeded[host] = rosa(host, region=region, machine_cidr=machine_cidr)
+    return playbook, write(tmp_path / "inventory.yml", inventory), seeded
+
+
+def aurora_vpcs(emulator):
+    ec2 = emulator.client("ec2")
+    return ec2.describe_vpcs(Filters=[{"Name": "tag:AuroraCluster", "Values": [CLUSTER]}])["Vpcs"]
+
+
+def test_the_documented_site_playbook_avoids_the_rosa_cidrs_of_its_own_group(emulator, sites, tmp_path):
+    playbook, inventory, seeded = sites
+    run = run_playbook(emulator.env(), write(tmp_path / "site.yml", playbook), inventory=inventory)
+    assert run.returncode == 0, run.stdout
+
+    [vpc] = aurora_vpcs(emulator)
+    assert vpc["CidrBlock"] == "192.168.2.0/24"
+    for host, (region, _cidr) in MACHINE_CIDRS.items():
+        peerings = emulator.client("ec2", region=region).describe_vpc_peering_connections(
+            Filters=[{"Name": "requester-vpc-info.vpc-id", "Values": [seeded[host]["vpc_id"]]}]
+        )["VpcPeeringConnections"]
+        assert [p["Status"]["Code"] for p in peerings] == ["active"], host
+    # the ROSA play took the network aurora_create published instead of looking it up again
+    lookups = [
+        result
+        for play in run.report["plays"]
+        for task in play["tasks"]
+        if task["task"]["name"].endswith("Find the network of the Aurora cluster, once for all ROSA clusters")
+        for result in task["hosts"].values()
+    ]
+    assert lookups and all(result.get("skipped") for result in lookups)
+
+
+def test_without_the_facts_play_it_refuses_before_any_change(emulator, sites, tmp_path):
+    playbook, inventory, _seeded = sites
+    emulator.start_recording()
+    run = run_playbook(emulator.env(), write(tmp_path / "site.yml", playbook[1:]), inventory=inventory)
+    emulator.stop_recording()
+    assert run.returncode != 0
+    assert "rosa-site-a, rosa-site-b is not known" in run.stdout
+    assert "tasks_from: facts" in run.stdout
+    assert emulator.mutating_actions() == []
+    assert aurora_vpcs(emulator) == []
