@@ -83,3 +83,23 @@ def test_without_the_facts_play_it_refuses_before_any_change(emulator, sites, tm
     assert "tasks_from: facts" in run.stdout
     assert emulator.mutating_actions() == []
     assert aurora_vpcs(emulator) == []
+
+
+def test_what_was_published_for_another_aurora_cluster_is_refused(emulator, rosa, tmp_path):
+    rosa("rosa-site-a", machine_cidr="10.0.0.0/16")
+    inventory = write(
+        tmp_path / "inventory.yml",
+        {"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": {"rosa-site-a": {}}}},
+    )
+    published = {"cluster": "other-aurora", "network": {"vpc_id": "vpc-0123456789abcdef0", "cidr_block": "10.9.0.0/24"}}
+    emulator.start_recording()
+    run = run_playbook(
+        emulator.env(),
+        "peering.yml",
+        inventory=inventory,
+        extra_vars={"aurora_cluster": CLUSTER, "aurora_database": published},
+    )
+    emulator.stop_recording()
+    assert run.returncode != 0
+    assert "aurora_database describes the Aurora cluster other-aurora, not aurora_cluster=keycloak-aurora" in run.stdout
+    assert emulator.mutating_actions() == []
