@@ -11,15 +11,16 @@ sentence that names a permission neither table accounts for, so a botocore upgra
 new requirement is noticed.
 """
 
-import base64
 import html
 import json
 import re
-import urllib.parse
 from typing import NamedTuple
 
 import botocore.serialize
 import botocore.session
+
+from tools.emulator.harness import request_body
+from tools.emulator.harness import request_parameters
 
 EC2_TAG_ON_CREATE = 'Amazon EC2 User Guide, "Grant permission to tag Amazon EC2 resources during creation"'
 RDS_TAG_ON_CREATE = 'Amazon RDS User Guide, "Grant permission to tag Amazon RDS resources during creation"'
@@ -172,12 +173,10 @@ def sent_parameters(service, action, entry):
     """
     model = SESSION.get_service_model(service)
     operation = model.operation_model(action)
-    body = entry.get("body") or ""
-    if entry.get("body_encoded"):
-        body = base64.b64decode(body).decode("utf-8", "replace")
     if model.protocol == "json":
+        body = request_body(entry)
         return {name for name, value in json.loads(body or "{}").items() if value not in (None, "", [], {})}
-    sent = {key.split(".", 1)[0] for key in urllib.parse.parse_qs(body)}
+    sent = {key.split(".", 1)[0] for key in request_parameters(entry)}
     serializer = botocore.serialize.SERIALIZERS[model.protocol]()
     members = operation.input_shape.members if operation.input_shape else {}
     return {name for name, shape in members.items() if serializer._get_serialized_name(shape, name) in sent}
