@@ -33,6 +33,32 @@ ROSA_NAME_PATTERN = re.compile(r"[a-z]([-a-z0-9]{0,52}[a-z0-9])?")
 TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
 
 
+def _avoid_cidrs_errors(avoid):
+    if avoid is None:
+        return []
+    if not isinstance(avoid, (list, tuple)):
+        return [f"aurora_avoid_cidrs must be a list of CIDRs, not {avoid!r}"]
+    errors = []
+    for block in avoid:
+        try:
+            cidr.parse_network(block)
+        except cidr.CidrError as e:
+            errors.append(f"aurora_avoid_cidrs {e}")
+    return errors
+
+
+def _vpc_cidr_overlaps(vpc_cidr, avoid):
+    # Decided from the inputs alone, so refused before anything is created: peering would fail
+    # on the overlap only after the Aurora cluster exists.
+    overlapping = sorted(block for block in avoid if cidr.overlaps(vpc_cidr, block))
+    if not overlapping:
+        return []
+    return [
+        f"aurora_vpc_cidr {vpc_cidr} overlaps the machine CIDR {', '.join(overlapping)} of a ROSA cluster to peer "
+        "with it: choose a CIDR that overlaps none of them, or leave aurora_vpc_cidr empty to allocate a free one"
+    ]
+
+
 def _whole_number(value):
     """``value`` as an int, or None: ``-e name=3`` on the command line gives the string "3"."""
     if isinstance(value, bool):
@@ -180,20 +206,14 @@ def input_errors(values, known_regions, is_file=None):
             cidr.parse_network(values["rosa_machine_cidr"])
         except cidr.CidrError as e:
             errors.append(f"rosa_machine_cidr {e}")
-    avoid = values.get("aurora_avoid_cidrs")
-    if avoid is not None:
-        if not isinstance(avoid, (list, tuple)):
-            errors.append(f"aurora_avoid_cidrs must be a list of CIDRs, not {avoid!r}")
-        else:
-            for block in avoid:
-                try:
-                    cidr.parse_network(block)
-                except cidr.CidrError as e:
-                    errors.append(f"aurora_avoid_cidrs {e}")
+    avoid_errors = _avoid_cidrs_errors(values.get("aurora_avoid_cidrs"))
+    errors += avoid_errors
     if values.get("aurora_vpc_cidr"):
         problem = cidr.vpc_cidr_error(values["aurora_vpc_cidr"])
         if problem:
             errors.append(f"aurora_vpc_cidr {problem}")
+        elif not avoid_errors:
+            errors += _vpc_cidr_overlaps(values["aurora_vpc_cidr"], values.get("aurora_avoid_cidrs") or [])
     if "aurora_cidr_pool" in values:
         problem = cidr.vpc_cidr_error(values["aurora_cidr_pool"], min_prefix=8, max_prefix=cidr.ALLOCATED_PREFIX)
         if problem:

@@ -58,7 +58,7 @@ options:
   avoid_cidrs:
     description:
       - CIDR blocks a new Aurora VPC must not overlap, such as the machine CIDRs of the ROSA clusters
-        that will be peered with it.
+        that will be peered with it. An explicit O(vpc_cidr) of a new VPC that overlaps one is refused.
     type: list
     elements: str
     default: []
@@ -206,6 +206,9 @@ def choose_cidr(module, client, vpc):
             )
         return vpc["CidrBlock"]
     if wanted:
+        overlapping = [block for block in module.params["avoid_cidrs"] if cidr.overlaps(wanted, block)]
+        if overlapping:
+            raise AuroraError(f"vpc_cidr={wanted} overlaps avoid_cidrs {', '.join(sorted(overlapping))}")
         return wanted
     clients = regional_clients(module, "ec2", network.describe_region_names(client))
     taken = network.taken_cidrs(clients) + list(module.params["avoid_cidrs"])

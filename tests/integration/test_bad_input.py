@@ -151,3 +151,20 @@ def test_one_rosa_clusters_bad_input_stops_provision_before_aurora_is_created(em
     assert run.returncode != 0
     assert "rosa_vpc_id must be a VPC id" in failures(run.report)["rosa-b"]
     assert emulator.mutating_actions() == []
+
+
+def test_an_explicit_aurora_vpc_cidr_overlapping_a_rosa_cluster_is_refused_before_any_change(emulator, rosa, tmp_path):
+    rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}})
+    emulator.start_recording()
+
+    run = run_playbook(
+        emulator.env(),
+        "provision.yml",
+        extra_vars={"aurora_cluster": CLUSTER, "aurora_vpc_cidr": "10.0.8.0/24"},
+        inventory=inv,
+    )
+
+    assert run.returncode != 0
+    assert "aurora_vpc_cidr 10.0.8.0/24 overlaps the machine CIDR 10.0.0.0/16" in failures(run.report)["localhost"]
+    assert emulator.mutating_actions() == []

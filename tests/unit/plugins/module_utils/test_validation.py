@@ -10,6 +10,7 @@ GOOD = {
     "aurora_availability_zones": 3,
     "aurora_vpc_cidr": "",
     "aurora_cidr_pool": "192.168.0.0/16",
+    "aurora_avoid_cidrs": ["10.0.0.0/16", "10.1.0.0/16"],
     "aurora_wait_timeout": 3600,
     "aurora_instance_class": "",
     "aurora_master_password": "",
@@ -70,6 +71,8 @@ def test_good_input_has_no_errors():
         ("rosa_cluster_name", "Rosa_A", "rosa_cluster_name must be a ROSA cluster name"),
         ("rosa_cluster_name", "", "rosa_cluster_name must be a ROSA cluster name"),
         ("rosa_vpc_id", "vpc-xyz", "rosa_vpc_id must be a VPC id such as vpc-0123456789abcdef0"),
+        ("aurora_avoid_cidrs", "10.0.0.0/16", "aurora_avoid_cidrs must be a list of CIDRs"),
+        ("aurora_avoid_cidrs", ["10.0.0.1/16"], "aurora_avoid_cidrs '10.0.0.1/16' is not an IPv4 network"),
     ],
 )
 def test_each_bad_value_names_the_variable_and_what_is_allowed(variable, value, expected):
@@ -116,3 +119,12 @@ def test_file_variables_must_name_files_when_a_check_is_given():
         "rosa_kubeconfig '/nowhere/kubeconfig' is not a file"
     ]
     assert input_errors(values, REGIONS) == []
+
+
+def test_an_explicit_vpc_cidr_overlapping_a_rosa_cluster_is_refused_naming_both():
+    errors = input_errors({**GOOD, "aurora_vpc_cidr": "10.1.2.0/24"}, REGIONS)
+    assert errors == [
+        "aurora_vpc_cidr 10.1.2.0/24 overlaps the machine CIDR 10.1.0.0/16 of a ROSA cluster to peer with it: "
+        "choose a CIDR that overlaps none of them, or leave aurora_vpc_cidr empty to allocate a free one"
+    ]
+    assert input_errors({**GOOD, "aurora_vpc_cidr": "10.2.0.0/24"}, REGIONS) == []
