@@ -32,6 +32,19 @@ def identifier_error(identifier):
     return None
 
 
+def cluster_name_error(cluster):
+    """Return why ``cluster`` cannot name an Aurora cluster and everything made for it, or None.
+
+    RDS stores DB cluster identifiers in lower case, while tags and the other names keep the case
+    they were given: with capitals, the AuroraCluster tag and the names AWS shows would disagree,
+    and a later run with the lower-case name would miss the VPC, the peerings and the secret.
+    """
+    problem = identifier_error(cluster)
+    if problem is None and cluster != cluster.lower():
+        problem = f"'{cluster}' has capital letters, which RDS turns into lower case: use '{cluster.lower()}'"
+    return problem
+
+
 def vpc_name(cluster):
     return f"Aurora Cluster {cluster}"
 

@@ -186,7 +186,7 @@ def input_errors(values, known_regions, is_file=None):
     """
     errors = []
     if "aurora_cluster" in values:
-        name_error = naming.identifier_error(values["aurora_cluster"])
+        name_error = naming.cluster_name_error(values["aurora_cluster"])
         if name_error:
             errors.append(f"aurora_cluster {name_error}")
     region = values.get("aurora_region")

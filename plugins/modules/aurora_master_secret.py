@@ -142,7 +142,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import
 
 def run(module):
     params = module.params
-    name_error = naming.identifier_error(params["cluster"])
+    name_error = naming.cluster_name_error(params["cluster"])
     if name_error:
         raise AuroraError(f"cluster {name_error}")
     client = module.client("secretsmanager")

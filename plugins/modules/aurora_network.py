@@ -173,7 +173,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.regions import reg
 
 def validate(params):
     errors = []
-    name_error = naming.identifier_error(params["cluster"])
+    name_error = naming.cluster_name_error(params["cluster"])
     if name_error:
         errors.append(f"cluster {name_error}")
     if params["vpc_cidr"]:
@@ -236,7 +236,7 @@ def summary(vpc, route_table_id, subnets, subnet_group, security_group_id, clust
 def run(module):
     params = module.params
     if params["state"] == "absent":
-        name_error = naming.identifier_error(params["cluster"])
+        name_error = naming.cluster_name_error(params["cluster"])
         if name_error:
             raise AuroraError(f"cluster {name_error}")
         changed, removed = network.ensure_network_absent(

@@ -104,7 +104,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import 
 
 
 def run(module):
-    name_error = naming.identifier_error(module.params["cluster"])
+    name_error = naming.cluster_name_error(module.params["cluster"])
     if name_error:
         raise AuroraError(f"cluster {name_error}")
     client = module.client("ec2")

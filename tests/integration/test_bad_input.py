@@ -21,6 +21,7 @@ CASES = {
     ("aurora_create", "main"): [
         ("aurora_cluster", MISSING, "missing required arguments: aurora_cluster"),
         ("aurora_cluster", "Bad--name-", "aurora_cluster 'Bad--name-' is not allowed: use 1 to 63 letters"),
+        ("aurora_cluster", "KeycloakAurora", "aurora_cluster 'KeycloakAurora' has capital letters, which RDS turns"),
         ("aurora_region", "mars-north-1", "aurora_region 'mars-north-1' is not an AWS region (for example"),
         ("aurora_instances", 17, "aurora_instances must be a whole number between 1 and 16, not 17"),
         ("aurora_instances", [2], "aurora_instances"),

@@ -45,3 +45,11 @@ def test_cluster_tag_cannot_be_overridden():
         "AuroraCluster": "kc",
         "team": "sso",
     }
+
+
+def test_a_cluster_name_with_capitals_is_refused_naming_the_lower_case_form():
+    assert naming.cluster_name_error("keycloak-aurora") is None
+    assert naming.cluster_name_error("KeycloakAurora") == (
+        "'KeycloakAurora' has capital letters, which RDS turns into lower case: use 'keycloakaurora'"
+    )
+    assert naming.cluster_name_error("-bad").startswith("'-bad' is not allowed")
