@@ -1,4 +1,5 @@
-"""delete.yml against the emulator: refusal while peered, cascade, half-deleted deployments, adoption."""
+"""delete.yml against the emulator: refusal while peered, cascade, half-deleted deployments, adoption,
+final snapshots."""
 
 import json
 
@@ -6,6 +7,8 @@ import pytest
 
 from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
+from tools.emulator.faults import FaultProxy
+from tools.emulator.faults import snapshot_quota_reached
 
 CLUSTER = "keycloak-aurora"
 
@@ -147,6 +150,56 @@ def test_skip_final_snapshot(emulator):
     assert leftovers(emulator) == NOTHING_LEFT
     snapshots = emulator.client("rds").describe_db_cluster_snapshots()["DBClusterSnapshots"]
     assert [s for s in snapshots if s["SnapshotType"] == "manual"] == []
+
+
+def manual_snapshots(emulator):
+    snapshots = emulator.client("rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+    return sorted(s["DBClusterSnapshotIdentifier"] for s in snapshots)
+
+
+def earlier_snapshots(emulator):
+    """A provisioned cluster with two final snapshots of earlier deletes of the same name, and one of its own."""
+    assert run_playbook(emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}).returncode == 0
+    rds = emulator.client("rds")
+    for name in (f"{CLUSTER}-final-20240101000000", f"{CLUSTER}-final-20250301000000", f"{CLUSTER}-before-upgrade"):
+        rds.create_db_cluster_snapshot(DBClusterIdentifier=CLUSTER, DBClusterSnapshotIdentifier=name)
+    return [f"{CLUSTER}-final-20240101000000", f"{CLUSTER}-final-20250301000000"]
+
+
+def test_the_final_snapshots_of_earlier_deletes_are_listed(emulator):
+    earlier = earlier_snapshots(emulator)
+    emulator.start_recording()
+    checked = delete(emulator, check=True)
+    assert checked.returncode == 0, checked.stdout
+    assert report(checked)["earlier_final_snapshots"] == earlier
+    assert emulator.mutating_actions() == []
+
+    run = delete(emulator)
+    assert run.returncode == 0, run.stdout
+    listed = report(run)
+    assert listed["earlier_final_snapshots"] == earlier, "oldest first, without this run's own"
+    assert listed["final_snapshot"] not in earlier
+    assert manual_snapshots(emulator) == sorted([*earlier, f"{CLUSTER}-before-upgrade", listed["final_snapshot"]])
+    assert leftovers(emulator) == NOTHING_LEFT
+
+
+def test_a_full_snapshot_quota_says_which_final_snapshots_to_remove(emulator):
+    earlier = earlier_snapshots(emulator)
+    with FaultProxy(emulator.url, share=0, refuse=[snapshot_quota_reached()]) as proxy:
+        run = run_playbook(proxy.env(), "delete.yml", extra_vars={"aurora_cluster": CLUSTER})
+        assert proxy.refused == {("rds", "DeleteDBCluster"): 1}, "refused once, not retried"
+    assert run.returncode != 0
+    assert "SnapshotQuotaExceeded" in run.stdout
+    assert f"oldest first: {earlier[0]}, {earlier[1]}" in run.stdout
+    assert f"aws rds delete-db-cluster-snapshot --db-cluster-snapshot-identifier {earlier[0]}" in run.stdout
+    assert "aurora_skip_final_snapshot=true" in run.stdout
+    assert leftovers(emulator)["clusters"] == [CLUSTER] and leftovers(emulator)["instances"] == []
+
+    # what the message offers, done: the run finishes the job
+    again = delete(emulator, aurora_skip_final_snapshot=True)
+    assert again.returncode == 0, again.stdout
+    assert leftovers(emulator) == NOTHING_LEFT
+    assert manual_snapshots(emulator) == sorted([*earlier, f"{CLUSTER}-before-upgrade"])
 
 
 def test_deleting_a_cluster_that_does_not_exist_is_ok(emulator):

@@ -19,6 +19,8 @@ from botocore.retries.standard import ThrottledRetryableChecker
 from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 from tools.emulator.faults import FaultProxy
+from tools.emulator.faults import no_capacity
+from tools.emulator.faults import snapshot_quota_reached
 
 CLUSTER = "keycloak-aurora"
 SHARE = 0.2
@@ -158,6 +160,38 @@ def test_a_denied_action_is_answered_with_the_permission_error_of_its_protocol(e
     assert emulator.client("ec2").describe_vpc_peering_connections()["VpcPeeringConnections"] == []
     assert emulator.client("rds").describe_db_clusters()["DBClusters"] == []
     assert emulator.client("secretsmanager").list_secrets()["SecretList"] == []
+
+
+def test_refusals_answer_matching_requests_with_awss_error_every_time(emulator):
+    with FaultProxy(emulator.url, share=0, refuse=[no_capacity("eu-west-1a"), snapshot_quota_reached()]) as proxy:
+        rds = no_retry_client(proxy, "rds")
+        rds.create_db_cluster(
+            DBClusterIdentifier="kc", Engine="aurora-postgresql", MasterUsername="u", MasterUserPassword="p" * 8
+        )
+
+        def instance(number, zone):
+            return rds.create_db_instance(
+                DBInstanceIdentifier=f"kc-instance-{number}",
+                DBClusterIdentifier="kc",
+                Engine="aurora-postgresql",
+                DBInstanceClass="db.t4g.large",
+                AvailabilityZone=zone,
+            )
+
+        assert error_of(lambda: instance(1, "eu-west-1a")) == (400, "InsufficientDBInstanceCapacity")
+        assert error_of(lambda: instance(1, "eu-west-1a")) == (400, "InsufficientDBInstanceCapacity"), "every time"
+        instance(1, "eu-west-1b")
+        rds.delete_db_instance(DBInstanceIdentifier="kc-instance-1")
+
+        def delete(**final):
+            return rds.delete_db_cluster(DBClusterIdentifier="kc", **final)
+
+        assert error_of(lambda: delete(FinalDBSnapshotIdentifier="kc-final-1")) == (400, "SnapshotQuotaExceeded")
+        assert [c["DBClusterIdentifier"] for c in emulator.client("rds").describe_db_clusters()["DBClusters"]] == ["kc"]
+        delete(SkipFinalSnapshot=True)
+        assert proxy.refused == {("rds", "CreateDBInstance"): 2, ("rds", "DeleteDBCluster"): 1}
+        assert proxy.injected == {} and proxy.denied == {}
+    assert emulator.client("rds").describe_db_clusters()["DBClusters"] == []
 
 
 # the collection's own retries (amazon.aws AWSRetry), with botocore's retries off

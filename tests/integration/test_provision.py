@@ -6,6 +6,8 @@ import stat
 import pytest
 
 from tools.ansible_run import run_playbook
+from tools.emulator.faults import FaultProxy
+from tools.emulator.faults import no_capacity
 
 CLUSTER = "keycloak-aurora"
 
@@ -198,6 +200,46 @@ def test_numbers_given_as_key_value_extra_vars_work(emulator):
     assert run.returncode == 0, run.stdout
     assert run.changed() > 0
     assert emulator.mutating_actions() == []
+
+
+def instance_zones(emulator):
+    instances = emulator.client("rds").describe_db_instances()["DBInstances"]
+    return {i["DBInstanceIdentifier"]: i["AvailabilityZone"] for i in instances}
+
+
+def warnings_of(run):
+    return [
+        warning
+        for play in run.report["plays"]
+        for task in play["tasks"]
+        for result in task["hosts"].values()
+        for warning in result.get("warnings", [])
+    ]
+
+
+def test_no_capacity_in_one_zone_moves_the_instance_and_keeps_the_two_apart(emulator):
+    with FaultProxy(emulator.url, share=0, refuse=[no_capacity("eu-west-1a")]) as proxy:
+        run = run_playbook(proxy.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER})
+        assert proxy.refused == {("rds", "CreateDBInstance"): 1}, "asked once in eu-west-1a, then elsewhere"
+    assert run.returncode == 0, run.stdout
+    assert instance_zones(emulator) == {f"{CLUSTER}-instance-1": "eu-west-1b", f"{CLUSTER}-instance-2": "eu-west-1c"}
+    assert any("eu-west-1a" in w and "db.t4g.large" in w and f"{CLUSTER}-instance-1" in w for w in warnings_of(run))
+
+
+def test_no_capacity_in_any_zone_names_the_class_the_zones_and_what_to_do(emulator):
+    refuse = [no_capacity(zone) for zone in ("eu-west-1a", "eu-west-1b", "eu-west-1c")]
+    with FaultProxy(emulator.url, share=0, refuse=refuse) as proxy:
+        run = run_playbook(proxy.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER})
+        assert proxy.refused == {("rds", "CreateDBInstance"): 3}, "each zone asked once"
+    assert run.returncode != 0
+    assert "db.t4g.large in eu-west-1a, eu-west-1b, eu-west-1c" in run.stdout
+    assert "aurora_instance_class" in run.stdout and "run again later" in run.stdout
+    assert instance_zones(emulator) == {}
+
+    # capacity is back: the next run finishes the job
+    again = provision(emulator)
+    assert again.returncode == 0, again.stdout
+    assert sorted(instance_zones(emulator).values()) == ["eu-west-1a", "eu-west-1b"]
 
 
 def test_a_missing_region_is_refused(emulator):

@@ -25,6 +25,11 @@ throttle it skipped falls to the next request.
 ``AccessDeniedException`` (JSON APIs, HTTP 400, as AWS's JSON services answer it). They are
 counted in ``denied``. /moto-api requests, and requests naming no AWS action, always pass.
 
+``refuse`` (``Refuse`` rules) answers the requests of an action that carry given parameters, every
+time, with an AWS error that depends on the account's state rather than on timing, and counts them
+in ``refused``: ``no_capacity(zone)`` (CreateDBInstance in a zone out of capacity for the instance
+class) and ``snapshot_quota_reached()`` (DeleteDBCluster that would take a final snapshot).
+
 ``hold`` (a ``Hold``) stops the run at one AWS request, deterministically, so that a test can kill
 the client there (issue 5 item 2, interruption):
 
@@ -73,21 +78,43 @@ def classify(method, path, headers, body):
     return service, region, None, None
 
 
+def request_parameters(path, body, protocol):
+    """The request's parameters as sent: query string and form (EC2, query APIs), or top-level JSON members."""
+    if protocol == "json":
+        try:
+            document = json.loads(body.decode("utf-8", "replace") or "{}")
+        except ValueError:
+            return {}
+        return {k: v for k, v in document.items() if isinstance(v, str)} if isinstance(document, dict) else {}
+    query = urllib.parse.urlsplit(path).query
+    form = body.decode("utf-8", "replace") if body else ""
+    return dict(urllib.parse.parse_qsl(query) + urllib.parse.parse_qsl(form))
+
+
+def error_response(protocol, status, code, message, request_id):
+    """(status, content-type, body) of an AWS error in ``protocol``, as botocore parses it."""
+    if protocol == "ec2":
+        body = (
+            f"<?xml version='1.0' encoding='UTF-8'?>\n<Response><Errors><Error><Code>{code}</Code>"
+            f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+        return status, "text/xml;charset=UTF-8", body
+    if protocol == "json":
+        return status, "application/x-amz-json-1.1", json.dumps({"__type": code, "message": message})
+    body = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+        f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return status, "text/xml", body
+
+
 def throttle_response(protocol, request_id):
     """(status, content-type, body) of AWS's throttling answer in ``protocol``."""
     if protocol == "ec2":
-        body = (
-            "<?xml version='1.0' encoding='UTF-8'?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code>"
-            f"<Message>Request limit exceeded.</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
-        )
-        return 503, "text/xml;charset=UTF-8", body
+        return error_response(protocol, 503, "RequestLimitExceeded", "Request limit exceeded.", request_id)
     if protocol == "json":
-        return 400, "application/x-amz-json-1.1", '{"__type":"ThrottlingException","message":"Rate exceeded"}'
-    body = (
-        "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message>"
-        f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
-    )
-    return 400, "text/xml", body
+        return error_response(protocol, 400, "ThrottlingException", "Rate exceeded", request_id)
+    return error_response(protocol, 400, "Throttling", "Rate exceeded", request_id)
 
 
 def deny_response(protocol, service, action, request_id):
@@ -95,24 +122,62 @@ def deny_response(protocol, service, action, request_id):
     if protocol == "ec2":
         # What EC2 answers for a mutating action: the action and resource are only in the encoded part.
         encoded = hashlib.sha256(f"{service}:{action}:{request_id}".encode()).hexdigest()
-        body = (
-            "<?xml version='1.0' encoding='UTF-8'?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code>"
-            "<Message>You are not authorized to perform this operation. Encoded authorization failure message: "
-            f"{encoded}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
-        )
-        return 403, "text/xml;charset=UTF-8", body
+        message = f"You are not authorized to perform this operation. Encoded authorization failure message: {encoded}"
+        return error_response(protocol, 403, "UnauthorizedOperation", message, request_id)
     message = (
         f"User: arn:aws:iam::{ACCOUNT_ID}:user/aurora-test is not authorized to perform: {service}:{action} "
         f"because no identity-based policy allows the {service}:{action} action"
     )
     if protocol == "json":
-        body = '{"__type":"AccessDeniedException","message":"' + message + '"}'
-        return 400, "application/x-amz-json-1.1", body
-    body = (
-        f"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{message}</Message>"
-        f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        return error_response(protocol, 400, "AccessDeniedException", message, request_id)
+    return error_response(protocol, 403, "AccessDenied", message, request_id)
+
+
+# A Refuse parameter that matches whatever value the request gives it, as long as it gives one.
+ANY = object()
+
+
+class Refuse:
+    """Answer every request of the AWS ``action`` whose parameters include ``params`` with the error ``code``.
+
+    For faults that stay as long as the account's state does (no capacity in a zone, a full quota),
+    unlike throttling: a retry is answered the same way. A parameter given as ``ANY`` must be present.
+    """
+
+    def __init__(self, action, code, message, params=None, status=400):
+        self.action = action
+        self.code = code
+        self.message = message
+        self.params = dict(params or {})
+        self.status = status
+
+    def __repr__(self):
+        return f"Refuse({self.action!r}, {self.code!r}, params={self.params!r})"
+
+    def matches(self, action, parameters):
+        return action == self.action and all(
+            k in parameters if v is ANY else parameters.get(k) == v for k, v in self.params.items()
+        )
+
+
+def no_capacity(zone):
+    """CreateDBInstance in ``zone`` refused as by a zone with no capacity left for the instance class."""
+    return Refuse(
+        "CreateDBInstance",
+        "InsufficientDBInstanceCapacity",
+        "The specified DB instance class isn't available in the specified Availability Zone.",
+        params={"AvailabilityZone": zone},
     )
-    return 403, "text/xml", body
+
+
+def snapshot_quota_reached():
+    """DeleteDBCluster with a final snapshot refused as in an account at its manual snapshot quota."""
+    return Refuse(
+        "DeleteDBCluster",
+        "SnapshotQuotaExceeded",
+        "The request would result in the user exceeding the allowed number of DB snapshots.",
+        params={"FinalDBSnapshotIdentifier": ANY},
+    )
 
 
 _IDEMPOTENCY_TOKENS = ("ClientToken", "ClientRequestToken")
@@ -187,7 +252,7 @@ class Hold:
 class FaultProxy:
     """A threaded HTTP proxy on a free 127.0.0.1 port in front of ``upstream_url``."""
 
-    def __init__(self, upstream_url, share=0.2, deny=(), seed=0, timeout=60, hold=None):
+    def __init__(self, upstream_url, share=0.2, deny=(), seed=0, timeout=60, hold=None, refuse=()):
         if not 0 <= share <= 1:
             raise ValueError(f"share must be between 0 and 1, not {share!r}")
         upstream = urllib.parse.urlsplit(upstream_url)
@@ -196,10 +261,12 @@ class FaultProxy:
         self.upstream = (upstream.hostname, upstream.port or 80)
         self.share = Fraction(str(share))  # exact: 0.2 is every fifth request, not almost
         self.deny = frozenset(deny)
+        self.refuse = tuple(refuse)
         self.timeout = timeout
         self.hold = hold
         self.injected = Counter()  # (service, action) -> throttles answered by the proxy
         self.denied = Counter()  # (service, action) -> permission errors answered by the proxy
+        self.refused = Counter()  # (service, action) -> answers of the refuse rules
         self.seen = Counter()  # (service, action) -> AWS requests received (answered or forwarded)
         self._lock = threading.Lock()
         self._random = random.Random(seed)  # request ids only: the throttling itself is counted
@@ -258,6 +325,7 @@ class FaultProxy:
         with self._lock:
             self.injected.clear()
             self.denied.clear()
+            self.refused.clear()
             self.seen.clear()
             self._credit.clear()
             self._just_throttled.clear()
@@ -291,6 +359,12 @@ class FaultProxy:
             if action in self.deny or key in self.deny:
                 self.denied[key] += 1
                 return deny_response(protocol, service, action, request_id)
+            if self.refuse:
+                parameters = request_parameters(path, body, protocol)
+                for rule in self.refuse:
+                    if rule.matches(action, parameters):
+                        self.refused[key] += 1
+                        return error_response(protocol, rule.status, rule.code, rule.message, request_id)
             # a throttle skipped for a retry falls to the next request, but skipped ones never pile up
             self._credit[service] = min(self._credit[service] + self.share, 2)
             if fingerprint in self._just_throttled or self._credit[service] < 1:
