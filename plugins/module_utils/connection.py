@@ -5,10 +5,11 @@
 
 """One ROSA cluster connected to an Aurora cluster: the peering, routes both ways, port 5432 (DESIGN §6).
 
-The peering is requested in the ROSA region (requester = ROSA VPC) and accepted in the Aurora
-region (accepter = Aurora VPC). Routes and the ingress rule go where their VPC is. Many ROSA
-clusters write to the same Aurora route table and security group at once: a route or rule that a
-concurrent run already made with the same target counts as done, never as an error.
+The peering is requested, tagged, in the ROSA region (requester = ROSA VPC) and accepted in the
+Aurora region (accepter = Aurora VPC), where a cross-region peering is tagged again. Routes and
+the ingress rule go where their VPC is. Many ROSA clusters write to the same Aurora route table
+and security group at once: a route or rule that a concurrent run already made with the same
+target counts as done, never as an error.
 """
 
 from __future__ import annotations
@@ -130,6 +131,25 @@ def ensure_peering(
         aurora_client, peering_id=peering_id, check_mode=check_mode, wait_timeout=wait_timeout
     )
     return created or accepted, state["peering"]
+
+
+def ensure_accepter_tags(aurora_client, *, summary, tags, check_mode):
+    """Add to the peering ``summary``, in the Aurora region, the ``tags`` its accepter side lacks there;
+    return those added (or, in check mode, that would be).
+
+    AWS keeps a peering's tags in the region where they were set: a cross-region peering tagged when
+    it was requested in the ROSA region shows no tags in the Aurora region, where the console and the
+    scripts look for it. Values the accepter side already has are kept, as the requester side keeps
+    its own. A same-region peering has one set of tags, set when it was requested: nothing to do.
+    """
+    if not summary or summary["requester_region"] == summary["accepter_region"]:
+        return {}
+    peering_id = summary["vpc_peering_connection_id"]
+    current = peering.describe_peering_tags(aurora_client, peering_id)
+    to_add = {key: value for key, value in tags.items() if key not in current}
+    if to_add and not check_mode:
+        peering.create_peering_tags(aurora_client, peering_id, to_add)
+    return to_add
 
 
 def _route_to(table, destination):

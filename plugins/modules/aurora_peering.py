@@ -19,7 +19,11 @@ description:
     C(<cluster>-security-group) admits tcp 5432 from O(rosa_machine_cidr).
   - A failed, rejected or expired peering is replaced by a new one. Two live peerings between the same
     VPCs are an error that lists them; none is picked.
-  - The peering is tagged C(AuroraCluster=<cluster>) and C(RosaCluster=<rosa_cluster_name>).
+  - A new peering is tagged C(AuroraCluster=<cluster>), C(RosaCluster=<rosa_cluster_name>), C(Name) and
+    O(tags) in O(rosa_region). AWS keeps a peering's tags in the region where they were set, so a
+    cross-region peering gets the same tags in O(region) too, where its accepter side lacks them; this
+    also tags the Aurora side of a peering made before, by an older release or by the
+    keycloak-benchmark scripts. A same-region peering is tagged once.
   - Refuses, before changing anything, a ROSA machine CIDR that overlaps the Aurora VPC CIDR.
   - With O(state=absent), removes for O(cluster), or for every Aurora cluster of O(region) when
     O(cluster) is not set, only what O(state=present) added, that is the routes through each peering on both
@@ -77,7 +81,8 @@ options:
     type: dict
   tags:
     description:
-      - Extra tags for a new peering connection.
+      - Extra tags for a new peering connection, and for the Aurora side of a cross-region one.
+      - Tags a peering already has keep their values.
     type: dict
     default: {}
   wait_timeout:
@@ -154,6 +159,13 @@ changes:
       description: Whether the tcp 5432 rule was added.
       type: bool
       returned: always
+    accepter_tags:
+      description:
+        - Tags added to a cross-region peering in O(region), its accepter side. Empty for a same-region
+          peering, and in check mode when the peering would be created.
+      type: dict
+      returned: always
+      sample: {"AuroraCluster": "keycloak-aurora", "RosaCluster": "rosa-a", "Name": "rosa-a to Aurora keycloak-aurora"}
 removed:
   description: What was (or in check mode would be) removed, one entry per peering, with O(state=absent).
   returned: when O(state=absent)
@@ -182,7 +194,7 @@ REMOVABLE = connection.LIVE + ("failed", "rejected", "expired")
 def validate(params):
     errors = []
     if params["cluster"]:
-        name_error = naming.identifier_error(params["cluster"])
+        name_error = naming.cluster_name_error(params["cluster"])
         if name_error:
             errors.append(f"cluster {name_error}")
     if params["state"] == "present" and not params["cluster"]:
@@ -249,18 +261,21 @@ def connect(module, rosa_client, aurora_client):
             "rosa_route_table_ids": sorted(params["rosa_route_table_ids"]),
             "aurora_route_table_ids": [],
             "ingress": True,
+            "accepter_tags": {},
         }
         module.exit_json(changed=True, peering={}, changes=planned)
+    tags = connection.peering_tags(params["cluster"], params["rosa_cluster_name"], params["tags"])
     changed_peering, summary = connection.ensure_peering(
         rosa_client,
         aurora_client,
         rosa_vpc_id=rosa_vpc["vpc_id"],
         aurora_vpc_id=aurora["vpc_id"],
         aurora_region=module.region,
-        tags=connection.peering_tags(params["cluster"], params["rosa_cluster_name"], params["tags"]),
+        tags=tags,
         check_mode=check_mode,
         wait_timeout=params["wait_timeout"],
     )
+    accepter_tags = connection.ensure_accepter_tags(aurora_client, summary=summary, tags=tags, check_mode=check_mode)
     peering_id = summary.get("vpc_peering_connection_id")
     rosa_tables = connection.ensure_routes(
         rosa_client,
@@ -283,8 +298,13 @@ def connect(module, rosa_client, aurora_client):
         description=f"Keycloak on ROSA cluster {params['rosa_cluster_name']}",
         check_mode=check_mode,
     )
-    changes = {"rosa_route_table_ids": rosa_tables, "aurora_route_table_ids": aurora_tables, "ingress": ingress}
-    changed = changed_peering or bool(rosa_tables or aurora_tables or ingress)
+    changes = {
+        "rosa_route_table_ids": rosa_tables,
+        "aurora_route_table_ids": aurora_tables,
+        "ingress": ingress,
+        "accepter_tags": accepter_tags,
+    }
+    changed = changed_peering or bool(rosa_tables or aurora_tables or ingress or accepter_tags)
     module.exit_json(changed=changed, rosa_network=rosa_vpc, peering=summary, changes=changes)
 
 

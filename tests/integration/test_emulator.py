@@ -105,6 +105,28 @@ def test_peering_filters_are_honoured(emulator):
     assert [p["VpcPeeringConnectionId"] for p in response["VpcPeeringConnections"]] == [ab]
 
 
+def _region_tags(ec2, resource_id):
+    found = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [resource_id]}])["Tags"]
+    return {t["Key"]: t["Value"] for t in found}
+
+
+def test_describe_tags_shows_a_cross_region_peerings_tags_only_in_the_region_that_set_them(emulator):
+    # As on AWS, uncorrected: the peering tests read the accepter side's tags this way, so a tag
+    # counts there only if it was set there.
+    rosa_ec2, aurora_ec2 = emulator.client("ec2", "eu-central-1"), emulator.client("ec2", "eu-west-1")
+    rosa_vpc = rosa_ec2.create_vpc(CidrBlock=VPC_A)["Vpc"]["VpcId"]
+    aurora_vpc = aurora_ec2.create_vpc(CidrBlock=VPC_B)["Vpc"]["VpcId"]
+    pcx = rosa_ec2.create_vpc_peering_connection(
+        VpcId=rosa_vpc, PeerVpcId=aurora_vpc, PeerRegion="eu-west-1", TagSpecifications=_tag("cluster", "one")
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    assert _region_tags(rosa_ec2, pcx) == {"cluster": "one"}
+    assert _region_tags(aurora_ec2, pcx) == {}
+
+    aurora_ec2.create_tags(Resources=[pcx], Tags=[{"Key": "side", "Value": "accepter"}])
+    assert _region_tags(aurora_ec2, pcx) == {"side": "accepter"}
+    assert _region_tags(rosa_ec2, pcx) == {"cluster": "one"}
+
+
 def test_peering_unknown_filter_is_not_silently_ignored(emulator):
     ec2 = emulator.client("ec2")
     vpc_a, vpc_b = (ec2.create_vpc(CidrBlock=c)["Vpc"]["VpcId"] for c in (VPC_A, VPC_B))

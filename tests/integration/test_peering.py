@@ -51,6 +51,33 @@ def database_cidrs(group):
     )
 
 
+def region_tags(emulator, region, peering_id):
+    """The peering's tags as AWS shows them in ``region``: only those set in that region.
+
+    Read with DescribeTags, which the emulator keeps per region as AWS does (its
+    DescribeVpcPeeringConnections shows the requester's tags in both regions).
+    """
+    ec2 = emulator.client("ec2", region)
+    found = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [peering_id]}])["Tags"]
+    return {t["Key"]: t["Value"] for t in found}
+
+
+def scripts_peering(emulator, rosa_cluster, aurora_vpc_id):
+    """A peering as keycloak-benchmark's aurora_create_peering_connection.sh makes it: requested in the
+    ROSA region tagged AuroraCluster only, accepted in the Aurora region and tagged nothing there."""
+    requester = emulator.client("ec2", rosa_cluster["region"])
+    peering_id = requester.create_vpc_peering_connection(
+        VpcId=rosa_cluster["vpc_id"],
+        PeerVpcId=aurora_vpc_id,
+        PeerRegion="eu-west-1",
+        TagSpecifications=[
+            {"ResourceType": "vpc-peering-connection", "Tags": [{"Key": "AuroraCluster", "Value": CLUSTER}]}
+        ],
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    emulator.client("ec2").accept_vpc_peering_connection(VpcPeeringConnectionId=peering_id)
+    return peering_id
+
+
 def rosa_tables(emulator, rosa_cluster):
     client = emulator.client("ec2", rosa_cluster["region"])
     return client.describe_route_tables(RouteTableIds=rosa_cluster["private_route_table_ids"])["RouteTables"]
@@ -83,14 +110,96 @@ def test_provision_peers_three_rosa_clusters_in_two_regions(emulator, rosa, tmp_
     assert_connected(emulator, clusters)
     [connection] = peerings_of(emulator, clusters[2])
     assert connection["AccepterVpcInfo"]["Region"] == "eu-west-1"
-    tags = {t["Key"]: t["Value"] for t in connection["Tags"]}
-    assert tags["AuroraCluster"] == CLUSTER and tags["RosaCluster"] == "rosa-c"
+    peering_id = connection["VpcPeeringConnectionId"]
+    expected = {"AuroraCluster": CLUSTER, "RosaCluster": "rosa-c", "Name": f"rosa-c to Aurora {CLUSTER}"}
+    # Tagged in the ROSA region when it was requested, and in the Aurora region, whose console and
+    # scripts see only the tags set there.
+    assert region_tags(emulator, "eu-central-1", peering_id) == expected
+    assert region_tags(emulator, "eu-west-1", peering_id) == expected
 
     emulator.start_recording()
     again = play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER)
     assert again.returncode == 0 and again.changed() == 0
     assert emulator.mutating_actions() == []
     assert_connected(emulator, clusters)
+
+
+def test_a_cross_region_peering_made_before_gets_its_aurora_side_tags_on_the_next_run(emulator, rosa, tmp_path):
+    gamma = rosa("rosa-c", region="eu-central-1", machine_cidr="10.2.0.0/16")
+    inv = rosa_inventory(tmp_path, {"rosa-c": {"rosa_region": "eu-central-1"}})
+    assert play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER).returncode == 0
+    [connection] = peerings_of(emulator, gamma)
+    peering_id = connection["VpcPeeringConnectionId"]
+    tags = region_tags(emulator, "eu-central-1", peering_id)
+    # What a run from before the accepter side was tagged left behind: tags in the ROSA region only.
+    emulator.client("ec2").delete_tags(Resources=[peering_id], Tags=[{"Key": key} for key in tags])
+    assert region_tags(emulator, "eu-west-1", peering_id) == {}
+
+    emulator.start_recording()
+    check = play(emulator, "peering.yml", inv, check=True, aurora_cluster=CLUSTER)
+    assert check.returncode == 0, check.stdout
+    assert check.stats("rosa-c")["changed"] == 1
+    assert emulator.mutating_actions() == []
+    assert region_tags(emulator, "eu-west-1", peering_id) == {}
+
+    emulator.start_recording()
+    run = play(emulator, "peering.yml", inv, aurora_cluster=CLUSTER)
+    assert run.returncode == 0, run.stdout
+    assert run.stats("rosa-c")["changed"] == 1
+    assert emulator.mutating_actions() == [("ec2", "CreateTags")]
+    assert region_tags(emulator, "eu-west-1", peering_id) == tags
+    assert_connected(emulator, [gamma])
+
+    for check_mode in (False, True):
+        emulator.start_recording()
+        again = play(emulator, "peering.yml", inv, check=check_mode, aurora_cluster=CLUSTER)
+        assert again.returncode == 0 and again.changed() == 0, again.stdout
+        assert emulator.mutating_actions() == []
+
+
+def test_a_cross_region_peering_made_by_the_scripts_gets_the_collections_tags_on_its_aurora_side(
+    emulator, rosa, tmp_path
+):
+    gamma = rosa("rosa-c", region="eu-central-1", machine_cidr="10.2.0.0/16")
+    assert play(emulator, "provision.yml", rosa_inventory(tmp_path, {}), aurora_cluster=CLUSTER).returncode == 0
+    vpc, _main, _group = aurora(emulator)
+    peering_id = scripts_peering(emulator, gamma, vpc["VpcId"])
+    inv = rosa_inventory(tmp_path, {"rosa-c": {"rosa_region": "eu-central-1"}})
+
+    run = play(emulator, "peering.yml", inv, aurora_cluster=CLUSTER, aurora_tags={"team": "sso"})
+    assert run.returncode == 0, run.stdout
+    assert_connected(emulator, [gamma])
+    assert [p["VpcPeeringConnectionId"] for p in peerings_of(emulator, gamma)] == [peering_id]
+    assert region_tags(emulator, "eu-west-1", peering_id) == {
+        "AuroraCluster": CLUSTER,
+        "RosaCluster": "rosa-c",
+        "Name": f"rosa-c to Aurora {CLUSTER}",
+        "team": "sso",
+    }
+    # The ROSA side keeps what the scripts gave it: an existing peering is not retagged there.
+    assert region_tags(emulator, "eu-central-1", peering_id) == {"AuroraCluster": CLUSTER}
+
+
+def test_a_same_region_peering_is_not_tagged_again(emulator, rosa, tmp_path):
+    alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}})
+    assert play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER).returncode == 0
+    [connection] = peerings_of(emulator, alpha)
+    made = region_tags(emulator, "eu-west-1", connection["VpcPeeringConnectionId"])
+    assert made == {"AuroraCluster": CLUSTER, "RosaCluster": "rosa-a", "Name": f"rosa-a to Aurora {CLUSTER}"}
+
+    vpc, _main, _group = aurora(emulator)
+    beta = rosa("rosa-b", machine_cidr="10.1.0.0/16")
+    peering_id = scripts_peering(emulator, beta, vpc["VpcId"])
+    emulator.start_recording()
+    run = play(emulator, "peering.yml", rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {}}), aurora_cluster=CLUSTER)
+    assert run.returncode == 0, run.stdout
+    # One region holds one set of tags, the requester's: nothing to read or add on the accepter side.
+    actions = emulator.recorded_actions()
+    assert ("ec2", "CreateTags") not in actions and ("ec2", "DescribeTags") not in actions
+    assert region_tags(emulator, "eu-west-1", connection["VpcPeeringConnectionId"]) == made
+    assert region_tags(emulator, "eu-west-1", peering_id) == {"AuroraCluster": CLUSTER}
+    assert_connected(emulator, [alpha, beta])
 
 
 def test_check_mode_on_a_fresh_setup_sends_no_mutating_request(emulator, rosa, tmp_path):

@@ -1,7 +1,9 @@
 """connection: one ROSA cluster joined to an Aurora cluster, against fake EC2 clients.
 
 One ``FakeEC2`` per region: peerings are shared between the two (a peering is seen from both
-regions), route tables and security groups belong to the fake of their region. Every call is
+regions), route tables and security groups belong to the fake of their region. DescribeTags shows,
+as on AWS, only the tags set in the fake's region: a peering's creation tags in the requester's
+region, and what CreateTags added there. Every call is
 recorded; ``ignore_filters`` names the describe calls whose ``Filters`` the fake ignores, as moto
 does, so the tests prove the code filters client-side too. No test may sleep: the peering waits
 get a sleep that fails the test.
@@ -163,6 +165,7 @@ class FakeEC2:
         self.groups = [copy.deepcopy(g) for g in groups]
         self.ignore_filters = set(ignore_filters)
         self.journal = journal if journal is not None else []
+        self.tags = {}  # resource id -> tags set by create_tags in this region
         self.calls = []
         self.errors = {}
         self.created = 0
@@ -226,6 +229,7 @@ class FakeEC2:
             f"pcx-new{self.created}", "pending-acceptance", requester=kwargs["VpcId"], accepter=kwargs["PeerVpcId"]
         )
         new["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        new["RequesterVpcInfo"]["Region"] = self.region
         new["AccepterVpcInfo"]["Region"] = kwargs.get("PeerRegion", self.region)
         self.peerings.append(new)
         return {"VpcPeeringConnection": copy.deepcopy(new)}
@@ -239,6 +243,31 @@ class FakeEC2:
         self.record("delete_vpc_peering_connection", kwargs)
         self._peering(kwargs["VpcPeeringConnectionId"])["Status"] = {"Code": "deleted", "Message": "Deleted"}
         return {"Return": True}
+
+    # --- tags ----------------------------------------------------------------------------------
+
+    def describe_tags(self, **kwargs):
+        self.record("describe_tags", kwargs)
+        [resource_filter] = kwargs["Filters"]
+        assert resource_filter["Name"] == "resource-id"
+        found = []
+        for peering in self.peerings:
+            peering_id = peering["VpcPeeringConnectionId"]
+            if peering_id not in resource_filter["Values"]:
+                continue
+            here = _tags(peering) if peering["RequesterVpcInfo"]["Region"] == self.region else {}
+            here.update(self.tags.get(peering_id, {}))
+            found += [
+                {"ResourceId": peering_id, "ResourceType": "vpc-peering-connection", "Key": k, "Value": v}
+                for k, v in here.items()
+            ]
+        return {"Tags": found}
+
+    def create_tags(self, **kwargs):
+        self.record("create_tags", kwargs)
+        for resource_id in kwargs["Resources"]:
+            self.tags.setdefault(resource_id, {}).update({t["Key"]: t["Value"] for t in kwargs["Tags"]})
+        return {}
 
     # --- route tables --------------------------------------------------------------------------
 
@@ -557,6 +586,113 @@ def test_check_mode_without_a_peering_only_describes():
     assert rosa.names() == ["describe_vpc_peering_connections"]
     assert aurora.calls == []
     assert rosa.peerings == []
+
+
+# --- ensure_accepter_tags --------------------------------------------------------------------------
+
+
+def accepter_tags(aurora, peering, check_mode=False):
+    return connection.ensure_accepter_tags(
+        aurora, summary=peering_utils.summary(peering), tags=TAGS, check_mode=check_mode
+    )
+
+
+def describe_tags_call(peering_id=PCX):
+    return ("describe_tags", {"Filters": [{"Name": "resource-id", "Values": [peering_id]}]})
+
+
+def test_a_new_cross_region_peering_is_tagged_in_the_aurora_region_too():
+    rosa, aurora = two_regions()
+    summary = ensure_peering(rosa, aurora)[1]
+    aurora.calls.clear()
+    added = connection.ensure_accepter_tags(aurora, summary=summary, tags=TAGS, check_mode=False)
+    assert added == TAGS
+    assert aurora.calls == [
+        describe_tags_call("pcx-new1"),
+        ("create_tags", {"Resources": ["pcx-new1"], "Tags": [{"Key": k, "Value": v} for k, v in TAGS.items()]}),
+    ]
+    assert "create_tags" not in rosa.names()
+    assert aurora.tags == {"pcx-new1": TAGS}
+
+
+@pytest.mark.parametrize(
+    "requester_tags",
+    [TAGS, {"AuroraCluster": CLUSTER}, {}],
+    ids=["made-by-an-older-release", "made-by-the-scripts", "untagged"],
+)
+def test_an_existing_cross_region_peering_gets_every_tag_on_its_accepter_side(requester_tags):
+    peering = make_peering(tags=requester_tags)
+    rosa, aurora = two_regions([peering])
+    assert accepter_tags(aurora, peering) == TAGS
+    assert aurora.tags == {PCX: TAGS}
+    assert rosa.calls == []
+
+
+def test_the_accepter_side_gets_only_the_tags_it_lacks():
+    peering = make_peering(tags=TAGS)
+    _rosa, aurora = two_regions([peering])
+    aurora.tags[PCX] = {"Name": "renamed in the console", "team": "sso"}
+    added = accepter_tags(aurora, peering)
+    assert added == {"AuroraCluster": CLUSTER, "RosaCluster": ROSA_CLUSTER}
+    assert aurora.tags[PCX] == dict(added, Name="renamed in the console", team="sso")
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_an_accepter_side_with_every_tag_is_left_alone(check_mode):
+    peering = make_peering(tags=TAGS)
+    _rosa, aurora = two_regions([peering])
+    aurora.tags[PCX] = dict(TAGS)
+    assert accepter_tags(aurora, peering, check_mode) == {}
+    assert aurora.calls == [describe_tags_call()]
+
+
+def test_the_requester_side_tags_seen_from_the_aurora_region_do_not_count():
+    # moto, and this fake, show a cross-region peering's creation tags in both regions' describes:
+    # only the Aurora region's own tags say what its accepter side has.
+    peering = make_peering(tags=TAGS)
+    rosa, aurora = two_regions([peering])
+    assert peering_utils.peering_tags(aurora.describe_vpc_peering_connections()["VpcPeeringConnections"][0]) == TAGS
+    assert accepter_tags(aurora, peering) == TAGS
+
+
+def test_check_mode_reports_the_accepter_tags_and_adds_none():
+    peering = make_peering(tags=TAGS)
+    _rosa, aurora = two_regions([peering])
+    assert accepter_tags(aurora, peering, check_mode=True) == TAGS
+    assert aurora.calls == [describe_tags_call()]
+    assert aurora.tags == {}
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_same_region_peering_is_not_tagged_twice(check_mode):
+    peering = make_peering(tags={"AuroraCluster": CLUSTER})
+    peering["RequesterVpcInfo"]["Region"] = AURORA_REGION
+    ec2 = FakeEC2(AURORA_REGION, peerings=[peering])
+    assert accepter_tags(ec2, peering, check_mode) == {}
+    assert ec2.calls == []
+
+
+def test_a_same_region_peering_just_created_sends_no_tag_call():
+    ec2 = FakeEC2(AURORA_REGION)
+    summary = connection.ensure_peering(
+        ec2,
+        ec2,
+        rosa_vpc_id=ROSA_VPC,
+        aurora_vpc_id=AURORA_VPC,
+        aurora_region=AURORA_REGION,
+        tags=TAGS,
+        check_mode=False,
+        wait_timeout=300,
+    )[1]
+    ec2.calls.clear()
+    assert connection.ensure_accepter_tags(ec2, summary=summary, tags=TAGS, check_mode=False) == {}
+    assert ec2.calls == []
+
+
+def test_check_mode_before_the_peering_exists_tags_nothing():
+    _rosa, aurora = two_regions()
+    assert connection.ensure_accepter_tags(aurora, summary={}, tags=TAGS, check_mode=True) == {}
+    assert aurora.calls == []
 
 
 # --- ensure_routes ---------------------------------------------------------------------------------
