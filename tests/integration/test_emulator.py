@@ -167,6 +167,27 @@ def test_delete_subnet_then_vpc_with_main_route_table_association(emulator):
 # --- recorder ------------------------------------------------------------------------------------
 
 
+def test_a_deleted_clusters_automated_snapshots_go_with_it_and_its_name_can_be_reused(emulator):
+    # AWS removes automated backups with the cluster; moto kept "rds:<c>-<minute>", and a cluster made
+    # again under that name within the same minute (a restore from the final snapshot) clashed with it.
+    rds = emulator.client("rds")
+    params = {"Engine": "aurora-postgresql", "MasterUsername": "keycloak", "MasterUserPassword": "Passw0rd-1"}
+    rds.create_db_cluster(DBClusterIdentifier="kc", **params)
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="kc", DBClusterSnapshotIdentifier="kept-by-hand")
+
+    rds.delete_db_cluster(DBClusterIdentifier="kc", SkipFinalSnapshot=False, FinalDBSnapshotIdentifier="kc-final-1")
+
+    left = {
+        s["DBClusterSnapshotIdentifier"]: s["SnapshotType"]
+        for s in rds.describe_db_cluster_snapshots()["DBClusterSnapshots"]
+    }
+    assert left == {"kept-by-hand": "manual", "kc-final-1": "manual"}
+    rds.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier="kc", SnapshotIdentifier="kc-final-1", Engine="aurora-postgresql"
+    )
+    assert rds.describe_db_clusters(DBClusterIdentifier="kc")["DBClusters"]
+
+
 def test_recorder_captures_query_and_json_actions(emulator):
     ec2 = emulator.client("ec2")
     ec2.create_vpc(CidrBlock=VPC_A)  # before recording: must not show up

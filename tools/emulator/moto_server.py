@@ -1,4 +1,4 @@
-"""Serve moto on a loopback port, with the corrections DESIGN.md §10 asks the test harness to make.
+"""Serve moto on a loopback port, with corrections where moto 5.2.5 differs from AWS in ways our tests depend on.
 
     python tools/emulator/moto_server.py --port 0 --port-file PATH [--host 127.0.0.1]
 
@@ -65,7 +65,7 @@ def _enable_only(regions):
 
 
 def _patch_moto():
-    """Correct the moto 5.2.5 behaviour that DESIGN.md §10 lists as harmful to our tests."""
+    """Correct the moto 5.2.5 behaviour that would make our tests pass or fail where AWS would not."""
     import moto
 
     if moto.__version__ != "5.2.5":  # the patches reach into moto internals written for 5.2.5
@@ -77,6 +77,7 @@ def _patch_moto():
     from moto.ec2.responses.vpc_peering_connections import VPCPeeringConnections
     from moto.ec2.utils import generic_filter
     from moto.moto_api._internal.recorder.models import Recorder
+    from moto.rds.models import RDSBackend
 
     # a. DescribeVpcPeeringConnections ignores Filters, so a second ROSA cluster "finds" the first
     # one's peering. Give the model a get_filter_value (moto's generic_filter protocol) and pass
@@ -134,7 +135,22 @@ def _patch_moto():
 
     SubnetBackend.delete_subnet = delete_subnet
 
-    # c. The recorder appends each request with two writes to a freshly opened file, from every
+    # c. DeleteDBCluster keeps the cluster's automated snapshots ("rds:<c>-<YYYY-mm-dd-HH-MM>"), so a
+    # cluster created again under that name within the same minute (a restore from the final snapshot)
+    # fails with DBClusterSnapshotAlreadyExistsFault. AWS removes automated backups with the cluster
+    # unless DeleteAutomatedBackups=false asks to keep them.
+    original_delete_db_cluster = RDSBackend.delete_db_cluster
+
+    def delete_db_cluster(self, cluster_identifier, snapshot_name=None, **kwargs):
+        cluster = original_delete_db_cluster(self, cluster_identifier, snapshot_name, **kwargs)
+        for snapshot_id, snapshot in list(self.cluster_snapshots.items()):
+            if snapshot.snapshot_type == "automated" and snapshot.cluster.db_cluster_identifier == cluster_identifier:
+                del self.cluster_snapshots[snapshot_id]
+        return cluster
+
+    RDSBackend.delete_db_cluster = delete_db_cluster
+
+    # d. The recorder appends each request with two writes to a freshly opened file, from every
     # server thread at once; serialise it so concurrent requests cannot interleave or tear lines.
     recorder_lock = threading.Lock()
     for name in ("_record_request", "reset_recording", "download_recording", "upload_recording"):
