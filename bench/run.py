@@ -223,7 +223,7 @@ unpeer = `playbooks/unpeer.yml --limit rosa-0` after peering 5 hosts; cascading 
 
 {chr(10).join(ratios)}
 
-## Targets (issue 7)
+## Targets
 
 {chr(10).join(targets(figures, lookup, violations))}
 

@@ -3,7 +3,7 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""CIDR arithmetic for the Aurora VPC: validation, allocation and subnet plans (DESIGN §4)."""
+"""CIDR arithmetic for the Aurora VPC: validation, allocation and subnet plans."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""One ROSA cluster connected to an Aurora cluster: the peering, routes both ways, port 5432 (DESIGN §6).
+"""One ROSA cluster connected to an Aurora cluster: the peering, routes both ways, port 5432.
 
 The peering is requested, tagged, in the ROSA region (requester = ROSA VPC) and accepted in the
 Aurora region (accepter = Aurora VPC), where a cross-region peering is tagged again. Routes and

@@ -3,7 +3,7 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Names and tags of everything made for an Aurora cluster (DESIGN §3).
+"""Names and tags of everything made for an Aurora cluster.
 
 These names are a compatibility contract with the keycloak-benchmark scripts and the
 documented aws CLI procedure: deployments made by either are found, adopted and deleted

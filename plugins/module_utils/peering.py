@@ -3,7 +3,7 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""VPC peering between a ROSA VPC (requester) and an Aurora VPC (accepter) (DESIGN §6).
+"""VPC peering between a ROSA VPC (requester) and an Aurora VPC (accepter).
 
 The AWS calls come first, one short function each, retried with jittered backoff. Then the
 waits, which take an injectable ``sleep`` and ``clock`` so unit tests never sleep. Then the
@@ -68,7 +68,7 @@ class PeeringError(AuroraError):
 def describe_peering(client, peering_id):
     """The peering connection as this region sees it, None when it is not (yet) visible here."""
     found = ec2.describe_vpc_peering_connections(client, VpcPeeringConnectionIds=[peering_id])
-    # Filter client-side too: moto ignores every filter but the id list (DESIGN §10).
+    # Filter client-side too: moto ignores every filter but the id list.
     return next((p for p in found if p["VpcPeeringConnectionId"] == peering_id), None)
 
 

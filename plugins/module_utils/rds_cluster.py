@@ -3,7 +3,7 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The Aurora DB cluster and its DB instances (DESIGN §7).
+"""The Aurora DB cluster and its DB instances.
 
 The first half holds the AWS calls, one short function each, retried with jittered backoff and
 turned into ``AnsibleRDSError`` by the error handler. The second half holds the ``ensure_*``

@@ -3,7 +3,7 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Finding a ROSA cluster's network from EC2 (DESIGN §5): its VPC, machine CIDR and worker route tables.
+"""Finding a ROSA cluster's network from EC2: its VPC, machine CIDR and worker route tables.
 
 The pure functions (filters, choosing the VPC, resolving route tables) need no boto3;
 ``discover`` takes an EC2 client and sends at most three read requests: the instances (or, with

@@ -3,7 +3,7 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Checks of the public variables that an argument spec cannot express (DESIGN §9a).
+"""Checks of the public variables that an argument spec cannot express.
 
 Each check returns messages that name the variable and what is allowed, so that a run with
 bad input stops before its first AWS request.

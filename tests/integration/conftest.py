@@ -1,4 +1,4 @@
-"""Fixtures for the integration tests: the moto emulator (DESIGN.md §10), and PostgreSQL.
+"""Fixtures for the integration tests: the moto emulator, and PostgreSQL.
 
 emulator_server: one emulator process for the whole session.
 emulator:        the same emulator, reset (resources and recorder) before each test.

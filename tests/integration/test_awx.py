@@ -10,7 +10,7 @@ AWX hands every job to ansible-runner as a private data directory:
     env/settings        runner settings
 
 and reads the outcome from ansible-runner's artifacts (status, rc, stdout, job_events/). No prompts:
-nothing reads stdin. The emulator stands in for AWS (DESIGN.md §10); the only difference from a job
+nothing reads stdin. The emulator stands in for AWS; the only difference from a job
 in an execution environment is that ansible-playbook comes from this venv instead of the EE image.
 """
 

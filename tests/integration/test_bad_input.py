@@ -1,5 +1,5 @@
 """Every role variable, given a bad value, is refused with a message that names it and what is allowed,
-before any AWS request (issue 5, DESIGN §9).
+before any AWS request.
 
 One ansible-playbook run per role entry point: each bad value is an inventory host of its own, so the
 role validates every case in the same run, and each host's failure is read from the json callback.

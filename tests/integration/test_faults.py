@@ -1,4 +1,4 @@
-"""Throttling (DESIGN.md §9, issue 5 item 1): the lifecycle survives a fifth of all AWS requests throttled.
+"""Throttling: the lifecycle survives a fifth of all AWS requests throttled.
 
 The playbooks talk to a FaultProxy (tools/emulator/faults.py) in front of the emulator, which
 answers every fifth AWS request with AWS's own throttling error for its protocol. Seeding and

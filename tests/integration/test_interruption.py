@@ -1,4 +1,4 @@
-"""Interruption (DESIGN.md §9, issue 5 item 2): a run killed anywhere, run again, ends as if never killed.
+"""Interruption: a run killed anywhere, run again, ends as if never killed.
 
 Each test starts a playbook against a FaultProxy (tools/emulator/faults.py) whose Hold stops one
 AWS request: before the emulator sees it, or after, keeping the answer (the resource exists but

@@ -1,4 +1,4 @@
-"""Keycloak's side on each ROSA cluster (issue 8): node discovery, keycloak-db-secret, the CA ConfigMap,
+"""Keycloak's side on each ROSA cluster: node discovery, keycloak-db-secret, the CA ConfigMap,
 the in-cluster connection check and the schema reset, against the moto emulator, the Kubernetes API
 stand-in (tools/emulator/kubernetes_api.py) and a real PostgreSQL (tools/emulator/postgres.py).
 

@@ -1,4 +1,4 @@
-"""The master password of clusters the collection did not create (issue 12, items 2 and 3).
+"""The master password of clusters the collection did not create.
 
 A cluster made by the keycloak-benchmark scripts, the documented aws CLI procedure or by hand has a
 password the collection never saw, and so has one restored from a snapshot. Provisioning such a

@@ -1,4 +1,4 @@
-"""Permissions (DESIGN.md §9/§10, issue 5 item 5): docs/iam-policy.json is exactly what the collection needs.
+"""Permissions: docs/iam-policy.json is exactly what the collection needs.
 
 - Every AWS action the whole lifecycle sends (recorded by the emulator) is allowed by the policy, and
   so is every permission AWS checks besides the action of a recorded request (implied_permissions.py:

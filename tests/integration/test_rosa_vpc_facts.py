@@ -1,4 +1,4 @@
-"""rosa_vpc_facts run by ansible-playbook against the emulator's simulated ROSA clusters (DESIGN §5, §10)."""
+"""rosa_vpc_facts run by ansible-playbook against the emulator's simulated ROSA clusters."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""docs/site-playbook.md, run as written (issue 12 item 4).
+"""docs/site-playbook.md, run as written.
 
 The roles read only their declared inputs: the example's ROSA clusters sit in a group that is not
 rosa_clusters, and the new Aurora VPC still overlaps none of their machine CIDRs, or the playbook

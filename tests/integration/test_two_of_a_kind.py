@@ -1,4 +1,4 @@
-"""Two of a kind (issue 5): duplicate Aurora VPCs or duplicate peerings are refused by every playbook
+"""Two of a kind: duplicate Aurora VPCs or duplicate peerings are refused by every playbook
 that would act on them, with all of them listed and nothing changed; two provision runs of one cluster
 started together end with one deployment.
 """

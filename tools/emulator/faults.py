@@ -1,4 +1,4 @@
-"""A fault-injecting HTTP proxy in front of the emulator (DESIGN.md §9, issue 5).
+"""A fault-injecting HTTP proxy in front of the emulator.
 
     with FaultProxy(emulator.url, share=0.2) as proxy:
         run_playbook(proxy.env(), "provision.yml", ...)     # AWS calls go through the proxy
@@ -31,7 +31,7 @@ in ``refused``: ``no_capacity(zone)`` (CreateDBInstance in a zone out of capacit
 class) and ``snapshot_quota_reached()`` (DeleteDBCluster that would take a final snapshot).
 
 ``hold`` (a ``Hold``) stops the run at one AWS request, deterministically, so that a test can kill
-the client there (issue 5 item 2, interruption):
+the client there (interruption):
 
     hold = Hold("CreateVpc", answered=True)
     with FaultProxy(emulator.url, share=0, hold=hold) as proxy:

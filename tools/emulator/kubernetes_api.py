@@ -1,4 +1,4 @@
-"""The smallest stand-in of the Kubernetes REST API that kubernetes.core needs (DESIGN.md §10).
+"""The smallest stand-in of the Kubernetes REST API that kubernetes.core needs.
 
 No Kubernetes API server can be installed here. This is a plain-HTTP server on a free
 127.0.0.1 port that speaks the real API's paths, bodies, Status errors and query parameters,

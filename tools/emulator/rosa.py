@@ -1,4 +1,4 @@
-"""Seed the emulator with what a ROSA cluster looks like from EC2 (DESIGN.md §10).
+"""Seed the emulator with what a ROSA cluster looks like from EC2.
 
 A VPC holding the machine CIDR; per AZ one public and one private subnet; per AZ one private
 route table explicitly associated with that AZ's private subnet; worker instances in the private
