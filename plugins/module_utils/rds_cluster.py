@@ -446,7 +446,6 @@ def ensure_cluster_present(
     auto_minor_version_upgrade=False,
     tags=None,
     purge_tags=True,
-    force_update_password=False,
     check_mode=False,
     wait=True,
     wait_timeout=3600,
@@ -458,8 +457,7 @@ def ensure_cluster_present(
     """Create (or restore) the cluster when missing, then converge its settings and instances.
 
     ``master_credentials`` is a callable returning ``(username, password)``; it is called only
-    when the cluster is created from scratch, or with ``force_update_password`` to set that password
-    on a cluster that exists or is restored from a snapshot, so a secret is read only when it is needed.
+    when the cluster is created from scratch, so a secret is read only when it is needed.
     """
     if not 1 <= instances <= MAX_INSTANCES:
         raise AuroraClusterError(f"instances must be between 1 and {MAX_INSTANCES}, got {instances}")
@@ -482,28 +480,13 @@ def ensure_cluster_present(
         tags=tags,
         purge_tags=purge_tags,
     )
-    if force_update_password and master_credentials is None:
-        raise AuroraClusterError(
-            "force_update_password needs the new password: set master_user_password or master_user_password_secret"
-        )
-    # The password to set on a cluster that has one already (a new cluster is created with it).
-    new_password = master_credentials if force_update_password else None
     remaining = _deadline(wait_timeout, clock)
     waiting = dict(wait=wait, wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep, clock=clock)
 
     # moto overwrites a cluster on a second CreateDBCluster, AWS refuses it: look first, always.
     cluster = describe_db_cluster(client, identifier)
     if cluster is not None:
-        return _converge(
-            client,
-            cluster,
-            desired,
-            created=False,
-            new_password=new_password,
-            check_mode=check_mode,
-            warn=warn,
-            **waiting,
-        )
+        return _converge(client, cluster, desired, created=False, check_mode=check_mode, warn=warn, **waiting)
 
     if snapshot_identifier:
         if describe_cluster_snapshot(client, snapshot_identifier) is None:
@@ -539,7 +522,6 @@ def ensure_cluster_present(
         with naming_resource(f"DB cluster {identifier} from snapshot {snapshot_identifier}"):
             cluster = restore_db_cluster_from_snapshot(client, **params)
     else:
-        new_password = None  # created with it
         username, password = master_credentials()
         params.update(
             EngineVersion=engine_version or DEFAULT_ENGINE_VERSION,
@@ -552,9 +534,7 @@ def ensure_cluster_present(
             params["BackupRetentionPeriod"] = backup_retention_period
         with naming_resource(f"DB cluster {identifier}"):
             cluster = create_db_cluster(client, **params)
-    _changed, state = _converge(
-        client, cluster, desired, created=True, new_password=new_password, check_mode=False, warn=warn, **waiting
-    )
+    _changed, state = _converge(client, cluster, desired, created=True, check_mode=False, warn=warn, **waiting)
     state["before"] = {}
     return True, state
 
@@ -637,7 +617,6 @@ def _converge(
     desired,
     *,
     created,
-    new_password,
     check_mode,
     warn,
     wait,
@@ -674,9 +653,7 @@ def _converge(
             f"new instances of DB cluster {identifier} get class {new_class} while its members use "
             f"{', '.join(sorted(existing_classes))}; set instance_class to choose"
         )
-    changed = created or bool(
-        new_password or cluster_changes or tags_to_set or tags_to_unset or plan.create or plan.delete or resized
-    )
+    changed = created or bool(cluster_changes or tags_to_set or tags_to_unset or plan.create or plan.delete or resized)
     before = cluster_summary(cluster, instances)
 
     if check_mode:
@@ -694,11 +671,6 @@ def _converge(
     arn = cluster["DBClusterArn"]
     if cluster_changes:
         modify_db_cluster(client, DBClusterIdentifier=identifier, ApplyImmediately=True, **cluster_changes)
-    if new_password:
-        # Never part of cluster_changes: those end up in the diff.
-        modify_db_cluster(
-            client, DBClusterIdentifier=identifier, ApplyImmediately=True, MasterUserPassword=new_password()[1]
-        )
     if tags_to_unset:
         remove_tags_from_resource(client, arn, tags_to_unset)
     if tags_to_set:

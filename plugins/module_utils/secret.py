@@ -21,6 +21,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_
 # every shell, JDBC URL and YAML file the password may pass through.
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
 PASSWORD_LENGTH = 32
+DESCRIPTION = "Master credentials of the Aurora cluster, kept by keycloak.aurora"
+# Secrets Manager's labels of the version readers get, and of one staged to replace it.
+CURRENT = "AWSCURRENT"
+PENDING = "AWSPENDING"
 
 
 # AWSRetry knows the query APIs' throttling codes, not the JSON APIs' one.
@@ -59,8 +63,17 @@ def restore_secret(client, secret_id):
 
 @SecretErrorHandler.common_error_handler("store a new secret value")
 @AWSRetry.jittered_backoff(catch_extra_error_codes=_JSON_THROTTLING)
-def put_secret_value(client, secret_id, value):
-    return client.put_secret_value(SecretId=secret_id, SecretString=value)
+def put_secret_value(client, secret_id, value, stages=None):
+    params = {"SecretId": secret_id, "SecretString": value}
+    if stages:
+        params["VersionStages"] = stages
+    return client.put_secret_value(**params)
+
+
+@SecretErrorHandler.common_error_handler("move a secret version label")
+@AWSRetry.jittered_backoff(catch_extra_error_codes=_JSON_THROTTLING)
+def update_secret_version_stage(client, **params):
+    return client.update_secret_version_stage(**params)
 
 
 @SecretErrorHandler.common_error_handler("read secret")
@@ -98,51 +111,67 @@ CREATE = "create"
 PUT = "put"
 
 
-def plan_master_secret(secret, *, cluster_exists, from_snapshot, regenerate):
-    """The steps that leave ``<c>-master-password`` holding the cluster's password, or none.
+def plan_master_secret(secret, *, cluster, cluster_exists, snapshot_source=None, password_given=False):
+    """What to do with ``<c>-master-password`` before the DB cluster ``cluster`` is created or adopted.
 
-    ``secret`` is DescribeSecret's answer (None when there is no secret). A password is generated
-    only together with the cluster that will use it (a new cluster made from scratch), or when the
-    user asks for a new one (``regenerate``; the caller then sets it on the cluster). A cluster the
-    collection did not create (adopted, or restored from a snapshot) has a password the collection
-    never saw: no secret is made up for it. A secret scheduled for deletion is restored for a cluster
-    about to be made or restored under its name (the deleted cluster's final snapshot has that
-    password), but not for a cluster that exists: it may belong to an earlier cluster of that name.
+    ``secret`` is DescribeSecret's answer (None when there is none). ``snapshot_source`` is the DB
+    cluster a missing cluster is about to be restored from (its snapshot's DBClusterIdentifier).
 
-    Returns ``(steps, known)``: steps among RESTORE, CREATE, PUT, and whether the secret holds the
-    cluster's password afterwards.
+    A password is generated only together with the cluster that will use it: a new cluster made from
+    scratch without a given password. A cluster the collection did not create (adopted, or restored
+    from another cluster's snapshot) has a password the collection never saw, and none is made up. A
+    secret scheduled for deletion is restored for a cluster about to be created, or restored from its
+    own final snapshot, under its name; for a cluster that exists it is left alone, since it may
+    belong to an earlier cluster of that name. A given password for a new cluster replaces the value
+    of a live secret of that name, so that the secret never disagrees with the cluster.
+
+    Returns ``(steps, known)``: steps among RESTORE, CREATE and PUT, and whether the secret holds the
+    cluster's password afterwards. Raises when a live secret of that name would stand beside a
+    cluster restored from another cluster's snapshot, whose password it cannot hold.
     """
     scheduled = bool(secret and secret.get("DeletedDate"))
-    if regenerate:
+    live = secret is not None and not scheduled
+    if cluster_exists:
+        return [], live
+    if snapshot_source is None:  # made from scratch
+        if password_given:
+            return ([PUT], True) if live else ([], False)
         if secret is None:
             return [CREATE], True
-        return ([RESTORE] if scheduled else []) + [PUT], True
-    if secret is None:
-        new_from_scratch = not cluster_exists and not from_snapshot
-        return ([CREATE], True) if new_from_scratch else ([], False)
-    if not scheduled:
-        return [], True
-    if cluster_exists:
-        return [], False
-    return [RESTORE], True
+        return ([RESTORE] if scheduled else []), True
+    if snapshot_source.lower() == cluster.lower():  # its own final snapshot holds the secret's password
+        return ([RESTORE] if scheduled else []), secret is not None
+    if live:
+        raise AnsibleSecretsManagerError(
+            message=f"the secret {secret['Name']} keeps the master password of an earlier DB cluster {cluster}, but "
+            f"{cluster} is about to be restored from a snapshot of {snapshot_source}, whose password it does not hold: "
+            "delete the secret (aws secretsmanager delete-secret), or restore under another name"
+        )
+    return [], False
 
 
-def _credentials_json(username):
-    return json.dumps({"username": username, "password": generate_password(), "engine": "postgres"})
+def credentials_json(username, password=None):
+    """The secret's value; without a password it only names the master user (the password is not known)."""
+    value = {"username": username, "engine": "postgres"}
+    if password is not None:
+        value["password"] = password
+    return json.dumps(value)
 
 
 def ensure_master_secret(
-    client, *, name, username, tags, cluster_exists, from_snapshot=False, regenerate=False, check_mode=False
+    client, *, name, username, tags, cluster, cluster_exists, snapshot_source=None, password=None, check_mode=False
 ):
     """Make the secret ``name`` hold the cluster's password where that can be known (plan_master_secret).
 
     Returns ``(changed, secret)``; ``secret`` is ``{}`` when the collection does not know the password.
-    An existing password is only replaced on ``regenerate``, and then stays readable as the version
-    AWSPREVIOUS.
     """
     secret = describe_secret(client, name)
     steps, known = plan_master_secret(
-        secret, cluster_exists=cluster_exists, from_snapshot=from_snapshot, regenerate=regenerate
+        secret,
+        cluster=cluster,
+        cluster_exists=cluster_exists,
+        snapshot_source=snapshot_source,
+        password_given=password is not None,
     )
     found = (secret or {"Name": name, "ARN": None}) if known else {}
     if not steps or check_mode:
@@ -150,17 +179,51 @@ def ensure_master_secret(
     if RESTORE in steps:
         restore_secret(client, name)
     if PUT in steps:
-        put_secret_value(client, name, _credentials_json(username))
+        put_secret_value(client, name, credentials_json(username, password))
     if CREATE in steps:
         created = create_secret(
             client,
             Name=name,
-            Description="Master credentials of the Aurora cluster, generated by keycloak.aurora",
-            SecretString=_credentials_json(username),
+            Description=DESCRIPTION,
+            SecretString=credentials_json(username, password or generate_password()),
             Tags=ansible_dict_to_boto3_tag_list(tags),
         )
         return True, {"Name": created["Name"], "ARN": created["ARN"]}
     return True, describe_secret(client, name)
+
+
+def stage_new_password(client, *, name, username, password, tags):
+    """Keep ``password`` as the secret's pending version (AWSPENDING) and return that version's id.
+
+    Readers keep getting the current version (AWSCURRENT) until promote_pending moves it, once the
+    cluster has the new password: a reset interrupted in between hands out no password the cluster
+    does not have. A missing secret is created first holding only the user name, because the first
+    version of a secret is always current.
+    """
+    secret = describe_secret(client, name)
+    if secret is None:
+        create_secret(
+            client,
+            Name=name,
+            Description=DESCRIPTION,
+            SecretString=credentials_json(username),
+            Tags=ansible_dict_to_boto3_tag_list(tags),
+        )
+    elif secret.get("DeletedDate"):
+        restore_secret(client, name)
+    return put_secret_value(client, name, credentials_json(username, password), stages=[PENDING])["VersionId"]
+
+
+def promote_pending(client, *, name, version_id):
+    """Make the pending version ``version_id`` current; the one it replaces becomes AWSPREVIOUS."""
+    stages = describe_secret(client, name).get("VersionIdsToStages") or {}
+    current = next((v for v, labels in stages.items() if CURRENT in labels), None)
+    if current != version_id:
+        move = {"SecretId": name, "VersionStage": CURRENT, "MoveToVersionId": version_id}
+        if current:
+            move["RemoveFromVersionId"] = current
+        update_secret_version_stage(client, **move)
+    update_secret_version_stage(client, SecretId=name, VersionStage=PENDING, RemoveFromVersionId=version_id)
 
 
 def ensure_master_secret_absent(client, *, name, recovery_window_days, check_mode):

@@ -90,7 +90,7 @@ options:
   master_user_password:
     description:
       - The master user password of a new cluster. Never logged, never returned.
-      - Ignored for an existing cluster and when restoring from a snapshot, unless O(force_update_password=true).
+      - Ignored for an existing cluster and when restoring from a snapshot.
       - One of O(master_user_password) or O(master_user_password_secret) is required to create a
         cluster from scratch.
     type: str
@@ -99,16 +99,8 @@ options:
       - 'Name or ARN of an AWS Secrets Manager secret whose SecretString is
         JSON C({"username": ..., "password": ...}); its password becomes the master user password
         of a new cluster. Its username must equal O(master_username).'
-      - Read only when the cluster is created from scratch or O(force_update_password=true), never in check mode.
+      - Read only when the cluster is created from scratch, never in check mode.
     type: str
-  force_update_password:
-    description:
-      - Set the password of O(master_user_password) or O(master_user_password_secret) on a cluster that exists
-        or is restored from O(snapshot_identifier) (ModifyDBCluster, applied immediately). Clients that use the
-        old password, such as running Keycloak nodes, lose their connections.
-      - A password cannot be read back from AWS, so every run with V(true) sets it and reports a change.
-    type: bool
-    default: false
   db_subnet_group_name:
     description:
       - The DB subnet group of a new cluster, normally C(<identifier>-subnet-group).
@@ -518,7 +510,6 @@ def run(module):
             auto_minor_version_upgrade=params["auto_minor_version_upgrade"],
             tags=params["tags"],
             purge_tags=params["purge_tags"],
-            force_update_password=params["force_update_password"],
             # AnsibleModule.warn is exactly this function; AnsibleAWSModule.warn (amazon.aws 10.1) would
             # also copy the warning into the result, which ansible-core 2.19 reports as deprecated.
             warn=warn,
@@ -556,7 +547,6 @@ def main():
         wait_timeout=dict(type="int", default=3600),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
-        force_update_password=dict(type="bool", default=False, no_log=False),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,

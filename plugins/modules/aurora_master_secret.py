@@ -10,33 +10,38 @@ DOCUMENTATION = r"""
 ---
 module: aurora_master_secret
 version_added: 1.0.0
-short_description: The generated master password of an Aurora cluster, kept in AWS Secrets Manager
+short_description: The master password of an Aurora cluster, kept in AWS Secrets Manager
 description:
-  - With O(state=present), makes sure the secret C(<cluster>-master-password) holds the master password
-    of the Aurora cluster O(cluster) wherever the collection can know it, and never makes one up.
-  - When the DB cluster does not exist yet and will be created from scratch, a missing secret is created
-    with a strong random password, generated once; the new cluster is created with it.
-  - When the DB cluster will be restored from O(snapshot_identifier), or exists already (made by the
-    keycloak-benchmark scripts, the documented aws CLI procedure, by hand, or restored earlier), its
-    password is one the collection never saw; no secret is created, and RV(secret) is empty unless a
-    secret exists. Set O(regenerate_password=true) to store a new password instead, and then set it
-    on the cluster (M(keycloak.aurora.aurora_cluster) with
-    O(keycloak.aurora.aurora_cluster#module:force_update_password=true)).
-  - A secret scheduled for deletion is restored for a cluster about to be created or restored under its
-    name; for a cluster that exists it is left scheduled, since it may belong to an earlier cluster of
-    that name.
-  - An existing password is never changed unless O(regenerate_password=true); the replaced one stays
-    readable as the secret's version C(AWSPREVIOUS).
-  - The secret holds JSON with the keys C(username), C(password) and C(engine), the shape RDS uses.
+  - Keeps the secret C(<cluster>-master-password) holding the master password of the Aurora cluster
+    O(cluster) wherever the collection can know it, and never makes one up. The secret holds JSON with
+    the keys C(username), C(password) and C(engine), the shape RDS uses. The password is never part of
+    the result.
+  - With O(state=present), run before the cluster is created or adopted. For a cluster about to be
+    created from scratch, a missing secret is created with a strong random password, generated once,
+    and the cluster is then created with it; with O(password), a live secret of that name is given that
+    password instead, and none is created.
+  - A cluster that exists (made by the keycloak-benchmark scripts, the documented aws CLI procedure, by
+    hand) has a password the collection never saw; its secret is used if it exists, and none is created.
+    The same holds for a cluster about to be restored from O(snapshot_identifier); a secret of that name
+    is used, or restored from its scheduled deletion, only when the snapshot is of a cluster of that
+    name (its final snapshot); a live secret beside a snapshot of another cluster is refused.
+  - A secret scheduled for deletion is restored for a cluster about to be created under its name; for a
+    cluster that exists it is left scheduled, since it may belong to an earlier cluster of that name.
+  - With O(reset_password=true), run once the cluster exists, sets a new master password on it
+    (O(password), or a generated one). The new password is staged in the secret (C(AWSPENDING)), set on
+    the cluster (ModifyDBCluster, applied at once), waited for, and only then made the secret's current
+    value; the replaced one stays readable as C(AWSPREVIOUS). An interrupted reset leaves the current
+    value as it was; run it again. A given password is kept only where the secret exists. Every run
+    with V(true) sets another password; clients using the old one, such as running Keycloak nodes, must
+    be restarted.
   - With O(state=absent), schedules the secret for deletion with a recovery window; it is never
     force-deleted.
-  - The password is never part of the result.
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
 options:
   cluster:
     description:
-      - The Aurora DB cluster identifier the secret belongs to.
+      - The Aurora DB cluster identifier the secret belongs to, in lower case.
     type: str
     required: true
   state:
@@ -53,16 +58,23 @@ options:
     default: keycloak
   snapshot_identifier:
     description:
-      - The DB cluster snapshot a missing cluster is about to be restored from. Its password is the
-        snapshot's, so no password is generated for it.
+      - The DB cluster snapshot a missing cluster is about to be restored from.
     type: str
-  regenerate_password:
+  password:
     description:
-      - Store a newly generated password even when the secret exists, creating or restoring the
-        secret as needed. The caller must then set it on the cluster.
-      - Each run with V(true) generates another password.
+      - The master password the user gives, for a new cluster or with O(reset_password=true). Never logged.
+    type: str
+  reset_password:
+    description:
+      - Set a new master password on the existing cluster and keep it in the secret.
     type: bool
     default: false
+  wait_timeout:
+    description:
+      - With O(reset_password=true), seconds to wait for the cluster to be available before and after
+        the change.
+    type: int
+    default: 3600
   recovery_window_days:
     description:
       - With O(state=absent), how many days AWS keeps the secret recoverable.
@@ -95,14 +107,7 @@ EXAMPLES = r"""
 - name: Give an adopted cluster a new master password, kept in the secret
   keycloak.aurora.aurora_master_secret:
     cluster: keycloak-aurora
-    regenerate_password: true
-  register: new_secret
-
-- name: Set it on the cluster
-  keycloak.aurora.aurora_cluster:
-    identifier: keycloak-aurora
-    master_user_password_secret: "{{ new_secret.secret.name }}"
-    force_update_password: true
+    reset_password: true
 
 - name: Schedule the master password of keycloak-aurora for deletion
   keycloak.aurora.aurora_master_secret:
@@ -137,6 +142,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils import secret
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+from ansible_collections.keycloak.aurora.plugins.module_utils.master_password import reset_master_password
+from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import describe_cluster_snapshot
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import describe_db_cluster
 
 
@@ -147,24 +154,48 @@ def run(module):
         raise AuroraError(f"cluster {name_error}")
     client = module.client("secretsmanager")
     name = naming.master_secret_name(params["cluster"])
-    if params["state"] == "present":
-        cluster = describe_db_cluster(module.client("rds"), params["cluster"])
-        changed, found = secret.ensure_master_secret(
-            client,
-            name=name,
-            username=(cluster or {}).get("MasterUsername") or params["master_username"],
-            tags=naming.cluster_tags(params["cluster"], params["tags"]),
-            cluster_exists=cluster is not None,
-            from_snapshot=bool(params["snapshot_identifier"]),
-            regenerate=params["regenerate_password"],
-            check_mode=module.check_mode,
-        )
-    else:
+    tags = naming.cluster_tags(params["cluster"], params["tags"])
+    if params["state"] == "absent":
         changed, found = secret.ensure_master_secret_absent(
             client, name=name, recovery_window_days=params["recovery_window_days"], check_mode=module.check_mode
         )
+    elif params["reset_password"]:
+        changed, found = reset_master_password(
+            client,
+            module.client("rds"),
+            cluster=params["cluster"],
+            password=params["password"],
+            tags=tags,
+            check_mode=module.check_mode,
+            wait_timeout=params["wait_timeout"],
+        )
+    else:
+        changed, found = present(module, client, name, tags)
     result = {"name": found["Name"], "arn": found["ARN"]} if found else {}
     module.exit_json(changed=changed, secret=result)
+
+
+def present(module, client, name, tags):
+    params = module.params
+    rds_client = module.client("rds")
+    cluster = describe_db_cluster(rds_client, params["cluster"])
+    source = None
+    if cluster is None and params["snapshot_identifier"]:
+        snapshot = describe_cluster_snapshot(rds_client, params["snapshot_identifier"])
+        if snapshot is None:
+            return False, {}  # aurora_cluster refuses to restore from it, naming it
+        source = snapshot["DBClusterIdentifier"]
+    return secret.ensure_master_secret(
+        client,
+        name=name,
+        username=(cluster or {}).get("MasterUsername") or params["master_username"],
+        tags=tags,
+        cluster=params["cluster"],
+        cluster_exists=cluster is not None,
+        snapshot_source=source,
+        password=params["password"],
+        check_mode=module.check_mode,
+    )
 
 
 def main():
@@ -173,7 +204,9 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         master_username=dict(type="str", default="keycloak"),
         snapshot_identifier=dict(type="str"),
-        regenerate_password=dict(type="bool", default=False, no_log=False),
+        password=dict(type="str", no_log=True),
+        reset_password=dict(type="bool", default=False, no_log=False),
+        wait_timeout=dict(type="int", default=3600),
         recovery_window_days=dict(type="int", default=7),
         tags=dict(type="dict", default={}),
     )

@@ -188,6 +188,25 @@ def test_a_deleted_clusters_automated_snapshots_go_with_it_and_its_name_can_be_r
     assert rds.describe_db_clusters(DBClusterIdentifier="kc")["DBClusters"]
 
 
+def test_get_secret_value_answers_the_version_labelled_current_after_a_move(emulator):
+    # A staged (AWSPENDING) value made current with UpdateSecretVersionStage is what readers get on
+    # AWS; moto kept answering the version it had created as current.
+    client = emulator.client("secretsmanager")
+    client.create_secret(Name="s", SecretString="first")
+    staged = client.put_secret_value(SecretId="s", SecretString="second", VersionStages=["AWSPENDING"])["VersionId"]
+    assert client.get_secret_value(SecretId="s")["SecretString"] == "first"
+    stages = client.describe_secret(SecretId="s")["VersionIdsToStages"]
+    [current] = [version for version, labels in stages.items() if "AWSCURRENT" in labels]
+
+    client.update_secret_version_stage(
+        SecretId="s", VersionStage="AWSCURRENT", MoveToVersionId=staged, RemoveFromVersionId=current
+    )
+
+    assert client.get_secret_value(SecretId="s")["SecretString"] == "second"
+    previous = client.get_secret_value(SecretId="s", VersionStage="AWSPREVIOUS")["SecretString"]
+    assert previous == "first"
+
+
 def test_recorder_captures_query_and_json_actions(emulator):
     ec2 = emulator.client("ec2")
     ec2.create_vpc(CidrBlock=VPC_A)  # before recording: must not show up

@@ -331,7 +331,7 @@ def test_a_cluster_whose_password_is_not_known_gets_no_secret_and_the_way_out(em
             for result in task["hosts"].values()
             if result.get("failed")
         ]
-        assert f"no secret {CLUSTER}-master-password" in failed
+        assert f"the secret {CLUSTER}-master-password in eu-west-1 does not exist" in failed
         assert "-e aurora_master_password=" in failed and "-e aurora_reset_master_password=true" in failed
         assert writes(api) == []
         assert api.get_object("Secret", "keycloak-db-secret", NAMESPACE) is None

@@ -78,6 +78,7 @@ def _patch_moto():
     from moto.ec2.utils import generic_filter
     from moto.moto_api._internal.recorder.models import Recorder
     from moto.rds.models import RDSBackend
+    from moto.secretsmanager.models import SecretsManagerBackend
 
     # a. DescribeVpcPeeringConnections ignores Filters, so a second ROSA cluster "finds" the first
     # one's peering. Give the model a get_filter_value (moto's generic_filter protocol) and pass
@@ -150,7 +151,20 @@ def _patch_moto():
 
     RDSBackend.delete_db_cluster = delete_db_cluster
 
-    # d. The recorder appends each request with two writes to a freshly opened file, from every
+    # d. UpdateSecretVersionStage moves the label AWSCURRENT but GetSecretValue keeps answering the old
+    # version (moto reads its own default_version_id, which the move does not update). On AWS, a
+    # GetSecretValue without a version answers the version labelled AWSCURRENT.
+    original_update_stage = SecretsManagerBackend.update_secret_version_stage
+
+    def update_secret_version_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id):
+        result = original_update_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+        if version_stage == "AWSCURRENT" and move_to_version_id:
+            self.secrets[secret_id].default_version_id = move_to_version_id
+        return result
+
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
+
+    # e. The recorder appends each request with two writes to a freshly opened file, from every
     # server thread at once; serialise it so concurrent requests cannot interleave or tear lines.
     recorder_lock = threading.Lock()
     for name in ("_record_request", "reset_recording", "download_recording", "upload_recording"):

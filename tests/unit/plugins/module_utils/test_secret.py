@@ -1,47 +1,9 @@
 import json
 
-import botocore.exceptions
 import pytest
+from aws_fakes import FakeSecretsManager
 
 from ansible_collections.keycloak.aurora.plugins.module_utils import secret
-
-
-class FakeSecretsManager:
-    """Records every call; holds at most one secret."""
-
-    def __init__(self, existing=None):
-        self.existing = existing
-        self.calls = []
-
-    def describe_secret(self, SecretId):
-        self.calls.append(("describe_secret", SecretId))
-        if self.existing is None:
-            raise botocore.exceptions.ClientError(
-                {"Error": {"Code": "ResourceNotFoundException", "Message": "not found"}}, "DescribeSecret"
-            )
-        return self.existing
-
-    def create_secret(self, **params):
-        self.calls.append(("create_secret", params))
-        self.existing = {"Name": params["Name"], "ARN": "arn:secret:" + params["Name"]}
-        return self.existing
-
-    def restore_secret(self, SecretId):
-        self.calls.append(("restore_secret", SecretId))
-        self.existing = {k: v for k, v in self.existing.items() if k != "DeletedDate"}
-
-    def put_secret_value(self, **params):
-        self.calls.append(("put_secret_value", params))
-
-    def delete_secret(self, **params):
-        self.calls.append(("delete_secret", params))
-
-    def get_secret_value(self, SecretId):
-        self.calls.append(("get_secret_value", SecretId))
-        return {"SecretString": self.existing["SecretString"]}
-
-    def mutating_calls(self):
-        return [c for c in self.calls if not c[0].startswith(("describe", "get"))]
 
 
 def test_generated_passwords_are_strong_and_differ():
@@ -50,11 +12,17 @@ def test_generated_passwords_are_strong_and_differ():
     assert len(first) == 32 and first.isalnum()
 
 
+def present(client, **kwargs):
+    kwargs.setdefault("name", "kc-master-password")
+    kwargs.setdefault("username", "keycloak")
+    kwargs.setdefault("tags", {})
+    kwargs.setdefault("cluster", "kc")
+    return secret.ensure_master_secret(client, **kwargs)
+
+
 def test_a_new_secret_holds_a_generated_password_and_is_tagged():
     client = FakeSecretsManager()
-    changed, found = secret.ensure_master_secret(
-        client, name="kc-master-password", username="keycloak", tags={"AuroraCluster": "kc"}, cluster_exists=False
-    )
+    changed, found = present(client, tags={"AuroraCluster": "kc"}, cluster_exists=False)
     assert changed and found["ARN"] == "arn:secret:kc-master-password"
     params = client.mutating_calls()[0][1]
     value = json.loads(params["SecretString"])
@@ -67,84 +35,118 @@ SCHEDULED = {**ACTIVE, "DeletedDate": "2026-11-01"}
 
 
 @pytest.mark.parametrize(
-    "existing, cluster_exists, from_snapshot, regenerate, steps, known",
+    "existing, cluster_exists, snapshot_source, password_given, steps, known",
     [
-        # a cluster made from scratch: the only time a password is made up unasked
-        (None, False, False, False, ["create"], True),
-        (ACTIVE, False, False, False, [], True),
-        (SCHEDULED, False, False, False, ["restore"], True),
-        # restored from a snapshot: the deleted cluster's secret, if any, holds the snapshot's password
-        (None, False, True, False, [], False),
-        (SCHEDULED, False, True, False, ["restore"], True),
-        (ACTIVE, False, True, False, [], True),
+        # a cluster made from scratch: the only time a password is made up
+        (None, False, None, False, ["create"], True),
+        (ACTIVE, False, None, False, [], True),
+        (SCHEDULED, False, None, False, ["restore"], True),
+        # ... or given: a live secret of that name must not disagree with the new cluster
+        (None, False, None, True, [], False),
+        (ACTIVE, False, None, True, ["put"], True),
+        (SCHEDULED, False, None, True, [], False),
+        # restored from its own final snapshot: the deleted cluster's secret holds the snapshot's password
+        (None, False, "kc", False, [], False),
+        (SCHEDULED, False, "KC", False, ["restore"], True),
+        (ACTIVE, False, "kc", False, [], True),
+        # restored from another cluster's snapshot: a password the collection never saw
+        (None, False, "prod", False, [], False),
+        (SCHEDULED, False, "prod", False, [], False),
         # adopted: a kept secret is used, none is made up, a scheduled one may be an earlier cluster's
-        (None, True, False, False, [], False),
-        (ACTIVE, True, False, False, [], True),
-        (SCHEDULED, True, False, False, [], False),
-        # asked for a new password
-        (None, True, False, True, ["create"], True),
-        (ACTIVE, True, False, True, ["put"], True),
-        (SCHEDULED, True, False, True, ["restore", "put"], True),
-        (SCHEDULED, False, True, True, ["restore", "put"], True),
+        (None, True, None, False, [], False),
+        (ACTIVE, True, None, False, [], True),
+        (SCHEDULED, True, None, False, [], False),
+        (ACTIVE, True, None, True, [], True),
     ],
 )
-def test_a_password_is_made_up_only_for_a_new_cluster_or_on_request(
-    existing, cluster_exists, from_snapshot, regenerate, steps, known
+def test_a_password_is_made_up_only_for_a_new_cluster(
+    existing, cluster_exists, snapshot_source, password_given, steps, known
 ):
     assert secret.plan_master_secret(
-        existing, cluster_exists=cluster_exists, from_snapshot=from_snapshot, regenerate=regenerate
+        existing,
+        cluster="kc",
+        cluster_exists=cluster_exists,
+        snapshot_source=snapshot_source,
+        password_given=password_given,
     ) == (steps, known)
+
+
+def test_a_live_secret_beside_another_clusters_snapshot_is_refused():
+    with pytest.raises(secret.AnsibleSecretsManagerError, match="about to be restored from a snapshot of prod"):
+        secret.plan_master_secret(ACTIVE, cluster="kc", cluster_exists=False, snapshot_source="prod")
 
 
 def test_an_adopted_cluster_gets_no_made_up_password():
     client = FakeSecretsManager()
-    changed, found = secret.ensure_master_secret(
-        client, name="kc-master-password", username="keycloak", tags={}, cluster_exists=True
-    )
-    assert (changed, found) == (False, {})
+    assert present(client, cluster_exists=True) == (False, {})
     assert client.mutating_calls() == []
 
 
 def test_an_existing_secret_is_never_given_a_new_password_unasked():
     client = FakeSecretsManager(dict(ACTIVE))
     for cluster_exists in (False, True):
-        changed, found = secret.ensure_master_secret(
-            client, name="kc-master-password", username="keycloak", tags={}, cluster_exists=cluster_exists
-        )
+        changed, found = present(client, cluster_exists=cluster_exists)
         assert not changed and found["ARN"] == "arn"
     assert client.mutating_calls() == []
 
 
-def test_a_secret_scheduled_for_deletion_is_restored_for_a_cluster_about_to_be_made():
+def test_a_given_password_for_a_new_cluster_replaces_a_live_secrets_value():
+    client = FakeSecretsManager(dict(ACTIVE))
+    changed, found = present(client, cluster_exists=False, password="Given-Passw0rd")
+    assert changed and found["ARN"] == "arn"
+    [(call, params)] = client.mutating_calls()
+    assert call == "put_secret_value" and "VersionStages" not in params
+    assert json.loads(params["SecretString"])["password"] == "Given-Passw0rd"
+
+
+def test_a_secret_scheduled_for_deletion_is_restored_for_its_own_snapshot():
     client = FakeSecretsManager(dict(SCHEDULED))
-    changed, found = secret.ensure_master_secret(
-        client, name="kc-master-password", username="keycloak", tags={}, cluster_exists=False, from_snapshot=True
-    )
+    changed, found = present(client, cluster_exists=False, snapshot_source="kc")
     assert changed and "DeletedDate" not in found
     assert [c[0] for c in client.mutating_calls()] == ["restore_secret"]
 
 
-def test_a_new_password_replaces_the_current_value_and_keeps_the_user():
-    client = FakeSecretsManager(dict(SCHEDULED))
-    changed, found = secret.ensure_master_secret(
-        client, name="kc-master-password", username="admin", tags={}, cluster_exists=True, regenerate=True
+@pytest.mark.parametrize("existing", [None, SCHEDULED, ACTIVE])
+def test_check_mode_changes_nothing(existing):
+    client = FakeSecretsManager(existing and dict(existing))
+    changed = present(client, cluster_exists=False, check_mode=True)[0]
+    assert changed == (existing is not ACTIVE)
+    assert client.mutating_calls() == []
+
+
+def test_a_new_password_is_staged_then_promoted_and_the_old_one_kept():
+    client = FakeSecretsManager({**SCHEDULED, "VersionIdsToStages": {"v1": ["AWSCURRENT"]}})
+    version = secret.stage_new_password(
+        client, name="kc-master-password", username="admin", password="New-Passw0rd", tags={}
     )
-    assert changed and found["ARN"] == "arn"
     (restore, _id), (put, params) = client.mutating_calls()
     assert (restore, put) == ("restore_secret", "put_secret_value")
-    value = json.loads(params["SecretString"])
-    assert value["username"] == "admin" and len(value["password"]) == 32
+    assert params["VersionStages"] == ["AWSPENDING"]
+    assert json.loads(params["SecretString"]) == {"username": "admin", "engine": "postgres", "password": "New-Passw0rd"}
+    secret.promote_pending(client, name="kc-master-password", version_id=version)
+    assert client.mutating_calls()[2:] == [
+        (
+            "update_secret_version_stage",
+            {
+                "SecretId": "kc-master-password",
+                "VersionStage": "AWSCURRENT",
+                "MoveToVersionId": version,
+                "RemoveFromVersionId": "v1",
+            },
+        ),
+        (
+            "update_secret_version_stage",
+            {"SecretId": "kc-master-password", "VersionStage": "AWSPENDING", "RemoveFromVersionId": version},
+        ),
+    ]
 
 
-@pytest.mark.parametrize("existing", [None, SCHEDULED, ACTIVE])
-@pytest.mark.parametrize("regenerate", [False, True])
-def test_check_mode_changes_nothing(existing, regenerate):
-    client = FakeSecretsManager(existing and dict(existing))
-    changed = secret.ensure_master_secret(
-        client, name="n", username="keycloak", tags={}, cluster_exists=False, regenerate=regenerate, check_mode=True
-    )[0]
-    assert changed == (regenerate or existing is not ACTIVE)
-    assert client.mutating_calls() == []
+def test_a_missing_secret_is_created_holding_no_password_before_one_is_staged():
+    client = FakeSecretsManager()
+    secret.stage_new_password(client, name="kc-master-password", username="admin", password="New-Passw0rd", tags={})
+    (create, created), (put, _params) = client.mutating_calls()
+    assert (create, put) == ("create_secret", "put_secret_value")
+    assert json.loads(created["SecretString"]) == {"username": "admin", "engine": "postgres"}
 
 
 def test_absent_keeps_the_recovery_window():
