@@ -55,7 +55,7 @@ def machine_cidr(host):
     # rosa_vpc is the fact of the host's own ROSA cluster only if the names agree (the same inventory
     # host may have been pointed at another cluster since the fact was set).
     name = host.get("rosa_cluster_name") or host.get("inventory_hostname")
-    if found.get("machine_cidr") and found.get("cluster_name") in (None, name):
+    if found.get("machine_cidr") and found.get("cluster_name") == name:
         return found["machine_cidr"]
     return None
 

@@ -146,10 +146,10 @@ def ensure_accepter_tags(aurora_client, *, summary, tags, check_mode):
         return {}
     peering_id = summary["vpc_peering_connection_id"]
     current = peering.describe_peering_tags(aurora_client, peering_id)
-    to_add = {key: value for key, value in tags.items() if key not in current}
-    if to_add and not check_mode:
-        peering.create_peering_tags(aurora_client, peering_id, to_add)
-    return to_add
+    missing = {key: value for key, value in tags.items() if key not in current}
+    return peering.ensure_peering_tags(
+        aurora_client, peering_id=peering_id, current=current, tags=missing, check_mode=check_mode
+    )
 
 
 def _route_to(table, destination):

@@ -26,6 +26,7 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import is_ansible_aws_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.rds import AnsibleRDSError
 from ansible_collections.amazon.aws.plugins.module_utils.rds import describe_db_cluster_snapshots
 from ansible_collections.amazon.aws.plugins.module_utils.rds import describe_db_instances
@@ -122,7 +123,15 @@ def describe_final_snapshots(client, identifier):
     prefix = final_snapshot_prefix(identifier)
     snapshots = describe_db_cluster_snapshots(client, DBClusterIdentifier=identifier, SnapshotType="manual")
     finals = [s for s in snapshots if s["DBClusterSnapshotIdentifier"].lower().startswith(prefix)]
-    return sorted(finals, key=lambda s: (s["SnapshotCreateTime"], s["DBClusterSnapshotIdentifier"]))
+    # A snapshot still being created may have no SnapshotCreateTime yet: it is the newest.
+    return sorted(
+        finals,
+        key=lambda s: (
+            s.get("SnapshotCreateTime") is None,
+            s.get("SnapshotCreateTime") or 0,
+            s["DBClusterSnapshotIdentifier"],
+        ),
+    )
 
 
 @AuroraErrorHandler.common_error_handler("create DB cluster")
@@ -369,7 +378,9 @@ def default_final_snapshot_identifier(identifier, now=None):
 def _snapshot_summary(snapshot):
     return {
         "db_cluster_snapshot_identifier": snapshot["DBClusterSnapshotIdentifier"],
-        "snapshot_create_time": snapshot["SnapshotCreateTime"].isoformat(),
+        "snapshot_create_time": snapshot["SnapshotCreateTime"].isoformat()
+        if snapshot.get("SnapshotCreateTime")
+        else None,
         "status": snapshot.get("Status"),
     }
 
@@ -377,12 +388,6 @@ def _snapshot_summary(snapshot):
 def _same_identifier(first, second):
     """RDS stores cluster, instance, subnet group and snapshot identifiers in lower case."""
     return (first or "").lower() == (second or "").lower()
-
-
-def _error_code(error):
-    """The AWS error code behind an AnsibleAWSError, or None."""
-    response = getattr(error.exception, "response", None) or {}
-    return (response.get("Error") or {}).get("Code")
 
 
 def check_engine(engine, engine_version):
@@ -742,9 +747,7 @@ def _create_instances(client, cluster, planned, members, zones, params, warn):
                 create_db_instance(client, DBInstanceIdentifier=instance_id, AvailabilityZone=az, **params)
             else:
                 create_db_instance(client, DBInstanceIdentifier=instance_id, **params)
-        except AnsibleRDSError as e:
-            if _error_code(e) != NO_CAPACITY:
-                raise
+        except is_ansible_aws_error_code(NO_CAPACITY) as e:
             if not az:
                 where = "the zone AWS chose (the zones of the cluster's DB subnet group are unknown)"
                 raise AuroraClusterError(_no_capacity_message(cluster, instance_id, instance_class, where)) from e
@@ -918,9 +921,7 @@ def ensure_cluster_absent(
             params["FinalDBSnapshotIdentifier"] = state["final_snapshot_identifier"]
         try:
             delete_db_cluster(client, **params)
-        except AnsibleRDSError as e:
-            if _error_code(e) != SNAPSHOT_QUOTA_EXCEEDED:
-                raise
+        except is_ansible_aws_error_code(SNAPSHOT_QUOTA_EXCEEDED) as e:
             raise AuroraClusterError(_snapshot_quota_message(identifier, params, earlier_finals, instances)) from e
     if wait:
         wait_for_cluster(

@@ -91,7 +91,8 @@ def test_what_was_published_for_another_aurora_cluster_is_refused(emulator, rosa
         tmp_path / "inventory.yml",
         {"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": {"rosa-site-a": {}}}},
     )
-    published = {"cluster": "other-aurora", "network": {"vpc_id": "vpc-0123456789abcdef0", "cidr_block": "10.9.0.0/24"}}
+    network = {"vpc_id": "vpc-0123456789abcdef0", "cidr_block": "10.9.0.0/24"}
+    published = {"cluster": "other-aurora", "region": "eu-west-1", "network": network}
     emulator.start_recording()
     run = run_playbook(
         emulator.env(),
@@ -101,5 +102,8 @@ def test_what_was_published_for_another_aurora_cluster_is_refused(emulator, rosa
     )
     emulator.stop_recording()
     assert run.returncode != 0
-    assert "aurora_database describes the Aurora cluster other-aurora, not aurora_cluster=keycloak-aurora" in run.stdout
+    assert (
+        "aurora_database describes the Aurora cluster other-aurora in eu-west-1, not aurora_cluster=keycloak-aurora"
+        in run.stdout
+    )
     assert emulator.mutating_actions() == []
