@@ -24,6 +24,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import describe_db_cluster
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import modify_db_cluster
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import wait_for_cluster
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
 
 
 def reset_master_password(
@@ -60,13 +61,13 @@ def reset_master_password(
         version = secret.stage_new_password(
             secrets_client, name=name, username=found["MasterUsername"], password=new_password, tags=tags or {}
         )
-    end = clock() + wait_timeout
+    remaining = deadline(wait_timeout, clock)
 
     def wait_until_available():
         wait_for_cluster(
             rds_client,
             cluster,
-            timeout=max(0, end - clock()),
+            timeout=remaining(),
             delay=delay,
             wait_timeout=wait_timeout,
             sleep=sleep,

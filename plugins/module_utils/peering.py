@@ -31,6 +31,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
 
 # Seconds between two polls: a peering appears in the accepter region, and turns active after
 # acceptance, within seconds on AWS.
@@ -176,18 +177,13 @@ def refuse_wrong_region(peering, region):
 # ---------------------------------------------------------------------------------------------
 
 
-def _deadline(timeout, clock):
-    end = clock() + timeout
-    return lambda: max(0, end - clock())
-
-
 def wait_for_peering(client, peering_id, *, timeout, delay=POLL_DELAY, wait_timeout=None, sleep=time.sleep, clock=None):
     """Wait, with botocore's own waiter, until the peering is visible in this region; return it.
 
     A cross-region peering appears in the accepter's region a moment after it was requested.
     """
     clock = clock or time.monotonic
-    remaining = _deadline(timeout, clock)
+    remaining = deadline(timeout, clock)
     # Most of the time it is already there: one describe, and no waiter at all.
     peering = describe_peering(client, peering_id)
     while peering is None:
@@ -229,7 +225,7 @@ def wait_for_status(
     botocore has no waiter for "pending-acceptance" or "active", hence this loop.
     """
     clock = clock or time.monotonic
-    remaining = _deadline(timeout, clock)
+    remaining = deadline(timeout, clock)
     wanted = " or ".join(goal)
     while True:
         peering = describe_peering(client, peering_id)
@@ -273,7 +269,7 @@ def ensure_peering_accepted(
     cannot be accepted before. ``wait`` decides whether to wait for ``active`` after that.
     """
     clock = clock or time.monotonic
-    remaining = _deadline(wait_timeout, clock)
+    remaining = deadline(wait_timeout, clock)
     waiting = dict(delay=delay, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
     region = getattr(getattr(client, "meta", None), "region_name", None)
 

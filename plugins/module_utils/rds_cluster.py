@@ -49,6 +49,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan impo
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import cluster_tags
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import instance_number
 from ansible_collections.keycloak.aurora.plugins.module_utils.secret import read_credentials
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import wait_patiently
 
 DEFAULT_ENGINE = "aurora-postgresql"
@@ -416,11 +417,6 @@ def _budget(timeout, wait_timeout):
     return wait_timeout if wait_timeout is not None else int(math.ceil(timeout))
 
 
-def _deadline(timeout, clock):
-    end = clock() + timeout
-    return lambda: max(0, end - clock())
-
-
 # ---------------------------------------------------------------------------------------------
 # ensure_*
 # ---------------------------------------------------------------------------------------------
@@ -485,7 +481,7 @@ def ensure_cluster_present(
         tags=tags,
         purge_tags=purge_tags,
     )
-    remaining = _deadline(wait_timeout, clock)
+    remaining = deadline(wait_timeout, clock)
     waiting = dict(wait=wait, wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep, clock=clock)
 
     # moto overwrites a cluster on a second CreateDBCluster, AWS refuses it: look first, always.
@@ -877,7 +873,7 @@ def ensure_cluster_absent(
     that still has members. Deletion protection is never lifted here. ``state`` also lists, as
     ``earlier_final_snapshots``, the final snapshots earlier deletes of the same name left behind.
     """
-    remaining = _deadline(wait_timeout, clock)
+    remaining = deadline(wait_timeout, clock)
     cluster = describe_db_cluster(client, identifier)
     if cluster is None:
         return False, {"cluster": {}, "before": {}, "after": {}}

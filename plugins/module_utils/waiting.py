@@ -18,6 +18,13 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 
+def deadline(timeout, clock=time.monotonic):
+    """A callable giving the seconds left of ``timeout``, counted from now (never below 0): one budget
+    shared by the successive waits of a run."""
+    end = clock() + timeout
+    return lambda: max(0, end - clock())
+
+
 def wait_patiently(
     client,
     waiter_name,

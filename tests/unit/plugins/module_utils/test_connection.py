@@ -522,16 +522,7 @@ def test_a_second_run_after_creating_changes_nothing():
 
 def test_a_same_region_peering_uses_one_client():
     ec2 = FakeEC2(AURORA_REGION)
-    changed = connection.ensure_peering(
-        ec2,
-        ec2,
-        rosa_vpc_id=ROSA_VPC,
-        aurora_vpc_id=AURORA_VPC,
-        aurora_region=AURORA_REGION,
-        tags=TAGS,
-        check_mode=False,
-        wait_timeout=300,
-    )[0]
+    changed = ensure_peering(ec2, ec2)[0]
     assert changed is True
     assert [name for name, _kwargs in ec2.mutating()] == [
         "create_vpc_peering_connection",
@@ -675,16 +666,7 @@ def test_a_same_region_peering_is_not_tagged_twice(check_mode):
 
 def test_a_same_region_peering_just_created_sends_no_tag_call():
     ec2 = FakeEC2(AURORA_REGION)
-    summary = connection.ensure_peering(
-        ec2,
-        ec2,
-        rosa_vpc_id=ROSA_VPC,
-        aurora_vpc_id=AURORA_VPC,
-        aurora_region=AURORA_REGION,
-        tags=TAGS,
-        check_mode=False,
-        wait_timeout=300,
-    )[1]
+    summary = ensure_peering(ec2, ec2)[1]
     ec2.calls.clear()
     assert connection.ensure_accepter_tags(ec2, summary=summary, tags=TAGS, check_mode=False) == {}
     assert ec2.calls == []

@@ -3,6 +3,7 @@ import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from aws_fakes import FakeClock
 
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import wait_patiently
 
 
@@ -93,3 +94,12 @@ def test_the_caller_may_explain_the_failure_in_its_own_terms(explained, expected
     with pytest.raises(expected):
         wait_patiently(client, "vpc_available", what="VPC vpc-1", timeout=60, explain=explain, clock=clock)
     assert seen == [{"Vpcs": [{"State": "pending"}]}]
+
+
+def test_a_deadline_counts_down_one_budget_and_never_below_zero():
+    clock = FakeClock()
+    remaining = deadline(100, clock)
+    clock.sleep(30)
+    assert remaining() == 70
+    clock.sleep(80)
+    assert remaining() == 0
