@@ -148,19 +148,6 @@ def test_a_given_password_set_by_a_reset_is_kept_where_a_secret_exists(emulator,
     assert shown.returncode == 0 and f"KC_DB_PASSWORD={HAND_MADE}\n" in env_file.read_text()
 
 
-def test_a_given_password_of_an_adopted_cluster_is_used_and_not_kept(emulator, tmp_path):
-    hand_made_cluster(emulator)
-    assert play(emulator, "provision.yml", aurora_master_password=HAND_MADE).returncode == 0
-    assert secret(emulator) is None
-
-    env_file = tmp_path / "keycloak-db.env"
-    run = play(
-        emulator, "endpoint.yml", output_file=str(env_file), include_password=True, aurora_master_password=HAND_MADE
-    )
-    assert run.returncode == 0, run.stdout
-    assert f"KC_DB_PASSWORD={HAND_MADE}\n" in env_file.read_text()
-
-
 def test_a_cluster_restored_from_its_final_snapshot_gets_its_secret_back(emulator, tmp_path):
     assert play(emulator, "provision.yml").returncode == 0
     original = kept_password(emulator)
@@ -183,18 +170,28 @@ def test_a_cluster_restored_from_its_final_snapshot_gets_its_secret_back(emulato
     assert f"KC_DB_PASSWORD={original}\n" in env_file.read_text()
 
 
-def test_a_cluster_restored_from_another_clusters_snapshot_is_treated_as_adopted(emulator, tmp_path):
+def test_another_clusters_snapshot_is_refused_beside_a_live_secret_and_otherwise_treated_as_adopted(emulator, tmp_path):
+    secrets = emulator.client("secretsmanager")
+    secrets.create_secret(Name=SECRET, SecretString=json.dumps({"username": "keycloak", "password": "Earlier-Pw1"}))
     hand_made_cluster(emulator, "made-elsewhere")
     emulator.client("rds").create_db_cluster_snapshot(
-        DBClusterIdentifier="made-elsewhere", DBClusterSnapshotIdentifier="hand-made-snapshot"
+        DBClusterIdentifier="made-elsewhere", DBClusterSnapshotIdentifier="elsewhere-snap"
     )
+    emulator.start_recording()
+    refused = play(emulator, "provision.yml", aurora_snapshot_identifier="elsewhere-snap")
+    emulator.stop_recording()
+    assert refused.returncode != 0
+    assert "about to be restored from a snapshot of made-elsewhere" in messages(refused)
+    mutating = [action for _service, action in emulator.mutating_actions()]
+    assert "RestoreDBClusterFromSnapshot" not in mutating and not any(a.endswith("Secret") for a in mutating)
 
-    run = play(emulator, "provision.yml", aurora_snapshot_identifier="hand-made-snapshot")
+    secrets.delete_secret(SecretId=SECRET, ForceDeleteWithoutRecovery=True)
+    run = play(emulator, "provision.yml", aurora_snapshot_identifier="elsewhere-snap")
     assert run.returncode == 0, run.stdout
     assert secret(emulator) is None
     assert "is not known to keycloak.aurora" in messages(run)
-    refused, _env_file = endpoint_with_password(emulator, tmp_path)
-    assert refused.returncode != 0 and "aurora_reset_master_password=true" in messages(refused)
+    shown, _env_file = endpoint_with_password(emulator, tmp_path)
+    assert shown.returncode != 0 and "aurora_reset_master_password=true" in messages(shown)
 
 
 def test_an_earlier_clusters_secret_is_not_trusted_for_another_clusters_snapshot(emulator):
@@ -209,20 +206,3 @@ def test_an_earlier_clusters_secret_is_not_trusted_for_another_clusters_snapshot
     assert run.returncode == 0, run.stdout
     assert secret(emulator).get("DeletedDate"), "another cluster's password: left scheduled for deletion"
     assert "is not known to keycloak.aurora" in messages(run)
-
-
-def test_a_live_secret_beside_another_clusters_snapshot_is_refused_before_any_change(emulator):
-    emulator.client("secretsmanager").create_secret(
-        Name=SECRET, SecretString=json.dumps({"username": "keycloak", "password": "Earlier-Passw0rd"})
-    )
-    hand_made_cluster(emulator, "made-elsewhere")
-    emulator.client("rds").create_db_cluster_snapshot(
-        DBClusterIdentifier="made-elsewhere", DBClusterSnapshotIdentifier="elsewhere-snap"
-    )
-    emulator.start_recording()
-    run = play(emulator, "provision.yml", aurora_snapshot_identifier="elsewhere-snap")
-    emulator.stop_recording()
-    assert run.returncode != 0
-    assert "about to be restored from a snapshot of made-elsewhere" in messages(run)
-    mutating = [action for _service, action in emulator.mutating_actions()]
-    assert "RestoreDBClusterFromSnapshot" not in mutating and not any(a.endswith("Secret") for a in mutating)
