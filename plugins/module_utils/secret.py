@@ -185,7 +185,8 @@ def ensure_master_secret(
             client,
             Name=name,
             Description=DESCRIPTION,
-            SecretString=credentials_json(username, password or generate_password()),
+            # Planned only without a given password: the one time a password is made up.
+            SecretString=credentials_json(username, generate_password()),
             Tags=ansible_dict_to_boto3_tag_list(tags),
         )
         return True, {"Name": created["Name"], "ARN": created["ARN"]}
