@@ -21,7 +21,7 @@ $(COLLECTION_LINK):
 	ln -sfn ../../../.. $@
 
 demo: venv
-	$(BIN)/python tools/demo.py
+	$(BIN)/python tools/demo.py $(if $(KEEP),--keep)
 
 # Time, CPU and AWS requests of the playbooks against the emulator: bench/results.md and bench/results.png.
 # BENCH_RUNS=n (default 3) runs each scenario n times.

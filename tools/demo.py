@@ -4,9 +4,12 @@ database answers, and print the Keycloak settings.
 
 Nothing leaves this machine: the emulator (moto), the Kubernetes API stand-in and PostgreSQL (which
 stands for the Aurora writer inside the simulated cluster) listen on 127.0.0.1 only and are stopped
-at the end.
+at the end; with --keep (make demo KEEP=1) they stay up for experiments until Ctrl-C.
 """
 
+import argparse
+import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -17,6 +20,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tools.ansible_run import BIN  # noqa: E402
+from tools.ansible_run import COLLECTIONS_PATH  # noqa: E402
 from tools.ansible_run import PLAYBOOKS  # noqa: E402
 from tools.ansible_run import REPO_ROOT  # noqa: E402
 from tools.ansible_run import ansible_env  # noqa: E402
@@ -76,7 +80,38 @@ def writer_endpoint(emulator):
     return cluster["Endpoint"], cluster["Port"]
 
 
-def main():
+# What a shell needs to drive the kept emulator: its endpoint and dummy credentials, this collection,
+# and the Kubernetes client's discovery cache beside the demo's other files.
+KEPT_ENV = (
+    "AWS_ENDPOINT_URL",
+    "AWS_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+)
+
+
+def keep_running(emulator, inventory, api):
+    """Say how to drive the running emulator by hand, then wait for Ctrl-C."""
+    env = emulator.env()
+    print("\nThe emulator keeps running. In another shell, from this checkout:")
+    for key in KEPT_ENV:
+        print(f"  export {key}={shlex.quote(env[key])}")
+    print(f"  export ANSIBLE_COLLECTIONS_PATH={shlex.quote(str(COLLECTIONS_PATH))}")
+    print(f"  export TMPDIR={shlex.quote(str(inventory.parent))}")
+    print(f"  .venv/bin/ansible-playbook playbooks/unpeer.yml -i {shlex.quote(str(inventory))} \\")
+    print(f"      -e aurora_cluster={CLUSTER} --limit rosa-hcp")
+    print(f"  aws rds describe-db-clusters --db-cluster-identifier {CLUSTER}")
+    print(f"The Kubernetes API of {WIRED} ({api.url}): KUBECONFIG={shlex.quote(str(inventory.parent / 'kubeconfig'))}")
+    print("Press Ctrl-C to stop the emulator and remove its files.", flush=True)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        print("\nstopped")
+
+
+def main(keep=False):
     with (
         tempfile.TemporaryDirectory(prefix="keycloak-aurora-demo-") as directory,
         Emulator.start() as emulator,
@@ -110,15 +145,19 @@ def main():
             # In the simulated cluster, the writer endpoint leads to the local PostgreSQL.
             api.route(writer_endpoint(emulator), (postgres.host, postgres.port))
             playbook(emulator, "verify_connection.yml", "-i", str(inventory), env=kubernetes_cache)
-        env_file = workdir / "keycloak-db.env"
-        playbook(emulator, "endpoint.yml", "-e", f"output_file={env_file}")
-        print(f"\nKeycloak settings ({env_file.name}, mode 0600, no password):")
-        print(env_file.read_text(), end="")
+            env_file = workdir / "keycloak-db.env"
+            playbook(emulator, "endpoint.yml", "-e", f"output_file={env_file}")
+            print(f"\nKeycloak settings ({env_file.name}, mode 0600, no password):")
+            print(env_file.read_text(), end="")
+            if keep:
+                keep_running(emulator, inventory, api)
     return 0
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="keep the emulator running afterwards, until Ctrl-C")
     try:
-        sys.exit(main())
+        sys.exit(main(keep=parser.parse_args().keep))
     except subprocess.CalledProcessError as e:
         sys.exit(f"demo failed: {' '.join(e.cmd[:2])} exited with {e.returncode}")

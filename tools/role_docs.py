@@ -5,6 +5,7 @@ python tools/role_docs.py --check    # exit 1 when docs/variables.md is not what
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -14,8 +15,25 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET = REPO_ROOT / "docs" / "variables.md"
 
 
+# Ansible's documentation markup, as ansible-doc renders it, in Markdown: O(option), C(code), V(value),
+# E(env var), RV(return value), M(module) read as code; I() italic, B() bold, U() and L() links.
+MARKUP = [
+    (re.compile(r"\b(?:O|C|V|E|RV|M)\(([^()]*)\)"), r"`\1`"),
+    (re.compile(r"\bI\(([^()]*)\)"), r"*\1*"),
+    (re.compile(r"\bB\(([^()]*)\)"), r"**\1**"),
+    (re.compile(r"\bU\(([^()]*)\)"), r"<\1>"),
+    (re.compile(r"\bL\(([^(),]*),\s*([^()]*)\)"), r"[\1](\2)"),
+]
+
+
+def markdown(text):
+    for pattern, replacement in MARKUP:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def _cell(text):
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return markdown(" ".join(str(text).split())).replace("|", "\\|")
 
 
 def _default(option):
