@@ -104,6 +104,58 @@ def refuse_duplicates(peerings):
         raise AuroraError(error)
 
 
+def _route(route_table_id, destination):
+    return {"route_table_id": route_table_id, "destination_cidr_block": destination}
+
+
+def connection_plan(
+    *, rosa_network, aurora_network, peering_summary, rosa_route_table_ids, aurora_route_table_ids, ingress
+):
+    """What connecting one ROSA cluster adds (in check mode, would add): the peering, routes, ingress rule.
+
+    ``rosa_route_table_ids`` get the route to the Aurora VPC CIDR and ``aurora_route_table_ids`` the
+    route to the ROSA machine CIDR; a route table ID is None when it is the main route table of an
+    Aurora VPC still to be created. ``ingress`` says whether the tcp 5432 rule is added.
+    """
+    peering_id = peering_summary.get("vpc_peering_connection_id")
+    machine_cidr = rosa_network["machine_cidr"]
+    return {
+        "create_peering": not peering_id,
+        "vpc_peering_connection_id": peering_id,
+        "requester_vpc_id": rosa_network["vpc_id"],
+        "accepter_vpc_id": aurora_network.get("vpc_id"),
+        "routes": [_route(t, aurora_network.get("cidr_block")) for t in rosa_route_table_ids]
+        + [_route(t, machine_cidr) for t in aurora_route_table_ids],
+        "ingress": [
+            {
+                "security_group_id": aurora_network.get("security_group_id"),
+                "cidr_block": machine_cidr,
+                "port": DATABASE_PORT,
+            }
+        ]
+        if ingress
+        else [],
+    }
+
+
+def connection_diff(plan, *, rosa_network, aurora_network):
+    """Before and after of one ROSA cluster's connection, for diff mode, from what ``plan`` adds."""
+    machine_cidr = rosa_network["machine_cidr"]
+    wanted = [_route(t, aurora_network.get("cidr_block")) for t in rosa_network["route_table_ids"]]
+    wanted.append(_route(aurora_network.get("main_route_table_id"), machine_cidr))
+    after = {
+        "vpc_peering_connection_id": plan["vpc_peering_connection_id"],
+        "routes": wanted,
+        "ingress_cidr_blocks": [machine_cidr],
+    }
+    before = {
+        "vpc_peering_connection_id": None if plan["create_peering"] else plan["vpc_peering_connection_id"],
+        "routes": [r for r in wanted if r not in plan["routes"]],
+        "ingress_cidr_blocks": [] if plan["ingress"] else [machine_cidr],
+    }
+    return {"before": before, "after": after}
+
+
 def ensure_peering(
     rosa_client, aurora_client, *, rosa_vpc_id, aurora_vpc_id, aurora_region, tags, check_mode, wait_timeout
 ):

@@ -47,6 +47,9 @@ FAILED_STATES = frozenset(
 # A member in this state is on its way out: it no longer counts, but its name is still taken.
 DELETING = "deleting"
 
+# A new cluster gets a writer and a reader, in two zones (the Keycloak guide's Multi-AZ cluster).
+DEFAULT_INSTANCES = 2
+
 InstancePlan = namedtuple("InstancePlan", ["create", "delete", "unmanaged", "shortfall"])
 InstancePlan.__doc__ = """What to change to reach the wanted number of instances.
 
@@ -128,6 +131,20 @@ def spread_over_zones(cluster, identifiers, members, availability_zones):
         start = (azs.index(az) + 1) % len(azs)
         spread.append((identifier, az))
     return spread
+
+
+def wanted_count(requested, members):
+    """How many instances a cluster with ``members`` is to have when ``requested`` were asked for.
+
+    An explicit ``requested`` wins. Without it an existing cluster keeps the count it has, as it
+    keeps its instance class and engine version: the default applies to what is created. A
+    cluster without an active member (new, or left so by a run interrupted before its instances
+    were requested) gets ``DEFAULT_INSTANCES``: it serves nothing without them.
+    """
+    if requested is not None:
+        return requested
+    active = sum(1 for m in members if m.get("status") != DELETING)
+    return active or DEFAULT_INSTANCES
 
 
 def plan_instances(cluster, wanted, members, availability_zones):

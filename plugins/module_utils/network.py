@@ -181,7 +181,11 @@ def _give_way_to_a_concurrent_run(client, cluster, created_vpc_id):
 
 
 def ensure_subnets(client, *, cluster, vpc, zone_count, tags, check_mode):
-    """One subnet per availability zone, ``zone_count`` zones, adopting those already there."""
+    """One subnet per availability zone, ``zone_count`` zones, adopting those already there.
+
+    Returns ``(changed, existing, new)``: the subnets found, and those created (in check mode,
+    planned, without an ID).
+    """
     existing = (
         ec2.describe_subnets(client, Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]) if vpc["VpcId"] else []
     )
@@ -201,7 +205,7 @@ def ensure_subnets(client, *, cluster, vpc, zone_count, tags, check_mode):
         changed |= _ensure_tags(client, subnet["SubnetId"], subnet, wanted, check_mode)
     if not plan or check_mode:
         planned = [{"SubnetId": None, "AvailabilityZone": z, "CidrBlock": c} for z, c in plan.items()]
-        return changed or bool(plan), existing + planned
+        return changed or bool(plan), existing, planned
 
     created = [
         ec2.create_subnet(
@@ -213,7 +217,7 @@ def ensure_subnets(client, *, cluster, vpc, zone_count, tags, check_mode):
         )
         for zone, block in plan.items()
     ]
-    return True, existing + created
+    return True, existing, created
 
 
 def describe_zone_names(client):
@@ -247,13 +251,16 @@ def ensure_main_route_table(client, *, vpc, subnets, check_mode):
 
 
 def ensure_subnet_group(client, *, cluster, vpc, subnets, tags, check_mode):
-    """``<c>-subnet-group`` over every subnet of the Aurora VPC; subnets are added, never removed."""
+    """``<c>-subnet-group`` over every subnet of the Aurora VPC; subnets are added, never removed.
+
+    Returns ``(changed, name, created)``.
+    """
     name = naming.subnet_group_name(cluster)
     group = describe_db_subnet_group(client, name)
     subnet_ids = sorted(s["SubnetId"] for s in subnets if s["SubnetId"])
     if group is None:
         if check_mode:
-            return True, name
+            return True, name, True
         create_db_subnet_group(
             client,
             DBSubnetGroupName=name,
@@ -261,7 +268,7 @@ def ensure_subnet_group(client, *, cluster, vpc, subnets, tags, check_mode):
             SubnetIds=subnet_ids,
             Tags=ansible_dict_to_boto3_tag_list(naming.cluster_tags(cluster, tags)),
         )
-        return True, name
+        return True, name, True
     if vpc["VpcId"] and group["VpcId"] != vpc["VpcId"]:
         raise AuroraError(
             f"the DB subnet group {name} belongs to {group['VpcId']}, not to the Aurora VPC {vpc['VpcId']}"
@@ -269,7 +276,7 @@ def ensure_subnet_group(client, *, cluster, vpc, subnets, tags, check_mode):
     current = {s["SubnetIdentifier"] for s in group["Subnets"]}
     missing = [s for s in subnets if s["SubnetId"] not in current]
     if not missing:
-        return False, name
+        return False, name, False
     if not check_mode:
         modify_db_subnet_group(
             client,
@@ -277,11 +284,14 @@ def ensure_subnet_group(client, *, cluster, vpc, subnets, tags, check_mode):
             DBSubnetGroupDescription=group.get("DBSubnetGroupDescription") or SUBNET_GROUP_DESCRIPTION,
             SubnetIds=sorted(current | set(subnet_ids)),
         )
-    return True, name
+    return True, name, False
 
 
 def ensure_security_group(client, *, cluster, vpc, tags, check_mode):
-    """``<c>-security-group`` in the Aurora VPC, made without ingress: peering adds it per ROSA cluster."""
+    """``<c>-security-group`` in the Aurora VPC, made without ingress: peering adds it per ROSA cluster.
+
+    Returns ``(changed, group ID or None in check mode, created)``.
+    """
     name = naming.security_group_name(cluster)
     wanted = desired_tags(cluster, tags, name)
     groups = []
@@ -292,9 +302,9 @@ def ensure_security_group(client, *, cluster, vpc, tags, check_mode):
         )
     if groups:
         group = groups[0]
-        return _ensure_tags(client, group["GroupId"], group, wanted, check_mode), group["GroupId"]
+        return _ensure_tags(client, group["GroupId"], group, wanted, check_mode), group["GroupId"], False
     if check_mode:
-        return True, None
+        return True, None, True
     created = ec2.create_security_group(
         client,
         GroupName=name,
@@ -302,7 +312,39 @@ def ensure_security_group(client, *, cluster, vpc, tags, check_mode):
         VpcId=vpc["VpcId"],
         TagSpecifications=boto3_tag_specifications(wanted, ["security-group"]),
     )
-    return True, created["GroupId"]
+    return True, created["GroupId"], True
+
+
+def network_plan(*, vpc_created, new_subnets, subnet_group_created, security_group_created, network):
+    """What a run creates (in check mode, would create) of the ``network`` it returns."""
+    return {
+        "create_vpc": vpc_created,
+        "vpc_id": network["vpc_id"],
+        "cidr_block": network["cidr_block"],
+        "create_subnets": [
+            {"availability_zone": s["AvailabilityZone"], "cidr_block": s["CidrBlock"]}
+            for s in sorted(new_subnets, key=lambda s: s["AvailabilityZone"])
+        ],
+        "create_db_subnet_group": subnet_group_created,
+        "db_subnet_group_name": network["db_subnet_group_name"],
+        "create_security_group": security_group_created,
+        "security_group_name": network["security_group_name"],
+    }
+
+
+def network_before(plan, after):
+    """The network as it was before a run that left (or in check mode would leave) ``after``, for diff mode."""
+    if plan["create_vpc"]:
+        return {}
+    created = set((s["availability_zone"], s["cidr_block"]) for s in plan["create_subnets"])
+    before = dict(after)
+    before["subnets"] = [s for s in after["subnets"] if (s["availability_zone"], s["cidr_block"]) not in created]
+    if plan["create_db_subnet_group"]:
+        before["db_subnet_group_name"] = None
+    if plan["create_security_group"]:
+        before["security_group_id"] = None
+        before["security_group_name"] = None
+    return before
 
 
 def describe_network(ec2_client, cluster):

@@ -11,7 +11,8 @@ functions: they take a boto3 RDS client and keyword arguments, return ``(changed
 raise ``AnsibleAWSError`` (``AuroraClusterError`` for our own refusals) instead of failing.
 
 ``state`` is a dict: ``cluster`` (the summary returned to the user), ``before`` and ``after``
-(the summaries for diff mode; ``after`` is the predicted state in check mode).
+(the summaries for diff mode; ``after`` is the predicted state in check mode) and, for
+``state=present``, ``plan`` (what the run creates and removes, see ``plan_summary``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan impo
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import spread_over_zones
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import usable_zones
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import wait_progress
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import wanted_count
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import cluster_tags
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import instance_number
 from ansible_collections.keycloak.aurora.plugins.module_utils.secret import read_credentials
@@ -432,7 +434,7 @@ def ensure_cluster_present(
     identifier,
     engine=DEFAULT_ENGINE,
     engine_version=None,
-    instances=2,
+    instances=None,
     instance_class=None,
     database_name="keycloak",
     master_username="keycloak",
@@ -457,10 +459,11 @@ def ensure_cluster_present(
 ):
     """Create (or restore) the cluster when missing, then converge its settings and instances.
 
-    ``master_credentials`` is a callable returning ``(username, password)``; it is called only
-    when the cluster is created from scratch, so a secret is read only when it is needed.
+    ``instances`` None keeps the count of an existing cluster and gives a new one two (see
+    ``wanted_count``). ``master_credentials`` is a callable returning ``(username, password)``; it
+    is called only when the cluster is created from scratch, so a secret is read only when it is needed.
     """
-    if not 1 <= instances <= MAX_INSTANCES:
+    if instances is not None and not 1 <= instances <= MAX_INSTANCES:
         raise AuroraClusterError(f"instances must be between 1 and {MAX_INSTANCES}, got {instances}")
     check_engine(engine, engine_version)
     desired = dict(
@@ -504,9 +507,10 @@ def ensure_cluster_present(
     if check_mode:
         # Predicted as RDS will store them: in lower case.
         subnet_group = (db_subnet_group_name or "default").lower()
-        plan = plan_instances(identifier.lower(), instances, [], _subnet_group_azs(client, subnet_group))
+        wanted = wanted_count(instances, [])
+        plan = plan_instances(identifier.lower(), wanted, [], _subnet_group_azs(client, subnet_group))
         after = _predicted_new(desired, plan, subnet_group, snapshot_identifier)
-        return True, {"cluster": {}, "before": {}, "after": after}
+        return True, {"cluster": {}, "before": {}, "after": after, "plan": plan_summary(plan, wanted, created=True)}
 
     cluster_tag_list = ansible_dict_to_boto3_tag_list(cluster_tags(identifier, tags))
     params = {"DBClusterIdentifier": identifier, "Engine": engine, "Tags": cluster_tag_list}
@@ -632,18 +636,22 @@ def _converge(
 
     instances = describe_cluster_instances(client, identifier) if not created else []
     members = _members(cluster, instances)
-    plan = plan_instances(identifier, desired["instances"], members, [])
+    wanted = wanted_count(desired["instances"], members)
+    plan = plan_instances(identifier, wanted, members, [])
     zones = []
     if plan.create:
         # Zones matter only for new instances: spare the call otherwise.
         zones = usable_zones(cluster.get("AvailabilityZones"), _subnet_group_azs(client, cluster.get("DBSubnetGroup")))
-        plan = plan_instances(identifier, desired["instances"], members, zones)
+        plan = plan_instances(identifier, wanted, members, zones)
     if plan.shortfall:
         raise AuroraClusterError(
             f"instances={desired['instances']}: DB cluster {identifier} would still have {plan.shortfall} "
             f"instance(s) too many; only readers named {identifier}-instance-N are removed, never the writer, "
             f"and these instances are left alone: {', '.join(plan.unmanaged) or 'none'}"
         )
+    if plan.delete:
+        # Said before anything is removed, and the same in check mode: a removal is never a surprise.
+        warn(removal_message(identifier, wanted, members, plan))
     cluster_changes = _cluster_changes(cluster, desired)
     tags_to_set, tags_to_unset = _tag_changes(cluster, desired)
     resized = _class_changes(identifier, members, plan, desired["instance_class"])
@@ -656,10 +664,11 @@ def _converge(
         )
     changed = created or bool(cluster_changes or tags_to_set or tags_to_unset or plan.create or plan.delete or resized)
     before = cluster_summary(cluster, instances)
+    planned = plan_summary(plan, wanted, created=created)
 
     if check_mode:
         after = _predicted(before, cluster_changes, tags_to_set, tags_to_unset, plan, resized, new_class)
-        return changed, {"cluster": before, "before": before, "after": after}
+        return changed, {"cluster": before, "before": before, "after": after, "plan": planned}
 
     if wait and cluster.get("Status") != AVAILABLE:
         if classify(cluster.get("Status")) == FAILED:
@@ -720,7 +729,26 @@ def _converge(
         cluster = describe_db_cluster(client, identifier) or cluster
         instances = describe_cluster_instances(client, identifier)
     after = cluster_summary(cluster, instances)
-    return changed, {"cluster": after, "before": before, "after": after}
+    return changed, {"cluster": after, "before": before, "after": after, "plan": planned}
+
+
+def removal_message(identifier, wanted, members, plan):
+    """Name the readers a smaller ``instances`` removes, and the variable that asked for it."""
+    active = sum(1 for m in members if m["status"] != DELETING)
+    return (
+        f"instances={wanted} (aurora_instances in the playbooks) removes {len(plan.delete)} of the {active} "
+        f"instances of DB cluster {identifier}: {', '.join(plan.delete)}"
+    )
+
+
+def plan_summary(plan, wanted, *, created):
+    """The ``plan`` result: what this run creates (or, in check mode, would create) and removes."""
+    return {
+        "create_cluster": created,
+        "instances": wanted,
+        "create_instances": [{"db_instance_identifier": i, "availability_zone": az} for i, az in plan.create],
+        "remove_instances": list(plan.delete),
+    }
 
 
 def _create_instances(client, cluster, planned, members, zones, params, warn):

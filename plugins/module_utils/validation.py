@@ -197,7 +197,8 @@ def input_errors(values, known_regions, is_file=None):
     for key in ("rosa_region",):
         if values.get(key) and values[key] not in known_regions:
             errors.append(f"{key} '{values[key]}' is not an AWS region (for example eu-west-1, us-east-1)")
-    if "aurora_instances" in values:
+    # Unset (the role's default) keeps an existing cluster's count and gives a new one 2.
+    if values.get("aurora_instances") is not None:
         errors += _in_range("aurora_instances", values["aurora_instances"], INSTANCES_RANGE)
     if "aurora_availability_zones" in values:
         errors += _in_range("aurora_availability_zones", values["aurora_availability_zones"], ZONES_RANGE)

@@ -17,7 +17,8 @@ description:
   - Missing instances are created back to back, round-robin over the availability zones of the
     cluster's DB subnet group in which the cluster keeps its storage (the cluster's C(AvailabilityZones)),
     and then waited for in one loop. Scaling down removes the readers with the highest numbers, never
-    the writer. Instances named otherwise are counted but left alone.
+    the writer, and names them in a warning first (in check mode too). Instances named otherwise are
+    counted but left alone.
   - When AWS has no capacity for the instance class in a zone (C(InsufficientDBInstanceCapacity)), the
     instance is created in another of those zones, with a warning, and the instances still to create
     avoid that zone too. When no zone has capacity, the module fails naming the instance class and the
@@ -67,9 +68,10 @@ options:
   instances:
     description:
       - How many DB instances the cluster has, 1 to 16 (one writer, the others readers).
+      - When not set, a new cluster gets V(2) (a writer and a reader in two zones) and an existing
+        cluster keeps the instances it has (V(2) when it has none).
       - Instances not named C(<identifier>-instance-N) count too.
     type: int
-    default: 2
   instance_class:
     description:
       - The DB instance class.
@@ -403,6 +405,34 @@ earlier_final_snapshots:
       returned: success
       type: str
       sample: available
+plan:
+  description:
+    - What the run creates and removes; in check mode, what it would.
+  returned: when O(state=present)
+  type: dict
+  contains:
+    create_cluster:
+      description: Whether the DB cluster is created (or restored from O(snapshot_identifier)).
+      returned: success
+      type: bool
+      sample: false
+    instances:
+      description: How many DB instances the cluster is to have.
+      returned: success
+      type: int
+      sample: 2
+    create_instances:
+      description: The DB instances created, with their availability zones (none when AWS chooses).
+      returned: success
+      type: list
+      elements: dict
+      sample: [{"db_instance_identifier": "keycloak-aurora-instance-3", "availability_zone": "eu-west-1c"}]
+    remove_instances:
+      description: The readers removed.
+      returned: success
+      type: list
+      elements: str
+      sample: ["keycloak-aurora-instance-3"]
 diff:
   description: The cluster before and after (predicted in check mode).
   returned: in diff mode
@@ -438,7 +468,7 @@ def validate(params):
     error = identifier_error(params["identifier"])
     if error:
         raise AuroraClusterError(f"identifier: {error}")
-    if not 1 <= params["instances"] <= MAX_INSTANCES:
+    if params["instances"] is not None and not 1 <= params["instances"] <= MAX_INSTANCES:
         raise AuroraClusterError(f"instances must be between 1 and {MAX_INSTANCES}, got {params['instances']}")
     retention = params["backup_retention_period"]
     if retention is not None and not 1 <= retention <= 35:
@@ -516,6 +546,8 @@ def run(module):
             **common,
         )
     result.update(changed=changed, cluster=state["cluster"])
+    if "plan" in state:
+        result["plan"] = state["plan"]
     if module._diff:
         result["diff"] = {"before": state["before"], "after": state["after"]}
     module.exit_json(**result)
@@ -527,7 +559,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         engine=dict(type="str", choices=["aurora-postgresql", "aurora-mysql"], default="aurora-postgresql"),
         engine_version=dict(type="str"),
-        instances=dict(type="int", default=2),
+        instances=dict(type="int"),
         instance_class=dict(type="str"),
         database_name=dict(type="str", default="keycloak"),
         master_username=dict(type="str", default="keycloak"),

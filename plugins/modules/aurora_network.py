@@ -83,8 +83,8 @@ attributes:
     support: full
     description: Reports what would be created; sends no request that changes anything.
   diff_mode:
-    support: none
-    description: The result shows the state; no diff is returned.
+    support: full
+    description: With O(state=present), returns the network before and after (predicted in check mode).
 """
 
 EXAMPLES = r"""
@@ -117,6 +117,57 @@ removed:
   type: dict
   sample: {"db_subnet_group_name": "keycloak-aurora-subnet-group", "security_group_ids": ["sg-0d8b5a5ea5a5a5a5a"],
            "subnet_ids": ["subnet-0d491a1a798aa878d", "subnet-057181b1e3728530e"], "vpc_id": "vpc-0b40bd7c59dbe4277"}
+plan:
+  description: What the run created, or in check mode would create, with O(state=present).
+  returned: when O(state=present)
+  type: dict
+  contains:
+    create_vpc:
+      description: Whether the Aurora VPC is created.
+      returned: always
+      type: bool
+      sample: true
+    vpc_id:
+      description: The ID of the Aurora VPC; null in check mode when it would be created.
+      returned: always
+      type: str
+      sample: vpc-0b40bd7c59dbe4277
+    cidr_block:
+      description: The CIDR block of the Aurora VPC, the one allocated for a new VPC.
+      returned: always
+      type: str
+      sample: 192.168.0.0/24
+    create_subnets:
+      description: The subnets created, one per availability zone.
+      returned: always
+      type: list
+      elements: dict
+      sample: [{"availability_zone": "eu-west-1a", "cidr_block": "192.168.0.0/26"}]
+    create_db_subnet_group:
+      description: Whether the DB subnet group is created.
+      returned: always
+      type: bool
+      sample: true
+    db_subnet_group_name:
+      description: The name of the DB subnet group.
+      returned: always
+      type: str
+      sample: keycloak-aurora-subnet-group
+    create_security_group:
+      description: Whether the security group is created.
+      returned: always
+      type: bool
+      sample: true
+    security_group_name:
+      description: The name of the security group.
+      returned: always
+      type: str
+      sample: keycloak-aurora-security-group
+diff:
+  description: The network before and after, as in RV(network); C(before) is empty when the VPC is new.
+  returned: in diff mode, with O(state=present)
+  type: dict
+  sample: {"before": {}, "after": {"vpc_id": null, "cidr_block": "192.168.0.0/24"}}
 network:
   description: The network of the Aurora cluster. In check mode, IDs of what would be created are null.
   returned: when O(state=present)
@@ -257,7 +308,7 @@ def run(module):
     changed_vpc, vpc = network.ensure_vpc(
         ec2_client, cluster=cluster, vpc=existing_vpc, cidr_block=cidr_block, tags=tags, check_mode=check_mode
     )
-    changed_subnets, subnets = network.ensure_subnets(
+    changed_subnets, existing_subnets, new_subnets = network.ensure_subnets(
         ec2_client,
         cluster=cluster,
         vpc=vpc,
@@ -265,19 +316,28 @@ def run(module):
         tags=tags,
         check_mode=check_mode,
     )
+    subnets = existing_subnets + new_subnets
     changed_routes, route_table_id = network.ensure_main_route_table(
         ec2_client, vpc=vpc, subnets=subnets, check_mode=check_mode
     )
-    changed_group, subnet_group = network.ensure_subnet_group(
+    changed_group, subnet_group, subnet_group_created = network.ensure_subnet_group(
         rds_client, cluster=cluster, vpc=vpc, subnets=subnets, tags=tags, check_mode=check_mode
     )
-    changed_sg, security_group_id = network.ensure_security_group(
+    changed_sg, security_group_id, security_group_created = network.ensure_security_group(
         ec2_client, cluster=cluster, vpc=vpc, tags=tags, check_mode=check_mode
     )
 
     result = summary(vpc, route_table_id, subnets, subnet_group, security_group_id, cluster)
+    plan = network.network_plan(
+        vpc_created=existing_vpc is None,
+        new_subnets=new_subnets,
+        subnet_group_created=subnet_group_created,
+        security_group_created=security_group_created,
+        network=result,
+    )
     changed = changed_vpc or changed_subnets or changed_routes or changed_group or changed_sg
-    module.exit_json(changed=changed, network=result)
+    diff = {"diff": {"before": network.network_before(plan, result), "after": result}} if module._diff else {}
+    module.exit_json(changed=changed, network=result, plan=plan, **diff)
 
 
 def main():

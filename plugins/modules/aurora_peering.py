@@ -99,8 +99,8 @@ attributes:
     support: full
     description: Reports what would be created or removed; sends no request that changes anything.
   diff_mode:
-    support: none
-    description: The result lists what changed.
+    support: full
+    description: With O(state=present), returns the peering, routes and ingress CIDRs before and after.
 """
 
 EXAMPLES = r"""
@@ -166,6 +166,54 @@ changes:
       type: dict
       returned: always
       sample: {"AuroraCluster": "keycloak-aurora", "RosaCluster": "rosa-a", "Name": "rosa-a to Aurora keycloak-aurora"}
+plan:
+  description:
+    - What connecting added, or in check mode would add, with O(state=present).
+  returned: when O(state=present)
+  type: dict
+  contains:
+    create_peering:
+      description: Whether the peering connection is created.
+      returned: always
+      type: bool
+      sample: true
+    vpc_peering_connection_id:
+      description: The peering connection; null when it is to be created.
+      returned: always
+      type: str
+      sample: pcx-0123456789abcdef0
+    requester_vpc_id:
+      description: The ROSA VPC.
+      returned: always
+      type: str
+      sample: vpc-0aaa
+    accepter_vpc_id:
+      description: The Aurora VPC; null in check mode when it would be created too.
+      returned: always
+      type: str
+      sample: vpc-0bbb
+    routes:
+      description:
+        - The routes added through the peering. The route table is null when it is the main route table
+          of an Aurora VPC still to be created.
+      returned: always
+      type: list
+      elements: dict
+      sample: [{"route_table_id": "rtb-0aaa", "destination_cidr_block": "192.168.0.0/24"},
+               {"route_table_id": "rtb-0ccc", "destination_cidr_block": "10.0.0.0/16"}]
+    ingress:
+      description: The tcp 5432 rule added to the security group C(<cluster>-security-group), if any.
+      returned: always
+      type: list
+      elements: dict
+      sample: [{"security_group_id": "sg-0d8b5a5ea5a5a5a5a", "cidr_block": "10.0.0.0/16", "port": 5432}]
+diff:
+  description: The peering, the routes through it and the ingress CIDRs before and after, with O(state=present).
+  returned: in diff mode, with O(state=present)
+  type: dict
+  sample: {"before": {"vpc_peering_connection_id": null, "routes": [], "ingress_cidr_blocks": []},
+           "after": {"vpc_peering_connection_id": null, "routes": [{"route_table_id": "rtb-0aaa",
+           "destination_cidr_block": "192.168.0.0/24"}], "ingress_cidr_blocks": ["10.0.0.0/16"]}}
 removed:
   description: What was (or in check mode would be) removed, one entry per peering, with O(state=absent).
   returned: when O(state=absent)
@@ -258,12 +306,20 @@ def connect(module, rosa_client, aurora_client):
     if not aurora.get("vpc_id"):
         # Check mode of a run that would create the Aurora network: everything would be added.
         planned = {
-            "rosa_route_table_ids": sorted(params["rosa_route_table_ids"]),
+            "rosa_route_table_ids": rosa_vpc["route_table_ids"],
             "aurora_route_table_ids": [],
             "ingress": True,
             "accepter_tags": {},
         }
-        module.exit_json(changed=True, peering={}, changes=planned)
+        plan = connection.connection_plan(
+            rosa_network=rosa_vpc,
+            aurora_network=aurora,
+            peering_summary={},
+            rosa_route_table_ids=rosa_vpc["route_table_ids"],
+            aurora_route_table_ids=[None],
+            ingress=True,
+        )
+        exit_connected(module, True, rosa_vpc, aurora, {}, planned, plan)
     tags = connection.peering_tags(params["cluster"], params["rosa_cluster_name"], params["tags"])
     changed_peering, summary = connection.ensure_peering(
         rosa_client,
@@ -305,7 +361,22 @@ def connect(module, rosa_client, aurora_client):
         "accepter_tags": accepter_tags,
     }
     changed = changed_peering or bool(rosa_tables or aurora_tables or ingress or accepter_tags)
-    module.exit_json(changed=changed, rosa_network=rosa_vpc, peering=summary, changes=changes)
+    plan = connection.connection_plan(
+        rosa_network=rosa_vpc,
+        aurora_network=aurora,
+        peering_summary=summary,
+        rosa_route_table_ids=rosa_tables,
+        aurora_route_table_ids=aurora_tables,
+        ingress=ingress,
+    )
+    exit_connected(module, changed, rosa_vpc, aurora, summary, changes, plan)
+
+
+def exit_connected(module, changed, rosa_vpc, aurora, summary, changes, plan):
+    result = dict(changed=changed, rosa_network=rosa_vpc, peering=summary, changes=changes, plan=plan)
+    if module._diff:
+        result["diff"] = connection.connection_diff(plan, rosa_network=rosa_vpc, aurora_network=aurora)
+    module.exit_json(**result)
 
 
 def rosa_vpc_id(module, rosa_client):

@@ -1152,3 +1152,80 @@ def test_two_live_peerings_between_the_same_vpcs_are_a_duplicate_naming_both():
 )
 def test_dead_peerings_and_other_vpc_pairs_are_no_duplicates(peerings):
     assert connection.duplicate_error(peerings) is None
+
+
+# the plan and the diff -----------------------------------------------------------------------------
+
+PLAN_ROSA = {"vpc_id": ROSA_VPC, "machine_cidr": "10.0.0.0/16", "route_table_ids": ["rtb-r1", "rtb-r2"]}
+PLAN_AURORA = {
+    "vpc_id": AURORA_VPC,
+    "cidr_block": "192.168.0.0/24",
+    "main_route_table_id": "rtb-a",
+    "security_group_id": "sg-a",
+}
+
+
+def test_the_plan_of_a_new_connection_names_the_peering_every_route_and_the_rule():
+    plan = connection.connection_plan(
+        rosa_network=PLAN_ROSA,
+        aurora_network=PLAN_AURORA,
+        peering_summary={},
+        rosa_route_table_ids=["rtb-r1", "rtb-r2"],
+        aurora_route_table_ids=["rtb-a"],
+        ingress=True,
+    )
+    assert plan == {
+        "create_peering": True,
+        "vpc_peering_connection_id": None,
+        "requester_vpc_id": ROSA_VPC,
+        "accepter_vpc_id": AURORA_VPC,
+        "routes": [
+            {"route_table_id": "rtb-r1", "destination_cidr_block": "192.168.0.0/24"},
+            {"route_table_id": "rtb-r2", "destination_cidr_block": "192.168.0.0/24"},
+            {"route_table_id": "rtb-a", "destination_cidr_block": "10.0.0.0/16"},
+        ],
+        "ingress": [{"security_group_id": "sg-a", "cidr_block": "10.0.0.0/16", "port": 5432}],
+    }
+    diff = connection.connection_diff(plan, rosa_network=PLAN_ROSA, aurora_network=PLAN_AURORA)
+    assert diff["before"] == {"vpc_peering_connection_id": None, "routes": [], "ingress_cidr_blocks": []}
+    assert diff["after"]["routes"] == plan["routes"]
+    assert diff["after"]["ingress_cidr_blocks"] == ["10.0.0.0/16"]
+
+
+def test_the_plan_of_a_connection_missing_one_route_names_only_that_route():
+    plan = connection.connection_plan(
+        rosa_network=PLAN_ROSA,
+        aurora_network=PLAN_AURORA,
+        peering_summary={"vpc_peering_connection_id": PCX, "status": "active"},
+        rosa_route_table_ids=["rtb-r2"],
+        aurora_route_table_ids=[],
+        ingress=False,
+    )
+    assert plan["create_peering"] is False and plan["vpc_peering_connection_id"] == PCX
+    assert plan["routes"] == [{"route_table_id": "rtb-r2", "destination_cidr_block": "192.168.0.0/24"}]
+    assert plan["ingress"] == []
+    diff = connection.connection_diff(plan, rosa_network=PLAN_ROSA, aurora_network=PLAN_AURORA)
+    assert diff["before"] == {
+        "vpc_peering_connection_id": PCX,
+        "routes": [
+            {"route_table_id": "rtb-r1", "destination_cidr_block": "192.168.0.0/24"},
+            {"route_table_id": "rtb-a", "destination_cidr_block": "10.0.0.0/16"},
+        ],
+        "ingress_cidr_blocks": ["10.0.0.0/16"],
+    }
+    assert len(diff["after"]["routes"]) == 3
+
+
+def test_the_plan_before_the_aurora_network_exists_leaves_its_ids_unknown():
+    planned = {"cidr_block": "192.168.0.0/24"}
+    plan = connection.connection_plan(
+        rosa_network=PLAN_ROSA,
+        aurora_network=planned,
+        peering_summary={},
+        rosa_route_table_ids=["rtb-r1"],
+        aurora_route_table_ids=[None],
+        ingress=True,
+    )
+    assert plan["accepter_vpc_id"] is None
+    assert plan["routes"][-1] == {"route_table_id": None, "destination_cidr_block": "10.0.0.0/16"}
+    assert plan["ingress"] == [{"security_group_id": None, "cidr_block": "10.0.0.0/16", "port": 5432}]

@@ -212,3 +212,29 @@ def test_spread_again_counts_the_instances_already_placed():
 
 def test_spread_over_no_zones_leaves_the_choice_to_aws():
     assert instance_plan.spread_over_zones("kc", ["kc-instance-1"], [], []) == [("kc-instance-1", None)]
+
+
+@pytest.mark.parametrize(
+    ("requested", "members", "expected"),
+    [
+        # asked for: that many, whatever exists
+        (1, [member("kc-instance-1", writer=True), member("kc-instance-2")], 1),
+        (3, [], 3),
+        # not asked for: an existing cluster keeps its count, a new one gets the default
+        (None, [member("kc-instance-1", writer=True), member("kc-instance-2"), member("kc-instance-3")], 3),
+        (None, [member("kc-instance-1", writer=True)], 1),
+        (None, [member("hand-made", writer=True), member("kc-instance-2")], 2),
+        (None, [], instance_plan.DEFAULT_INSTANCES),
+        # members on their way out do not count; with none left the cluster serves nothing
+        (None, [member("kc-instance-1", writer=True), member("kc-instance-2", status="deleting")], 1),
+        (None, [member("kc-instance-1", status="deleting")], instance_plan.DEFAULT_INSTANCES),
+    ],
+)
+def test_wanted_count(requested, members, expected):
+    assert instance_plan.wanted_count(requested, members) == expected
+
+
+def test_a_kept_count_plans_nothing():
+    members = [member("kc-instance-1", writer=True), member("kc-instance-2"), member("kc-instance-3", "eu-west-1c")]
+    plan = plan_instances("kc", instance_plan.wanted_count(None, members), members, AZS)
+    assert plan == instance_plan.InstancePlan(create=[], delete=[], unmanaged=[], shortfall=0)

@@ -86,10 +86,15 @@ def test_numbers_given_as_command_line_strings_are_read_as_numbers():
     assert input_errors(values, REGIONS) == []
 
 
-@pytest.mark.parametrize("value", ["two", "2.5", True, None])
+@pytest.mark.parametrize("value", ["two", "2.5", True, [2]])
 def test_what_is_not_a_whole_number_is_refused(value):
     errors = input_errors({**GOOD, "aurora_instances": value}, REGIONS)
     assert errors == [f"aurora_instances must be a whole number between 1 and 16, not {value}"]
+
+
+def test_unset_instances_are_no_error():
+    # unset keeps an existing cluster's count, and gives a new cluster the default
+    assert input_errors({**GOOD, "aurora_instances": None}, REGIONS) == []
 
 
 def test_a_bad_password_is_described_never_quoted():

@@ -658,6 +658,64 @@ def test_second_run_changes_nothing(rds, clock):
     assert [m["is_cluster_writer"] for m in state["cluster"]["members"]] == [True, False]
 
 
+def existing_three(rds):
+    existing_two(rds)
+    rds.add_instance("kc-instance-3", "eu-west-1c")
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_an_existing_cluster_keeps_its_count_when_instances_is_not_set(rds, clock, check_mode):
+    existing_three(rds)
+    warnings = []
+    changed, state = present(rds, clock, check_mode=check_mode, warn=warnings.append)
+    assert not changed
+    assert rds.mutating() == []
+    assert warnings == []
+    assert len(state["after"]["members"]) == 3
+    assert state["plan"] == {"create_cluster": False, "instances": 3, "create_instances": [], "remove_instances": []}
+
+
+def test_a_cluster_without_instances_gets_two_when_instances_is_not_set(rds, clock):
+    # left so by a run interrupted between CreateDBCluster and CreateDBInstance
+    rds.add_cluster()
+    changed, state = present(rds, clock)
+    assert changed
+    assert [c["DBInstanceIdentifier"] for c in rds.called("create_db_instance")] == ["kc-instance-1", "kc-instance-2"]
+    assert state["plan"]["create_instances"] == [
+        {"db_instance_identifier": "kc-instance-1", "availability_zone": "eu-west-1a"},
+        {"db_instance_identifier": "kc-instance-2", "availability_zone": "eu-west-1b"},
+    ]
+
+
+def test_a_new_cluster_gets_two_instances_when_instances_is_not_set(rds, clock):
+    changed, state = present(rds, clock, master_credentials=credentials, db_subnet_group_name="kc-subnet-group")
+    assert changed
+    assert len(rds.called("create_db_instance")) == 2
+    assert state["plan"]["create_cluster"] is True
+    assert state["plan"]["instances"] == 2
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_removal_is_named_before_it_happens(rds, clock, check_mode):
+    existing_three(rds)
+
+    def warn(message):
+        rds.calls.append(("warn", message))
+
+    changed, state = present(rds, clock, instances=2, check_mode=check_mode, warn=warn)
+    assert changed
+    (message,) = [kwargs for name, kwargs in rds.calls if name == "warn"]
+    assert message == (
+        "instances=2 (aurora_instances in the playbooks) removes 1 of the 3 instances of DB cluster kc: kc-instance-3"
+    )
+    assert state["plan"]["remove_instances"] == ["kc-instance-3"]
+    if check_mode:
+        assert rds.mutating() == []
+    else:
+        assert rds.names().index("warn") < rds.names().index("delete_db_instance")
+        assert [c["DBInstanceIdentifier"] for c in rds.called("delete_db_instance")] == ["kc-instance-3"]
+
+
 def test_existing_cluster_is_never_created_again(rds, clock):
     existing_two(rds)
     present(rds, clock, master_credentials=credentials)
@@ -1059,7 +1117,7 @@ class FakeModule:
         self.params = {
             "identifier": "kc",
             "state": "present",
-            "instances": 2,
+            "instances": None,
             "backup_retention_period": None,
             "wait_timeout": 3600,
             "engine": "aurora-postgresql",
@@ -1077,6 +1135,7 @@ class FakeModule:
         ({"identifier": "Bad--name-"}, "identifier: 'Bad--name-' is not allowed"),
         ({"identifier": "1kc"}, "identifier: "),
         ({"instances": 0}, "instances must be between 1 and 16, got 0"),
+        ({"instances": 17}, "instances must be between 1 and 16, got 17"),
         ({"backup_retention_period": 36}, "backup_retention_period must be between 1 and 35"),
         ({"wait_timeout": -1}, "wait_timeout"),
         ({"engine": "aurora-mysql"}, "engine=aurora-mysql needs engine_version"),
