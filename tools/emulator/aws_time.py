@@ -307,10 +307,8 @@ def _patch_rds():
         new_class = db_kwargs.get("db_instance_class")
         if new_class and new_class != database.db_instance_class and db_kwargs.get("apply_immediately"):
             db_kwargs.pop("db_instance_class")
-            _set_phases(
-                database,
-                [("modifying", _STATE.durations["instance_modify"]), ("rebooting", _STATE.durations["instance_restart"])],
-            )
+            modify, restart = _STATE.durations["instance_modify"], _STATE.durations["instance_restart"]
+            _set_phases(database, [("modifying", modify), ("rebooting", restart)])
             _STATE.schedule(_STATE.after("instance_modify"), lambda: setattr(database, "db_instance_class", new_class))
         return original_modify_instance(self, db_instance_identifier, db_kwargs)
 
@@ -321,7 +319,9 @@ def _patch_rds():
         if not _STATE.timed or database is None or database.deletion_protection:
             return original_delete_instance(self, db_instance_identifier, **kwargs)
         if database.status == "deleting":
-            raise RDSClientError("InvalidDBInstanceState", f"Instance {db_instance_identifier} is already being deleted.")
+            raise RDSClientError(
+                "InvalidDBInstanceState", f"Instance {db_instance_identifier} is already being deleted."
+            )
         gone_at = _STATE.after("instance_delete")
         database._aws_time_phases = [("deleting", _FOREVER)]
         database._aws_time_gone_at = gone_at
