@@ -24,8 +24,9 @@ observable through the ordinary Describe calls, and refuses what AWS refuses mea
   deleting one) uses it.
 - Every DB instance in a DB subnet group gets a network interface (requester-managed, RequesterId
   ``amazon-rds``, in the subnet of its zone, with its security groups), listed by
-  DescribeNetworkInterfaces. It outlives the instance by ``eni_linger``. Meanwhile DeleteSubnet and
-  DeleteSecurityGroup answer DependencyViolation, DeleteNetworkInterface InvalidNetworkInterface.InUse.
+  DescribeNetworkInterfaces (also with the filters requester-id, requester-managed, status). It
+  outlives the instance by ``eni_linger``. Meanwhile DeleteSubnet and DeleteSecurityGroup answer
+  DependencyViolation, DeleteNetworkInterface InvalidNetworkInterface.InUse.
 - Cross-region (or cross-account) peering: ``initiating-request`` for ``peering_initiate``,
   absent from the accepter's region meanwhile, then ``pending-acceptance``; after
   AcceptVpcPeeringConnection ``provisioning`` for ``peering_provision``, then ``active``.
@@ -422,6 +423,7 @@ def _create_interface(rds_backend, database):
 def _patch_enis():
     from moto.ec2.exceptions import DependencyViolationError
     from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
     from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
     from moto.ec2.models.security_groups import SecurityGroupBackend
     from moto.ec2.models.subnets import SubnetBackend
@@ -449,6 +451,20 @@ def _patch_enis():
             raise EC2ClientError("InvalidNetworkInterface.InUse", f"Interface: [{eni_id}] in use.")
         return original_delete_eni(self, eni_id)
 
+    # AWS's filters for finding who holds an interface; moto knows none of them.
+    interface_filters = {
+        "requester-id": lambda eni: eni.requester_id,
+        "requester-managed": lambda eni: str(eni.requester_managed).lower(),
+        "status": lambda eni: eni.status,
+    }
+    original_filter_value = NetworkInterface.get_filter_value
+
+    def get_filter_value(self, filter_name, method_name=None):
+        if filter_name in interface_filters:
+            return interface_filters[filter_name](self)
+        return original_filter_value(self, filter_name, method_name)
+
+    NetworkInterface.get_filter_value = get_filter_value
     SubnetBackend.delete_subnet = delete_subnet
     SecurityGroupBackend.delete_security_group = delete_security_group
     NetworkInterfaceBackend.delete_network_interface = delete_network_interface

@@ -232,7 +232,7 @@ def main(argv=None):
     parser.add_argument(
         "--aws-time-durations",
         metavar="JSON",
-        help='with or without --aws-time: some durations in seconds, e.g. \'{"instance_create": 2}\'',
+        help="with or without --aws-time: some durations in seconds, e.g. '{\"instance_create\": 2}'",
     )
     args = parser.parse_args(argv)
     aws_time_table = _aws_time_table(args.aws_time, args.aws_time_durations)
