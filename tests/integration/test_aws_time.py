@@ -280,6 +280,8 @@ def test_a_cluster_is_deleted_only_once_all_its_members_are_deleting(emu):
     assert snapshot_status() == "creating"
     restore = {"DBClusterIdentifier": "kc-restored", "SnapshotIdentifier": "kc-final", **ENGINE}
     assert _error(rds.restore_db_cluster_from_snapshot, **restore) == ("InvalidDBClusterSnapshotStateFault", 400)
+    code = _error(rds.delete_db_cluster_snapshot, DBClusterSnapshotIdentifier="kc-final")
+    assert code == ("InvalidDBClusterSnapshotStateFault", 400)
 
     emu.advance(DURATIONS["cluster_delete"] + 1)  # members gone, the cluster waits for its snapshot
     assert rds.describe_db_instances()["DBInstances"] == []
@@ -437,6 +439,8 @@ def test_new_subnets_groups_route_tables_and_peerings_are_unknown_for_a_moment(e
     ]
     for call, kwargs, code in calls:
         assert _error(call, **kwargs) == (code, 400), call.__name__
+    # A tag is text, even when it holds a fresh id.
+    ec2.create_tags(Resources=[network["vpc"]], Tags=[{"Key": "peering", "Value": pcx}])
     listed = {
         "subnet": [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]],
         "group": [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]],

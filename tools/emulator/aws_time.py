@@ -18,8 +18,9 @@ observable through the ordinary Describe calls, and refuses what AWS refuses mea
 - DeleteDBInstance: ``deleting`` for ``instance_delete``, then gone; again meanwhile:
   InvalidDBInstanceState. DeleteDBCluster: InvalidDBClusterStateFault while a member is not
   ``deleting``; then ``deleting`` until ``cluster_delete`` has passed and its members are gone; the
-  final snapshot is ``creating`` for ``cluster_snapshot``, and restoring from it meanwhile is
-  refused (InvalidDBClusterSnapshotStateFault).
+  final snapshot is ``creating`` for ``cluster_snapshot``, and restoring from it or deleting it
+  meanwhile is refused (InvalidDBClusterSnapshotStateFault). A restored cluster is ``creating`` for
+  ``cluster_create`` too.
 - DeleteDBSubnetGroup: InvalidDBSubnetGroupStateFault while a cluster or instance (also a
   deleting one) uses it.
 - Every DB instance in a DB subnet group gets a network interface (requester-managed, RequesterId
@@ -279,6 +280,16 @@ def _patch_rds():
             )
         return original_restore(self, from_snapshot_id, overrides)
 
+    original_delete_snapshot = RDSBackend.delete_db_cluster_snapshot
+
+    def delete_db_cluster_snapshot(self, db_snapshot_identifier):
+        snapshot = self.cluster_snapshots.get(db_snapshot_identifier)
+        if snapshot is not None and snapshot.status != "available":
+            raise InvalidDBClusterSnapshotStateFault(
+                f"Cannot delete snapshot {db_snapshot_identifier}: it is {snapshot.status}, not available."
+            )
+        return original_delete_snapshot(self, db_snapshot_identifier)
+
     original_create_instance = RDSBackend.create_db_instance
 
     def create_db_instance(self, db_kwargs):
@@ -385,6 +396,7 @@ def _patch_rds():
 
     RDSBackend.create_db_cluster = create_db_cluster
     RDSBackend.restore_db_cluster_from_snapshot = restore_db_cluster_from_snapshot
+    RDSBackend.delete_db_cluster_snapshot = delete_db_cluster_snapshot
     RDSBackend.create_db_instance = create_db_instance
     RDSBackend.modify_db_instance = modify_db_instance
     RDSBackend.delete_db_instance = delete_db_instance
@@ -562,8 +574,10 @@ _NOT_FOUND = {
     "rtb-": ("InvalidRouteTableID.NotFound", "The routeTable ID '{}' does not exist"),
     "pcx-": ("InvalidVpcPeeringConnectionID.NotFound", "The vpcPeeringConnection ID '{}' does not exist"),
 }
-# Parameters that name a resource without AWS resolving it in this request: filter values (a filter
-# never raises NotFound) and the other side of a peering (checked asynchronously by AWS).
+# Parameters that name resources are those whose name (without list indexes) ends in Id, Ids or
+# SubnetIdentifier (RDS's list member); tags and descriptions are text. Not checked: filter values
+# (a filter never raises NotFound) and the other side of a peering (checked asynchronously by AWS).
+_ID_PARAMETER_SUFFIXES = ("Id", "Ids", "SubnetIdentifier")
 _UNCHECKED_PARAMETERS = ("Filter.", "PeerVpcId")
 _RDS_SUBNET_ACTIONS = ("CreateDBSubnetGroup", "ModifyDBSubnetGroup")
 
@@ -581,7 +595,8 @@ def _refuse_fresh_references(response):
     if service not in ("ec2", "rds"):
         return
     for name, values in (response.querystring or {}).items():
-        if name.startswith(_UNCHECKED_PARAMETERS):
+        parts = [part for part in name.split(".") if not part.isdigit() and part != "member"]
+        if name.startswith(_UNCHECKED_PARAMETERS) or not parts[-1].endswith(_ID_PARAMETER_SUFFIXES):
             continue
         for value in values:
             if not isinstance(value, str) or not _STATE.is_fresh(value):
