@@ -144,6 +144,10 @@ def test_the_emulator_reports_the_durations_it_was_started_with(emu):
     state = emu.aws_time()
     assert state["timed"] is True
     assert state["durations"] == {name: float(seconds) for name, seconds in DURATIONS.items()}
+    assert emu.advance(1)["clock"] >= state["clock"] + 1
+    with pytest.raises(urllib.error.HTTPError) as refused:  # the clock never goes back
+        emu.advance(-1)
+    assert refused.value.code == 400
 
 
 @pytest.mark.parametrize(

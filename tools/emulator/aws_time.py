@@ -54,7 +54,8 @@ moto); changes without ApplyImmediately (moto applies them at once) and PendingM
 a final DB snapshot of a non-Aurora instance is taken when the deletion ends, not when it starts;
 ``failed`` and ``incompatible-*`` states, capacity, quotas beyond moto's; the automated snapshot
 of a new cluster is there at once; the ENI of an instance is not attached (no Attachment) and does
-not move when the instance fails over; deleted peerings disappear instead of staying ``deleted``;
+not move when the instance fails over; deleted peerings stay listed as ``deleted`` for good (moto's
+way; AWS drops them after about two hours);
 other EC2 resources (instances, gateways, ENIs themselves) and other services are not eventually
 consistent here; the clock never pauses while the emulator serves.
 """
@@ -692,7 +693,14 @@ def control_app(app):
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
         with _STATE.lock:
             if method == "POST" and action == "advance":
-                _STATE.offset += float(query.get("seconds", ["0"])[0])
+                try:
+                    seconds = float(query.get("seconds", ["0"])[0])
+                except ValueError:
+                    seconds = -1.0
+                if not seconds >= 0:  # the clock only moves forward; NaN is refused too
+                    start_response("400 Bad Request", [("Content-Type", "text/plain")])
+                    return [b"aws time: advance needs seconds=N, N >= 0\n"]
+                _STATE.offset += seconds
                 _STATE.run_due()
             elif method == "POST" and action in ("instant", "timed"):
                 _STATE.timed = action == "timed"
