@@ -230,12 +230,22 @@ def test_a_class_change_is_modifying_then_a_restart(emu):
     assert _instance(rds, "kc-1")["DBInstanceStatus"] == "available"
 
 
-def test_a_creating_instance_cannot_be_modified(emu):
+def test_a_creating_cluster_and_instance_cannot_be_modified_or_failed_over(emu):
     rds = emu.client("rds")
     _create_cluster(rds, _network(emu))
     _create_instance(rds, "kc-1")
+    _create_instance(rds, "kc-2")
     code = _error(rds.modify_db_instance, DBInstanceIdentifier="kc-1", DBInstanceClass="db.r6g.xlarge")
     assert code == ("InvalidDBInstanceState", 400)
+    code = _error(rds.modify_db_cluster, DBClusterIdentifier="kc", BackupRetentionPeriod=7, ApplyImmediately=True)
+    assert code == ("InvalidDBClusterStateFault", 400)
+    code = _error(rds.failover_db_cluster, DBClusterIdentifier="kc", TargetDBInstanceIdentifier="kc-2")
+    assert code == ("InvalidDBClusterStateFault", 400)
+
+    emu.advance(DURATIONS["cluster_create"] + 1)
+    rds.modify_db_cluster(DBClusterIdentifier="kc", BackupRetentionPeriod=7, ApplyImmediately=True)
+    rds.failover_db_cluster(DBClusterIdentifier="kc", TargetDBInstanceIdentifier="kc-2")
+    assert _instance(rds, "kc-2")["DBInstanceStatus"] == "available"
 
 
 # --- deleting ------------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ observable through the ordinary Describe calls, and refuses what AWS refuses mea
   cluster) are refused (InvalidDBClusterStateFault, DBClusterAlreadyExistsFault).
 - ModifyDBInstance with ApplyImmediately and a new class: ``modifying`` for ``instance_modify``
   (DBInstanceClass changes at its end), then ``rebooting`` for ``instance_restart``. Any
-  ModifyDBInstance of an instance that is not ``available``: InvalidDBInstanceState.
+  ModifyDBInstance of an instance that is not ``available``: InvalidDBInstanceState; ModifyDBCluster
+  or FailoverDBCluster of a cluster that is not ``available``: InvalidDBClusterStateFault (moto
+  already refuses a failover to an instance that is not ``available``).
 - DeleteDBInstance: ``deleting`` for ``instance_delete``, then gone; again meanwhile:
   InvalidDBInstanceState. DeleteDBCluster: InvalidDBClusterStateFault while a member is not
   ``deleting``; then ``deleting`` until ``cluster_delete`` has passed and its members are gone; the
@@ -49,7 +51,7 @@ requests behave as in moto's instant mode, e.g. to seed fixtures, or in time aga
 already under way keep their clock). ``/moto-api/reset`` forgets every pending transition.
 
 Not modelled: other resources' and other operations' durations (Secrets Manager, security group
-rules, routes, tags, Stop/Start, Reboot, FailoverDBCluster, ModifyDBCluster are instant as in
+rules, routes, tags, Stop/Start, Reboot, FailoverDBCluster, ModifyDBCluster take no time, as in
 moto); changes without ApplyImmediately (moto applies them at once) and PendingModifiedValues;
 a final DB snapshot of a non-Aurora instance is taken when the deletion ends, not when it starts;
 ``failed`` and ``incompatible-*`` states, capacity, quotas beyond moto's; the automated snapshot
@@ -281,6 +283,26 @@ def _patch_rds():
             )
         return original_restore(self, from_snapshot_id, overrides)
 
+    original_modify_cluster = RDSBackend.modify_db_cluster
+
+    def modify_db_cluster(self, kwargs):
+        cluster = self.clusters.get(kwargs.get("db_cluster_identifier"))
+        if cluster is not None and cluster.status != "available":
+            raise InvalidDBClusterStateFault(
+                f"DB cluster {cluster.db_cluster_identifier} is not in available state (it is {cluster.status})."
+            )
+        return original_modify_cluster(self, kwargs)
+
+    original_failover = RDSBackend.failover_db_cluster
+
+    def failover_db_cluster(self, db_cluster_identifier, target_db_instance_identifier=None):
+        cluster = self.clusters.get(db_cluster_identifier)
+        if cluster is not None and cluster.status != "available":
+            raise InvalidDBClusterStateFault(
+                f"DB cluster {db_cluster_identifier} is not in available state (it is {cluster.status})."
+            )
+        return original_failover(self, db_cluster_identifier, target_db_instance_identifier)
+
     original_delete_snapshot = RDSBackend.delete_db_cluster_snapshot
 
     def delete_db_cluster_snapshot(self, db_snapshot_identifier):
@@ -398,6 +420,8 @@ def _patch_rds():
     RDSBackend.create_db_cluster = create_db_cluster
     RDSBackend.restore_db_cluster_from_snapshot = restore_db_cluster_from_snapshot
     RDSBackend.delete_db_cluster_snapshot = delete_db_cluster_snapshot
+    RDSBackend.modify_db_cluster = modify_db_cluster
+    RDSBackend.failover_db_cluster = failover_db_cluster
     RDSBackend.create_db_instance = create_db_instance
     RDSBackend.modify_db_instance = modify_db_instance
     RDSBackend.delete_db_instance = delete_db_instance
