@@ -195,6 +195,7 @@ def test_a_cluster_is_creating_and_its_instances_are_never_available_before_it(e
     assert _cluster_status(rds) == "creating"
     assert _cluster_status(rds) == "creating"  # not just for one read, as moto has it
     assert _instance(rds, "kc-1")["DBInstanceStatus"] == "creating"
+    assert "Endpoint" not in _instance(rds, "kc-1")  # an address comes with the instance
 
     emu.advance(DURATIONS["instance_create"] + 1)  # the instance's own time is over, its cluster's is not
     assert _cluster_status(rds) == "creating"
@@ -203,6 +204,7 @@ def test_a_cluster_is_creating_and_its_instances_are_never_available_before_it(e
     emu.advance(DURATIONS["cluster_create"] - DURATIONS["instance_create"])
     assert _cluster_status(rds) == "available"
     assert _instance(rds, "kc-1")["DBInstanceStatus"] == "available"
+    assert _instance(rds, "kc-1")["Endpoint"]["Port"] == 5432
 
     _create_instance(rds, "kc-2")  # into an available cluster: its own creation time
     assert _instance(rds, "kc-2")["DBInstanceStatus"] == "creating"

@@ -9,7 +9,7 @@ called by the launcher before it serves) the emulator keeps AWS's states for a w
 observable through the ordinary Describe calls, and refuses what AWS refuses meanwhile:
 
 - DB cluster: ``creating`` for ``cluster_create``. DB instance: ``creating`` for ``instance_create``
-  and never ``available`` before its cluster. CreateDBInstance in a deleting cluster and
+  and never ``available`` before its cluster; no Endpoint while ``creating``. CreateDBInstance in a deleting cluster and
   CreateDBCluster / RestoreDBClusterFromSnapshot under a name still taken (also by a deleting
   cluster) are refused (InvalidDBClusterStateFault, DBClusterAlreadyExistsFault).
 - ModifyDBInstance with ApplyImmediately and a new class: ``modifying`` for ``instance_modify``
@@ -260,6 +260,13 @@ def _patch_rds():
     DBCluster.status = _timed_status_property("_status")
     DBInstance.status = _timed_status_property("_aws_time_status")
     DBClusterSnapshot.status = _timed_status_property("_aws_time_status")
+    original_endpoint = DBInstance.endpoint.fget
+
+    def instance_endpoint(self):
+        # AWS gives an instance its Endpoint (address, port) only once it has been created.
+        return None if self.status == "creating" else original_endpoint(self)
+
+    DBInstance.endpoint = property(instance_endpoint)
 
     original_create_cluster = RDSBackend.create_db_cluster
 
