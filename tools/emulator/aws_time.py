@@ -28,8 +28,9 @@ observable through the ordinary Describe calls, and refuses what AWS refuses mea
 - Every DB instance in a DB subnet group gets a network interface (requester-managed, RequesterId
   ``amazon-rds``, in the subnet of its zone, with its security groups), listed by
   DescribeNetworkInterfaces (also with the filters requester-id, requester-managed, status). It
-  outlives the instance by ``eni_linger``. Meanwhile DeleteSubnet and DeleteSecurityGroup answer
-  DependencyViolation, DeleteNetworkInterface InvalidNetworkInterface.InUse.
+  outlives the instance by ``eni_linger``. Meanwhile DeleteNetworkInterface answers
+  InvalidNetworkInterface.InUse. DeleteSubnet and DeleteSecurityGroup answer DependencyViolation
+  while any interface (also an EC2 instance's, as on AWS; moto ignores them) is in the subnet or group.
 - Cross-region (or cross-account) peering: ``initiating-request`` for ``peering_initiate``,
   absent from the accepter's region meanwhile, then ``pending-acceptance``; after
   AcceptVpcPeeringConnection ``provisioning`` for ``peering_provision``, then ``active``.
