@@ -4,9 +4,14 @@ with Emulator.start() as emu:
     env = {**os.environ, **emu.env()}       # for ansible-playbook subprocesses
     emu.client("ec2").describe_vpcs()
     emu.start_recording(); ...; emu.mutating_actions()
+
+with Emulator.start(aws_time={"instance_create": 2}) as emu:   # opt in: resources take time (aws_time.py)
+    with emu.instant(): seed_rosa_cluster(emu, "rosa")         # fixtures without transitions
+    emu.advance(5)                                             # what would happen in 5 s happens now
 """
 
 import base64
+import contextlib
 import json
 import re
 import subprocess
@@ -87,7 +92,10 @@ class Emulator:
         self._workdir = workdir
 
     @classmethod
-    def start(cls, log_path=None, timeout=START_TIMEOUT, regions=ENABLED_REGIONS):
+    def start(cls, log_path=None, timeout=START_TIMEOUT, regions=ENABLED_REGIONS, aws_time=None):
+        """aws_time: None for moto's instant behaviour; a scale of AWS's typical durations (aws_time.py,
+        e.g. aws_time.DEFAULT_SCALE); or {name: seconds} for some durations, the others scaled by the
+        default scale."""
         workdir = tempfile.TemporaryDirectory(prefix="emulator-")
         port_file = Path(workdir.name) / "port"
         log_path = Path(log_path) if log_path else Path(workdir.name) / "moto_server.log"
@@ -95,6 +103,10 @@ class Emulator:
         cmd = [sys.executable, str(LAUNCHER), "--port", "0", "--port-file", str(port_file), "--exit-with-parent"]
         if regions:
             cmd += ["--regions", ",".join(regions)]
+        if isinstance(aws_time, dict):
+            cmd += ["--aws-time-durations", json.dumps(aws_time)]
+        elif aws_time is not None:
+            cmd += ["--aws-time", str(float(aws_time))]
         with open(log_path, "ab") as log:
             process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         emulator = None
@@ -170,6 +182,23 @@ class Emulator:
         self._api("reset")
         self._api("recorder/stop-recording")
         self._api("recorder/reset-recording")
+
+    def aws_time(self):
+        """The AWS time mode's state ({durations, clock, timed}); fails when the mode is off."""
+        return json.loads(self._api("aws-time", method="GET"))
+
+    def advance(self, seconds):
+        """AWS time mode: move the emulator's clock forward, so that what would happen in `seconds` happens now."""
+        return json.loads(self._api(f"aws-time/advance?seconds={float(seconds)}"))
+
+    @contextlib.contextmanager
+    def instant(self):
+        """AWS time mode: requests made meanwhile behave as in the instant mode (e.g. to seed fixtures)."""
+        self._api("aws-time/instant")
+        try:
+            yield self
+        finally:
+            self._api("aws-time/timed")
 
     def start_recording(self):
         # moto's start-recording only flips a flag and keeps appending to the old log: clear it first.

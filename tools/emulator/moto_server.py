@@ -1,15 +1,19 @@
 """Serve moto on a loopback port, with corrections where moto 5.2.5 differs from AWS in ways our tests depend on.
 
     python tools/emulator/moto_server.py --port 0 --port-file PATH [--host 127.0.0.1]
+        [--aws-time SCALE] [--aws-time-durations JSON]
 
 The launcher binds the port itself (0 picks a free one; a taken port is an error, because it
 means someone else's server), writes the bound port to --port-file once the socket listens, and
 serves threaded (parallel ansible forks send requests concurrently) until SIGTERM or SIGINT.
 Only loopback hosts are accepted: the emulator must never be reachable from elsewhere.
+With --aws-time or --aws-time-durations, resources take time as on AWS, scaled down (aws_time.py);
+without, moto's instant behaviour stays.
 """
 
 import argparse
 import ipaddress
+import json
 import os
 import signal
 import socket
@@ -17,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 
 def _loopback_host(host):
@@ -177,6 +182,21 @@ def _patch_moto():
         setattr(Recorder, name, locked)
 
 
+def _aws_time_table(scale, durations_json):
+    """The durations of the AWS time mode, or None for moto's instant mode. Checked before binding."""
+    if scale is None and durations_json is None:
+        return None
+    repo_root = str(Path(__file__).resolve().parents[2])
+    if repo_root not in sys.path:  # run as a script: make tools.emulator importable
+        sys.path.insert(0, repo_root)
+    from tools.emulator import aws_time
+
+    try:
+        return aws_time.durations(scale, json.loads(durations_json) if durations_json else None)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise SystemExit(f"moto_server: --aws-time: {exc}") from None
+
+
 def _exit_with_parent(parent_pid):
     """Stop serving if the process that started us dies (e.g. pytest killed), instead of leaking."""
     while True:
@@ -203,7 +223,19 @@ def main(argv=None):
     parser.add_argument(
         "--regions", help="comma-separated regions enabled in the emulated account (default: every region moto knows)"
     )
+    parser.add_argument(
+        "--aws-time",
+        type=float,
+        metavar="SCALE",
+        help="take time as AWS does: AWS's typical durations times SCALE (e.g. 0.0033 for 1/300)",
+    )
+    parser.add_argument(
+        "--aws-time-durations",
+        metavar="JSON",
+        help="with or without --aws-time: some durations in seconds, e.g. '{\"instance_create\": 2}'",
+    )
     args = parser.parse_args(argv)
+    aws_time_table = _aws_time_table(args.aws_time, args.aws_time_durations)
 
     host = _loopback_host(args.host)
     sock = _bind(host, args.port)  # before importing moto: a taken port fails fast
@@ -231,6 +263,11 @@ def main(argv=None):
     from werkzeug.serving import make_server
 
     app = DomainDispatcherApplication(create_backend_app)
+    if aws_time_table is not None:
+        from tools.emulator import aws_time
+
+        aws_time.install(aws_time_table)
+        app = aws_time.control_app(app)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno())
 
     def stop(signum, frame):
