@@ -336,7 +336,8 @@ def _wheel_root():
 def tls_bin_dir():
     """The bin directory of a PostgreSQL built with OpenSSL: the wheel's if it is, else the newest of the system's."""
     system = sorted(
-        Path(SYSTEM_POSTGRESQL).glob("*/bin"), key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0
+        Path(SYSTEM_POSTGRESQL).glob("*/bin"),
+        key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0,
     )
     for bin_dir in [_install() / PGINSTALL / "bin", *reversed(system)]:
         if _built_with_openssl(bin_dir):
