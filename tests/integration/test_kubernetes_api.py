@@ -26,6 +26,7 @@ from kubernetes.dynamic.exceptions import UnprocessibleEntityError
 
 from tools.ansible_run import run_playbook
 from tools.emulator.kubernetes_api import KubernetesAPI
+from tools.emulator.kubernetes_api import apply_mounts
 from tools.emulator.kubernetes_api import apply_network
 from tools.emulator.kubernetes_api import expand_references
 from tools.emulator.kubernetes_api import json_patch
@@ -239,6 +240,15 @@ def test_apply_network_maps_arguments_and_libpq_environment():
     assert env == {"PGHOST": "127.0.0.1", "PGPORT": "15432"}
     unknown = ["-h", "elsewhere.example", "-p", "5432"]
     assert apply_network(unknown, {}, network) == (unknown, {})
+
+
+def test_apply_mounts_moves_paths_under_a_mount_path_only():
+    mounts = {"/etc/aurora-ca": Path("/tmp/pod/volumes/ca")}
+    args, env = apply_mounts(
+        ["-f", "/etc/aurora-ca/aurora.pem", "/etc/aurora-cafe"], {"PGSSLROOTCERT": "/etc/aurora-ca/aurora.pem"}, mounts
+    )
+    assert args == ["-f", "/tmp/pod/volumes/ca/aurora.pem", "/etc/aurora-cafe"]
+    assert env == {"PGSSLROOTCERT": "/tmp/pod/volumes/ca/aurora.pem"}
 
 
 # --- the server itself ----------------------------------------------------------------------------
@@ -520,6 +530,57 @@ def test_job_with_a_missing_secret_stays_pending(stand_in, tmp_path):
     assert pod["status"]["phase"] == "Pending"
     assert waiting == {"reason": "CreateContainerConfigError", "message": 'secret "keycloak-db-secret" not found'}
     assert _condition_types(api.get_object("Job", "j", NAMESPACE)) == []
+
+
+def _with_volume(job, volume, mount_path):
+    spec = job["spec"]["template"]["spec"]
+    spec["volumes"] = [volume]
+    spec["containers"][0]["volumeMounts"] = [{"name": volume["name"], "mountPath": mount_path, "readOnly": True}]
+    return job
+
+
+def test_job_reads_a_mounted_config_map_and_waits_for_a_missing_one(stand_in, tmp_path):
+    api = stand_in(allowed_commands={"cat": "/bin/cat"})
+    volume = {"name": "ca", "configMap": {"name": "keycloak-aurora-rootcert"}}
+    api.create_object(_with_volume(_job("early", ["cat", "/etc/ca/aurora.pem"]), volume, "/etc/ca"))
+    (pod,) = _job_pods(api, "early")
+    waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
+    assert pod["status"]["phase"] == "Pending"
+    assert waiting == {
+        "reason": "ContainerCreating",
+        "message": 'MountVolume.SetUp failed for volume "ca" : configmap "keycloak-aurora-rootcert" not found',
+    }
+
+    api.create_object(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "keycloak-aurora-rootcert", "namespace": NAMESPACE},
+            "data": {"aurora.pem": "PEM TEXT\n"},
+        }
+    )
+    api.create_object(_with_volume(_job("ok", ["cat", "/etc/ca/aurora.pem"]), volume, "/etc/ca"))
+    _job_with_condition(api, "ok", "Complete")
+    (pod,) = _job_pods(api, "ok")
+    code, _headers, log = _raw(api, "GET", f"/api/v1/namespaces/{NAMESPACE}/pods/{pod['metadata']['name']}/log")
+    assert (code, log) == (200, "PEM TEXT\n")
+
+
+def test_job_reads_a_mounted_secret_item(stand_in, tmp_path):
+    api = stand_in(allowed_commands={"cat": "/bin/cat"})
+    api.create_object(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "ca", "namespace": NAMESPACE},
+            "stringData": {"aurora.pem": "SECRET PEM\n"},
+        }
+    )
+    volume = {"name": "ca", "secret": {"secretName": "ca", "items": [{"key": "aurora.pem", "path": "bundle/ca.pem"}]}}
+    api.create_object(_with_volume(_job("s", ["cat", "/ca/bundle/ca.pem"]), volume, "/ca"))
+    _job_with_condition(api, "s", "Complete")
+    (pod,) = _job_pods(api, "s")
+    assert _raw(api, "GET", f"/api/v1/namespaces/{NAMESPACE}/pods/{pod['metadata']['name']}/log")[2] == "SECRET PEM\n"
 
 
 def test_job_runs_an_allowed_program_in_a_clean_environment(stand_in, tmp_path, monkeypatch):

@@ -31,12 +31,17 @@ What it serves:
   orphans its Pods, as batch/v1 does (with the API server's warning), so ask for Background;
 - a Job controller and a kubelet that runs the first container of each Pod as a local process,
   but only when its program is in ``allowed_commands``; ``network`` maps in-cluster host:port
-  pairs to test addresses in ``-h/--host``, ``-p/--port`` arguments and PGHOST/PGPORT.
+  pairs to test addresses in ``-h/--host``, ``-p/--port`` arguments and PGHOST/PGPORT;
+  configMap and secret volumes (``items`` and ``optional`` too) are written to a directory of the
+  Pod's, and their ``mountPath`` is rewritten to it in arguments and environment values; a missing
+  ConfigMap or Secret keeps the Pod in ContainerCreating, as a FailedMount does.
 
 What it does not prove: RBAC and every admission plugin (any holder of the token may do
 anything), image pulls (``image`` is required but never used), scheduling (Nodes are data,
-Pods run on the test machine), in-cluster networking beyond the ``network`` mapping (no DNS,
-no Services; connection strings such as ``host=... port=...`` or URIs are not rewritten),
+Pods run on the test machine; securityContext is not applied), mounts beyond the rewriting above
+(a program that finds a mounted file by itself, not through an argument or a variable, does not see
+it), in-cluster networking beyond the ``network`` mapping (no DNS, no Services; connection strings
+such as ``host=... port=...`` or URIs are not rewritten),
 restart policies (``OnFailure`` behaves as ``Never``: a new Pod per failure, at once, without
 Kubernetes' exponential back-off; ``Always`` Pods run once), more than the first container
 (its log is the Pod's log), ``parallelism`` (Pods of a Job run one after another), a kubelet
@@ -624,6 +629,58 @@ def apply_network(args, env, network):
     return args, env
 
 
+def apply_mounts(args, env, mounts):
+    """args and env with paths under a volume's mountPath moved to where the stand-in put its files.
+
+    ``mounts`` is ``{mountPath: local directory}``. A Pod runs on the test machine, where a mountPath
+    such as /etc/aurora-ca cannot be made: an argument or an environment value that is a mountPath, or
+    a path under one, is rewritten instead, as ``network`` rewrites addresses.
+    """
+
+    def moved(value):
+        for mount_path, local in mounts.items():
+            base = mount_path.rstrip("/")
+            if value == base or value.startswith(base + "/"):
+                return str(local) + value[len(base) :]
+        return value
+
+    return [moved(arg) for arg in args], {name: moved(value) for name, value in env.items()}
+
+
+def volume_files(volume, config_map_data, secret_data):
+    """{relative path: bytes} of a configMap or secret volume, as the kubelet projects it; raises ContainerConfigError.
+
+    ``config_map_data(name)`` and ``secret_data(name)`` give an object's data, or None when it does not exist.
+    """
+    if "configMap" in volume:
+        source, kind = volume["configMap"], "configmap"
+        data = config_map_data(source.get("name", ""))
+        data = None if data is None else {key: value.encode() for key, value in data.items()}
+    elif "secret" in volume:
+        source, kind = dict(volume["secret"], name=volume["secret"].get("secretName", "")), "secret"
+        data = secret_data(source["name"])
+        data = None if data is None else {key: base64.b64decode(value) for key, value in data.items()}
+    else:
+        sources = ", ".join(sorted(set(volume) - {"name"}))
+        raise ContainerConfigError(f"volume {volume.get('name')}: {sources} is not implemented by the stand-in")
+    if data is None:
+        if source.get("optional"):
+            return {}
+        raise ContainerConfigError(
+            f'MountVolume.SetUp failed for volume "{volume.get("name")}" : {kind} "{source["name"]}" not found'
+        )
+    items = source.get("items")
+    if not items:
+        return data
+    missing = [item["key"] for item in items if item["key"] not in data]
+    if missing and not source.get("optional"):
+        raise ContainerConfigError(
+            f'MountVolume.SetUp failed for volume "{volume.get("name")}" : '
+            f"{kind} references non-existent config key: {missing[0]}"
+        )
+    return {item["path"]: data[item["key"]] for item in items if item["key"] in data}
+
+
 def container_program(container):
     """The program a container runs: command[0], or args[0] when it has no command."""
     words = container.get("command") or container.get("args") or []
@@ -1175,10 +1232,20 @@ class _Kubelet:
                 PODS, pod, {"phase": "Pending", "containerStatuses": [_container_status(container, waiting)]}
             )
             return
+        try:
+            mounts = self._mount_volumes(pod, container)
+        except ContainerConfigError as exc:
+            # The kubelet keeps such a Pod in ContainerCreating and says why in a FailedMount event.
+            waiting = {"waiting": {"reason": "ContainerCreating", "message": str(exc)}}
+            self.cluster.write_status(
+                PODS, pod, {"phase": "Pending", "containerStatuses": [_container_status(container, waiting)]}
+            )
+            return
         words = [
             expand_references(word, env) for word in (container.get("command") or []) + (container.get("args") or [])
         ]
         args, env = apply_network(words[1:], env, self.network)
+        args, env = apply_mounts(args, env, mounts)
         started = _now()
         running = {"running": {"startedAt": started}}
         status = {
@@ -1200,6 +1267,32 @@ class _Kubelet:
     def _secret_data(self, namespace, name):
         secret = self.cluster.store.get(SECRETS, namespace, name)
         return None if secret is None else secret.get("data") or {}
+
+    def _config_map_data(self, namespace, name):
+        config_map = self.cluster.store.get(CONFIG_MAPS, namespace, name)
+        return None if config_map is None else config_map.get("data") or {}
+
+    def _mount_volumes(self, pod, container):
+        """{mountPath: local directory} of the container's mounts, their files written; raises ContainerConfigError."""
+        namespace, uid = pod["metadata"]["namespace"], pod["metadata"]["uid"]
+        volumes = {volume.get("name"): volume for volume in pod["spec"].get("volumes") or []}
+        mounts = {}
+        for mount in container.get("volumeMounts") or []:
+            volume = volumes.get(mount.get("name"))
+            if volume is None:
+                raise ContainerConfigError(f"volumeMount {mount.get('name')} names no volume of the Pod")
+            files = volume_files(
+                volume,
+                functools.partial(self._config_map_data, namespace),
+                functools.partial(self._secret_data, namespace),
+            )
+            local = self.workdir / uid / "volumes" / mount["name"]
+            for relative, content in files.items():
+                (local / relative).parent.mkdir(parents=True, exist_ok=True)
+                (local / relative).write_bytes(content)
+            local.mkdir(parents=True, exist_ok=True)
+            mounts[mount["mountPath"]] = local
+        return mounts
 
     def _run(self, pod, container, argv, container_env, started):
         uid = pod["metadata"]["uid"]
