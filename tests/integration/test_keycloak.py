@@ -200,6 +200,33 @@ def test_keycloak_config_is_idempotent_checkable_and_never_shows_the_password(em
         assert all(r.query.get("dryRun") == "All" or r.method == "PATCH" for r in writes(api))
 
 
+def test_the_bundle_as_a_secret_too_is_checkable_and_idempotent(emulator, tmp_path, tmpdir_env, bundle):
+    provisioned(emulator, tmpdir_env)
+    with kubernetes_api() as api:
+        inv = wired_inventory(api, tmp_path)
+        settings = {"aurora_ca_bundle_path": str(bundle), "aurora_ca_bundle_as_secret": True}
+
+        check = play(emulator, "keycloak_config.yml", inv, tmpdir_env, check=True, **settings)
+        assert check.returncode == 0, check.stdout
+        assert check.stats("rosa-a")["changed"] == 3
+        assert all(r.query.get("dryRun") == "All" for r in writes(api))
+        assert api.get_object("Secret", "keycloak-aurora-rootcert", NAMESPACE) is None
+
+        first = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **settings)
+        assert first.returncode == 0, first.stdout
+        secret = api.get_object("Secret", "keycloak-aurora-rootcert", NAMESPACE)
+        assert decoded(secret) == {"aurora.pem": BUNDLE}
+        assert secret["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "keycloak.aurora"
+        assert api.get_object("ConfigMap", "keycloak-aurora-rootcert", NAMESPACE)["data"] == {"aurora.pem": BUNDLE}
+
+        again = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **settings)
+        assert again.returncode == 0 and again.changed() == 0, again.stdout
+        check_again = play(emulator, "keycloak_config.yml", inv, tmpdir_env, check=True, **settings)
+        assert check_again.returncode == 0 and check_again.changed() == 0, check_again.stdout
+        version = secret["metadata"]["resourceVersion"]
+        assert api.get_object("Secret", "keycloak-aurora-rootcert", NAMESPACE)["metadata"]["resourceVersion"] == version
+
+
 def test_the_bundle_is_downloaded_over_verified_https(emulator, tmp_path, tmpdir_env, bundle_server):
     url, trusted = bundle_server
     provisioned(emulator, tmpdir_env)
