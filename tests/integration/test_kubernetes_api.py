@@ -33,6 +33,7 @@ from tools.emulator.kubernetes_api import json_patch
 from tools.emulator.kubernetes_api import labels_match
 from tools.emulator.kubernetes_api import merge_patch
 from tools.emulator.kubernetes_api import parse_label_selector
+from tools.emulator.kubernetes_api import rbac_attributes
 from tools.emulator.kubernetes_api import strategic_merge_patch
 
 NAMESPACE = "keycloak"
@@ -251,6 +252,24 @@ def test_apply_mounts_moves_paths_under_a_mount_path_only():
     assert env == {"PGSSLROOTCERT": "/tmp/pod/volumes/ca/aurora.pem"}
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "query", "expected"),
+    [
+        ("GET", "/api/v1/nodes", {"labelSelector": WORKER}, ("list", "", "nodes", None)),
+        ("GET", "/api/v1/namespaces/keycloak", {}, ("get", "", "namespaces", "keycloak")),
+        ("PATCH", "/api/v1/namespaces/keycloak/secrets/s", {}, ("patch", "", "secrets", "keycloak")),
+        ("POST", "/apis/batch/v1/namespaces/keycloak/jobs", {"dryRun": "All"}, ("create", "batch", "jobs", "keycloak")),
+        ("DELETE", "/apis/batch/v1/namespaces/keycloak/jobs/j", {}, ("delete", "batch", "jobs", "keycloak")),
+        ("GET", "/api/v1/namespaces/keycloak/pods/p/log", {}, ("get", "", "pods/log", "keycloak")),
+        ("GET", "/api/v1/namespaces/keycloak/pods", {"watch": "true"}, ("watch", "", "pods", "keycloak")),
+        ("GET", "/apis/batch/v1", {}, None),
+        ("GET", "/version", {}, None),
+    ],
+)
+def test_rbac_attributes_as_the_authorizer_sees_a_request(method, path, query, expected):
+    assert rbac_attributes(method, path, query) == expected
+
+
 # --- the server itself ----------------------------------------------------------------------------
 
 
@@ -292,6 +311,29 @@ def test_requires_the_kubeconfig_token(stand_in):
         urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10)
     assert raised.value.code == 401
     assert [(r.method, r.code) for r in api.requests] == [("GET", 401), ("GET", 401)]
+
+
+def test_forbid_answers_rbacs_403_and_the_record_says_what_was_used(stand_in):
+    api = stand_in()
+    api.add_node("ip-10-0-1-10.eu-west-1.compute.internal", {WORKER: ""})
+    api.forbid("list", "nodes")
+    code, _headers, status = _raw(api, "GET", "/api/v1/nodes")
+    assert (code, status["reason"]) == (403, "Forbidden")
+    assert status["message"] == (
+        'nodes is forbidden: User "keycloak-aurora-test" cannot list resource "nodes" in API group "" '
+        "at the cluster scope"
+    )
+    assert _raw(api, "GET", "/api/v1/nodes/ip-10-0-1-10.eu-west-1.compute.internal")[0] == 200
+    api.forbid("get", "pods/log")
+    code, _headers, status = _raw(api, "GET", f"/api/v1/namespaces/{NAMESPACE}/pods/p/log")
+    assert status["message"].endswith(
+        'cannot get resource "pods" subresource "log" in API group "" in the namespace "keycloak"'
+    )
+    assert api.permissions_used() == {
+        ("list", "", "nodes", None),
+        ("get", "", "nodes", None),
+        ("get", "", "pods/log", NAMESPACE),
+    }
 
 
 def test_status_errors(stand_in, tmp_path):

@@ -36,12 +36,16 @@ What it serves:
   Pod's, and their ``mountPath`` is rewritten to it in arguments and environment values; a missing
   ConfigMap or Secret keeps the Pod in ContainerCreating, as a FailedMount does.
 
-What it does not prove: RBAC and every admission plugin (any holder of the token may do
-anything), image pulls (``image`` is required but never used), scheduling (Nodes are data,
-Pods run on the test machine; securityContext is not applied), mounts beyond the rewriting above
-(a program that finds a mounted file by itself, not through an argument or a variable, does not see
-it), in-cluster networking beyond the ``network`` mapping (no DNS, no Services; connection strings
-such as ``host=... port=...`` or URIs are not rewritten),
+- RBAC as a record, not a rule: ``permissions_used()`` gives the verb, API group, resource and
+  namespace of every request as the RBAC authorizer sees them, and ``forbid()`` makes a verb on a
+  resource answer RBAC's 403 Forbidden.
+
+What it does not prove: RBAC itself and every admission plugin (any holder of the token may do
+anything not forbidden with ``forbid()``), image pulls (``image`` is required but never used),
+scheduling (Nodes are data, Pods run on the test machine; securityContext is not applied), mounts
+beyond the rewriting above (a program that finds a mounted file by itself, not through an argument
+or a variable, does not see it), in-cluster networking beyond the ``network`` mapping (no DNS, no
+Services; connection strings such as ``host=... port=...`` or URIs are not rewritten),
 restart policies (``OnFailure`` behaves as ``Never``: a new Pod per failure, at once, without
 Kubernetes' exponential back-off; ``Always`` Pods run once), more than the first container
 (its log is the Pod's log), ``parallelism`` (Pods of a Job run one after another), a kubelet
@@ -91,6 +95,8 @@ CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_COMMAND_TIMEOUT = 60
 # apimachinery's utilrand alphabet: no vowels, so that generated names never spell words.
 NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# Who the kubeconfig's bearer token stands for, as Status messages name the user.
+USER = "keycloak-aurora-test"
 # The verbs discovery announces: exactly those served ("watch" and "deletecollection" are not).
 VERBS = ["create", "delete", "get", "list", "patch", "update"]
 
@@ -296,6 +302,19 @@ def _name_mismatch(body_name, url_name):
 
 def unknown_path():
     return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+def forbidden(attributes):
+    """The API server's answer when RBAC denies a request, worded as the RBAC authorizer words it."""
+    verb, group, resource, namespace = attributes
+    scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    plural, _, subresource = resource.partition("/")
+    target = f'resource "{plural}"' + (f' subresource "{subresource}"' if subresource else "")
+    message = (
+        f'{plural}{"." + group if group else ""} is forbidden: User "{USER}" cannot {verb} {target} '
+        f'in API group "{group}" {scope}'
+    )
+    return ApiError(403, "Forbidden", message, {"group": group, "kind": plural})
 
 
 # --- selectors (pure) -----------------------------------------------------------------------------
@@ -1444,6 +1463,28 @@ def _route(path):
     return rtype, namespace, name, subresource
 
 
+def rbac_attributes(method, path, query):
+    """(verb, group, resource, namespace) of a resource request as RBAC sees it; None for discovery and the unknown.
+
+    ``resource`` is ``plural`` or ``plural/subresource``; a request for one namespace object carries that
+    namespace, as the API server's request info does, so that a Role in it can allow it.
+    """
+    try:
+        rtype, namespace, name, subresource = _route(path)
+    except ApiError:
+        return None
+    if method == "GET":
+        verb = "get" if name else ("watch" if query.get("watch", "").lower() in ("true", "1") else "list")
+    else:
+        verb = {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method)
+        if method == "DELETE":
+            verb = "delete" if name else "deletecollection"
+    if rtype is NAMESPACES and name:
+        namespace = name
+    resource = f"{rtype.plural}/{subresource}" if subresource else rtype.plural
+    return verb, rtype.group, resource, namespace
+
+
 class _Handler(BaseHTTPRequestHandler):
     api: "KubernetesAPI"
     protocol_version = "HTTP/1.1"  # the kubernetes client keeps connections alive
@@ -1518,6 +1559,7 @@ class KubernetesAPI:
         self.url = None
         self._requests = []
         self._requests_lock = threading.Lock()
+        self._forbidden = set()
         self._workdir = tempfile.TemporaryDirectory(prefix="kubernetes-api-")
         self._cluster = _Cluster()
         self._cluster.kubelet = _Kubelet(
@@ -1571,6 +1613,18 @@ class KubernetesAPI:
     def clear_requests(self):
         with self._requests_lock:
             self._requests.clear()
+
+    def forbid(self, verb, resource, group=""):
+        """Answer requests of this verb on this resource (``nodes``, ``pods/log``) with RBAC's 403 from now on."""
+        self._forbidden.add((verb, group, resource))
+
+    def permissions_used(self):
+        """{(verb, group, resource, namespace)} of the resource requests answered so far, as RBAC would check them."""
+        return {
+            attributes
+            for request in self.requests
+            if (attributes := rbac_attributes(request.method, request.path, request.query)) is not None
+        }
 
     def create_namespace(self, name, labels=None):
         return self._cluster.create(NAMESPACES, None, {"metadata": {"name": name, "labels": dict(labels or {})}})
@@ -1633,6 +1687,9 @@ class KubernetesAPI:
             if method != "GET":
                 raise method_not_allowed()
             return 200, discovery, {}
+        attributes = rbac_attributes(method, path, query)
+        if attributes is not None and attributes[:3] in self._forbidden:
+            raise forbidden(attributes)
         rtype, namespace, name, subresource = _route(path)
         if subresource == "log":
             if method != "GET":
