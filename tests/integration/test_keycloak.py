@@ -177,6 +177,37 @@ def test_provision_reads_the_worker_nodes_and_writes_the_keycloak_settings(
     assert generated_password(emulator) not in run.stdout
 
 
+def test_a_forbidden_nodes_list_names_the_permission_and_the_ways_around_it(emulator, rosa, tmp_path, tmpdir_env):
+    seeded = rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    provisioned(emulator, tmpdir_env)
+    with kubernetes_api() as api:
+        api.forbid("list", "nodes")
+        kubeconfig = str(api.write_kubeconfig(tmp_path / "kubeconfig"))
+        inv = rosa_inventory(tmp_path, {"renamed-site": {"rosa_kubeconfig": kubeconfig}})
+        refused = play(emulator, "peering.yml", inv, tmpdir_env)
+        assert refused.returncode != 0
+        [message] = [
+            result["msg"]
+            for play_ in refused.report["plays"]
+            for task in play_["tasks"]
+            for result in task["hosts"].values()
+            if result.get("failed")
+        ]
+        assert message == (
+            "renamed-site: the user of rosa_kubeconfig may not list nodes (RBAC verb list on nodes at the cluster "
+            "scope: a ClusterRole and ClusterRoleBinding, needed only to discover the workers). Grant it, or set "
+            "rosa_vpc_id and rosa_machine_cidr (or rosa_node_names) on the host, or peer the host without "
+            "rosa_kubeconfig so that discovery finds the workers by their ROSA tag api.openshift.com/name=renamed-site."
+        )
+
+        api.clear_requests()
+        overrides = {"rosa_vpc_id": seeded["vpc_id"], "rosa_machine_cidr": "10.0.0.0/16"}
+        inv = rosa_inventory(tmp_path, {"renamed-site": {"rosa_kubeconfig": kubeconfig, **overrides}})
+        peered = play(emulator, "peering.yml", inv, tmpdir_env)
+        assert peered.returncode == 0, peered.stdout
+        assert [r for r in api.requests if r.path == "/api/v1/nodes"] == []
+
+
 def test_keycloak_config_is_idempotent_checkable_and_never_shows_the_password(emulator, tmp_path, tmpdir_env, bundle):
     provisioned(emulator, tmpdir_env)
     with kubernetes_api() as api:
