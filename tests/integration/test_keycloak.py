@@ -14,10 +14,13 @@ groups are proven against the emulator by the peering tests instead).
 import base64
 import http.server
 import json
+import re
 import ssl
 import threading
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
@@ -30,6 +33,7 @@ CLUSTER = "keycloak-aurora"
 NAMESPACE = "keycloak"
 BUNDLE = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n"
 WORKER = {"node-role.kubernetes.io/worker": ""}
+KEYCLOAK_DOC = Path(__file__).resolve().parents[2] / "docs" / "keycloak.md"
 
 
 @pytest.fixture
@@ -461,3 +465,47 @@ def test_a_cluster_whose_password_is_not_known_gets_no_secret_and_the_way_out(em
         assert "-e aurora_master_password=" in failed and "-e aurora_reset_master_password=true" in failed
         assert writes(api) == []
         assert api.get_object("Secret", "keycloak-db-secret", NAMESPACE) is None
+
+
+def documented_rules(kind):
+    """{(verb, group, resource)} the RBAC manifests of docs/keycloak.md grant, for Role or ClusterRole."""
+    blocks = re.findall(r"```yaml\n(.*?)```", KEYCLOAK_DOC.read_text(), re.DOTALL)
+    documents = [document for block in blocks for document in yaml.safe_load_all(block) if document]
+    [manifest] = [document for document in documents if document.get("kind") == kind]
+    return {
+        (verb, group, resource)
+        for rule in manifest["rules"]
+        for verb in rule["verbs"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+
+
+def test_the_documented_role_and_cluster_role_are_exactly_what_the_roles_use(
+    emulator, rosa, tmp_path, tmpdir_env, tls_postgres
+):
+    seeded = rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    settings = {"aurora_master_password": tls_postgres.password, "aurora_ca_bundle_path": str(tls_postgres.ca_file)}
+    with kubernetes_api(tls_postgres) as api:
+        for name in seeded["node_names"]:
+            api.add_node(name, WORKER)
+        inv = wired_inventory(api, tmp_path)
+        first = play(emulator, "provision.yml", inv, tmpdir_env, aurora_ca_bundle_as_secret=True, **settings)
+        assert first.returncode == 0, first.stdout
+        api.route(writer(emulator), (tls_postgres.host, tls_postgres.port))
+        for playbook, extra in (
+            ("keycloak_config.yml", {"aurora_ca_bundle_as_secret": True, **settings}),
+            ("verify_connection.yml", {}),
+            ("reset_database.yml", {"aurora_reset_confirm": CLUSTER}),
+        ):
+            run = play(emulator, playbook, inv, tmpdir_env, **extra)
+            assert run.returncode == 0, run.stdout
+        used = api.permissions_used()
+
+    assert {namespace for _verb, _group, _resource, namespace in used} == {NAMESPACE, None}
+    assert {(verb, group, resource) for verb, group, resource, namespace in used if namespace} == documented_rules(
+        "Role"
+    )
+    assert {(verb, group, resource) for verb, group, resource, namespace in used if not namespace} == (
+        documented_rules("ClusterRole")
+    )
