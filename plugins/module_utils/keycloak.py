@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-# keycloak-benchmark's name for the Aurora database kind.
+# keycloak-benchmark's name for the Aurora database kind: its scripts read KC_DATABASE and KC_DATABASE_URL,
+# Keycloak does not (its options are db, db-url, db-driver, db-username, db-password: KC_DB...).
 KEYCLOAK_DATABASE_KIND = "aurora-postgres"
 # The AWS Advanced JDBC Wrapper fails over to the new writer without a DNS round trip.
 JDBC_DRIVER = "software.amazon.jdbc.Driver"

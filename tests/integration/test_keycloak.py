@@ -226,6 +226,8 @@ def test_keycloak_config_is_idempotent_checkable_and_never_shows_the_password(em
         first = play(emulator, "keycloak_config.yml", inv, tmpdir_env, args=["-vvv"], aurora_ca_bundle_path=str(bundle))
         assert first.returncode == 0, first.stdout
         assert generated_password(emulator) not in first.stdout + first.stderr
+        assert "db-url=jdbc:aws-wrapper:postgresql://" in first.stdout
+        assert "db-tls-mode=verify-server with the truststore keycloak-aurora-rootcert" in first.stdout
         version = api.get_object("Secret", "keycloak-db-secret", NAMESPACE)["metadata"]["resourceVersion"]
 
         api.clear_requests()
@@ -233,6 +235,12 @@ def test_keycloak_config_is_idempotent_checkable_and_never_shows_the_password(em
         assert second.returncode == 0 and second.changed() == 0, second.stdout
         assert api.get_object("Secret", "keycloak-db-secret", NAMESPACE)["metadata"]["resourceVersion"] == version
         assert all(r.query.get("dryRun") == "All" or r.method == "PATCH" for r in writes(api))
+
+    endpoint = play(emulator, "endpoint.yml", None, tmpdir_env)
+    assert endpoint.returncode == 0, endpoint.stdout
+    assert "KC_DATABASE and KC_DATABASE_URL are settings of the keycloak-benchmark scripts, not Keycloak options" in (
+        " ".join(endpoint.stdout.split())
+    )
 
 
 def test_the_bundle_as_a_secret_too_is_checkable_and_idempotent(emulator, tmp_path, tmpdir_env, bundle):
