@@ -293,7 +293,12 @@ def test_discovery_and_unknown_paths(stand_in, tmp_path):
     assert {entry["name"] for entry in batch["resources"]} == {"jobs", "jobs/status"}
     assert _raw(api, "GET", "/version")[2]["gitVersion"].startswith("v1.")
     assert _raw(api, "GET", "/api")[2]["versions"] == ["v1"]
-    assert [group["name"] for group in _raw(api, "GET", "/apis")[2]["groups"]] == ["batch"]
+    assert [group["name"] for group in _raw(api, "GET", "/apis")[2]["groups"]] == ["batch", "k8s.keycloak.org"]
+    keycloaks = _raw(api, "GET", "/apis/k8s.keycloak.org/v2beta1")[2]
+    assert [(entry["name"], entry["kind"], entry["namespaced"]) for entry in keycloaks["resources"]] == [
+        ("keycloaks", "Keycloak", True),
+        ("keycloaks/status", "Keycloak", True),
+    ]
 
     client = _client(api, tmp_path)
     assert client.resources.get(api_version="batch/v1", kind="Job").subresources.keys() == {"status"}
@@ -438,6 +443,29 @@ def test_patch_content_types(stand_in, tmp_path):
     assert (code, body["message"]) == (400, "fieldManager is required for apply requests")
     code, _headers, body = _raw(api, "PATCH", f"{path}?fieldManager=t", b"{}", "text/plain")
     assert (code, body["reason"]) == (415, "UnsupportedMediaType")
+
+
+def test_a_keycloak_custom_resource_takes_a_merge_patch(stand_in, tmp_path):
+    api = stand_in()
+    keycloaks = _client(api, tmp_path).resources.get(api_version="k8s.keycloak.org/v2beta1", kind="Keycloak")
+    keycloaks.create(
+        namespace=NAMESPACE,
+        body={
+            "apiVersion": "k8s.keycloak.org/v2beta1",
+            "kind": "Keycloak",
+            "metadata": {"name": "keycloak"},
+            "spec": {"instances": 3, "db": {"vendor": "postgres", "poolMaxSize": 30}, "truststores": {"other": {}}},
+        },
+    )
+    patch = {"spec": {"db": {"url": "jdbc:postgresql://db/keycloak"}, "truststores": {"aurora": {"configMap": {}}}}}
+    keycloaks.patch(name="keycloak", namespace=NAMESPACE, body=patch, content_type="application/merge-patch+json")
+    stored = api.get_object("Keycloak", "keycloak", NAMESPACE)
+    assert stored["spec"] == {
+        "instances": 3,
+        "db": {"vendor": "postgres", "poolMaxSize": 30, "url": "jdbc:postgresql://db/keycloak"},
+        "truststores": {"other": {}, "aurora": {"configMap": {}}},
+    }
+    assert stored["metadata"]["generation"] == 2
 
 
 def test_secret_string_data_is_stored_as_data(stand_in, tmp_path):

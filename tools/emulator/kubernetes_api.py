@@ -17,9 +17,11 @@ as far as the ``kubernetes`` client's DynamicClient sends them on behalf of kube
 
 What it serves:
 
-- discovery (``/version``, ``/api``, ``/apis``, ``/api/v1``, ``/apis/batch``, ``/apis/batch/v1``)
-  for Namespaces, Nodes, Pods (with ``pods/log`` and ``pods/status``), Secrets, ConfigMaps,
-  Events and batch/v1 Jobs (with ``jobs/status``); anything else is a 404 Status;
+- discovery (``/version``, ``/api``, ``/apis``, ``/api/v1``, ``/apis/batch``, ``/apis/batch/v1``,
+  ``/apis/k8s.keycloak.org/v2beta1``) for Namespaces, Nodes, Pods (with ``pods/log`` and
+  ``pods/status``), Secrets, ConfigMaps, Events, batch/v1 Jobs (with ``jobs/status``) and the
+  Keycloak operator's custom resource Keycloak (``keycloaks``, with ``keycloaks/status``; its spec
+  is stored as sent, the CRD's schema is not applied); anything else is a 404 Status;
 - get, list (``labelSelector``, ``fieldSelector``), create, replace, patch (strategic merge,
   JSON merge, JSON patch, server-side apply) and delete, each with ``dryRun=All``; Status
   errors as Kubernetes words them (404 NotFound, 409 AlreadyExists and Conflict, 422 Invalid,
@@ -187,8 +189,13 @@ SECRETS = ResourceType("", "v1", "secrets", "secret", "Secret", True)
 CONFIG_MAPS = ResourceType("", "v1", "configmaps", "configmap", "ConfigMap", True, ("cm",))
 EVENTS = ResourceType("", "v1", "events", "event", "Event", True, ("ev",))
 JOBS = ResourceType("batch", "v1", "jobs", "job", "Job", True, (), ("status",), tracks_generation=True)
-RESOURCES = (NAMESPACES, NODES, PODS, SECRETS, CONFIG_MAPS, EVENTS, JOBS)
-GROUP_VERSIONS = (("", "v1"), ("batch", "v1"))
+# The Keycloak operator's custom resource, as its CRD keycloaks.k8s.keycloak.org serves it (with a status
+# subresource); its spec is stored as sent, not validated against the CRD's schema.
+KEYCLOAKS = ResourceType(
+    "k8s.keycloak.org", "v2beta1", "keycloaks", "keycloak", "Keycloak", True, ("kc",), ("status",), True
+)
+RESOURCES = (NAMESPACES, NODES, PODS, SECRETS, CONFIG_MAPS, EVENTS, JOBS, KEYCLOAKS)
+GROUP_VERSIONS = (("", "v1"), ("batch", "v1"), ("k8s.keycloak.org", "v2beta1"))
 
 
 def resource_for_kind(kind):
@@ -1701,8 +1708,11 @@ class KubernetesAPI:
 
     def _discovery(self, path):
         path = path.rstrip("/")
-        batch_version = {"groupVersion": JOBS.api_version, "version": JOBS.version}
-        batch_group = {"name": "batch", "versions": [batch_version], "preferredVersion": batch_version}
+        groups = []
+        for group, version in GROUP_VERSIONS:
+            if group:
+                group_version = {"groupVersion": f"{group}/{version}", "version": version}
+                groups.append({"name": group, "versions": [group_version], "preferredVersion": group_version})
         documents = {
             "/version": KUBERNETES_VERSION,
             "/api": {
@@ -1710,9 +1720,10 @@ class KubernetesAPI:
                 "versions": ["v1"],
                 "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": f"{LOOPBACK}:{self.port}"}],
             },
-            "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": [batch_group]},
-            "/apis/batch": dict(batch_group, kind="APIGroup", apiVersion="v1"),
+            "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups},
         }
+        for group in groups:
+            documents[f"/apis/{group['name']}"] = dict(group, kind="APIGroup", apiVersion="v1")
         for group, version in GROUP_VERSIONS:
             group_version = f"{group}/{version}" if group else version
             resources = [
