@@ -19,6 +19,7 @@ import ssl
 import threading
 from pathlib import Path
 
+import keycloak_crd
 import pytest
 import yaml
 
@@ -517,3 +518,97 @@ def test_the_documented_role_and_cluster_role_are_exactly_what_the_roles_use(
     assert {(verb, group, resource) for verb, group, resource, namespace in used if not namespace} == (
         documented_rules("ClusterRole")
     )
+
+
+def without_nulls(value):
+    """A merge patch as the object it sets: null only removes, so it has no type to check."""
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    return value
+
+
+def test_an_existing_keycloak_cr_is_merge_patched_to_aurora_and_nothing_else_changes(
+    emulator, tmp_path, tmpdir_env, bundle
+):
+    endpoint, _port = provisioned(emulator, tmpdir_env)
+    existing = {
+        "apiVersion": "k8s.keycloak.org/v2beta1",
+        "kind": "Keycloak",
+        "metadata": {"name": "keycloak", "namespace": NAMESPACE, "labels": {"app": "keycloak"}},
+        "spec": {
+            "instances": 3,
+            "image": "quay.io/example/keycloak-aurora:26.6",
+            "startOptimized": False,
+            "db": {"vendor": "postgres", "host": "old-db.keycloak.svc", "poolMaxSize": 30},
+            "additionalOptions": [{"name": "db-driver", "value": "software.amazon.jdbc.Driver"}],
+            "truststores": {
+                "aurora": {"secret": {"name": "keycloak-aurora-rootcert"}},
+                "corporate": {"configMap": {"name": "corp-ca"}},
+            },
+            "hostname": {"hostname": "sso.example.com"},
+            "http": {"tlsSecret": "keycloak-tls"},
+        },
+    }
+    with kubernetes_api() as api:
+        api.create_object(existing)
+        before = api.get_object("Keycloak", "keycloak", NAMESPACE)
+        inv = wired_inventory(api, tmp_path)
+        settings = {"aurora_ca_bundle_path": str(bundle), "keycloak_cr_name": "keycloak"}
+
+        check = play(emulator, "keycloak_config.yml", inv, tmpdir_env, check=True, args=["--diff"], **settings)
+        assert check.returncode == 0, check.stdout
+        assert check.stats("rosa-a")["changed"] == 3
+        assert "would now point at Aurora" in check.stdout
+        [diff] = [
+            result["diff"]
+            for play_ in check.report["plays"]
+            for task in play_["tasks"]
+            if task["task"]["name"].endswith("Point the Keycloak CR at Aurora")
+            for result in task["hosts"].values()
+        ]
+        assert diff["before"]["spec"]["truststores"]["aurora"] == {"secret": {"name": "keycloak-aurora-rootcert"}}
+        assert diff["after"]["spec"]["truststores"]["aurora"] == {"configMap": {"name": "keycloak-aurora-rootcert"}}
+        assert api.get_object("Keycloak", "keycloak", NAMESPACE) == before
+        [dry_run] = [r for r in api.requests if r.method == "PATCH" and "/keycloaks/" in r.path]
+        assert dry_run.query.get("dryRun") == "All"
+
+        api.clear_requests()
+        run = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **settings)
+        assert run.returncode == 0, run.stdout
+        [sent] = [r for r in api.requests if r.method == "PATCH" and "/keycloaks/" in r.path]
+        assert sent.path == f"/apis/k8s.keycloak.org/v2beta1/namespaces/{NAMESPACE}/keycloaks/keycloak"
+        assert sent.content_type == "application/merge-patch+json"
+        # What is sent, and what the CR is afterwards, are what the operator's CRD takes.
+        assert keycloak_crd.check(without_nulls(sent.body)["spec"], keycloak_crd.SPEC, "spec") == []
+        after = api.get_object("Keycloak", "keycloak", NAMESPACE)
+        assert keycloak_crd.errors(after) == []
+
+        url = f"jdbc:aws-wrapper:postgresql://{endpoint}:5432/keycloak"
+        assert after["spec"]["db"] == {
+            "vendor": "postgres",
+            "host": "old-db.keycloak.svc",
+            "poolMaxSize": 30,
+            "url": url,
+            "usernameSecret": {"name": "keycloak-db-secret", "key": "username"},
+            "passwordSecret": {"name": "keycloak-db-secret", "key": "password"},
+        }
+        assert after["spec"]["truststores"] == {
+            "aurora": {"configMap": {"name": "keycloak-aurora-rootcert"}},
+            "corporate": {"configMap": {"name": "corp-ca"}},
+        }
+        untouched = {key: value for key, value in after["spec"].items() if key not in ("db", "truststores")}
+        assert untouched == {key: value for key, value in before["spec"].items() if key not in ("db", "truststores")}
+        assert after["metadata"]["labels"] == before["metadata"]["labels"]
+        assert "the Keycloak operator rolls its pods with it" in run.stdout
+        assert "To start on Aurora it still needs: additionalOptions db-tls-mode=verify-server" in run.stdout
+
+        again = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **settings)
+        assert again.returncode == 0 and again.changed() == 0, again.stdout
+        assert (
+            api.get_object("Keycloak", "keycloak", NAMESPACE)["metadata"]["resourceVersion"]
+            == (after["metadata"]["resourceVersion"])
+        )
+
+        missing = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **dict(settings, keycloak_cr_name="sso"))
+        assert missing.returncode != 0
+        assert "There is no Keycloak CR sso (k8s.keycloak.org/v2beta1) in the namespace keycloak" in missing.stdout
