@@ -494,10 +494,22 @@ def test_the_documented_role_and_cluster_role_are_exactly_what_the_roles_use(
     emulator, rosa, tmp_path, tmpdir_env, tls_postgres
 ):
     seeded = rosa("rosa-a", machine_cidr="10.0.0.0/16")
-    settings = {"aurora_master_password": tls_postgres.password, "aurora_ca_bundle_path": str(tls_postgres.ca_file)}
+    settings = {
+        "aurora_master_password": tls_postgres.password,
+        "aurora_ca_bundle_path": str(tls_postgres.ca_file),
+        "keycloak_cr_name": "keycloak",
+    }
     with kubernetes_api(tls_postgres) as api:
         for name in seeded["node_names"]:
             api.add_node(name, WORKER)
+        api.create_object(
+            {
+                "apiVersion": "k8s.keycloak.org/v2beta1",
+                "kind": "Keycloak",
+                "metadata": {"name": "keycloak", "namespace": NAMESPACE},
+                "spec": {"instances": 1},
+            }
+        )
         inv = wired_inventory(api, tmp_path)
         first = play(emulator, "provision.yml", inv, tmpdir_env, aurora_ca_bundle_as_secret=True, **settings)
         assert first.returncode == 0, first.stdout
