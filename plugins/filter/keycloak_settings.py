@@ -15,6 +15,9 @@ description:
     keycloak-benchmark scripts read, C(KC_DATABASE=aurora-postgres), C(KC_DATABASE_URL) (the writer
     endpoint), and Keycloak's own C(KC_DB), C(KC_DB_DRIVER), C(KC_DB_URL) (the JDBC URL of the AWS
     Advanced JDBC Wrapper) and C(KC_DB_USERNAME).
+  - C(KC_DATABASE) and C(KC_DATABASE_URL) are settings of the keycloak-benchmark scripts, not Keycloak
+    options; Keycloak reads C(KC_DB), C(KC_DB_URL), C(KC_DB_DRIVER), C(KC_DB_USERNAME) and C(KC_DB_PASSWORD),
+    its options C(db), C(db-url), C(db-driver), C(db-username) and C(db-password).
   - C(KC_DB_PASSWORD) is added only when O(password) is given.
 options:
   _input:

