@@ -191,7 +191,10 @@ def input_errors(values, known_regions, is_file=None):
             errors.append(f"aurora_cluster {name_error}")
     region = values.get("aurora_region")
     if not region:
-        errors.append("aurora_region is not set: pass -e aurora_region=<region> or set AWS_REGION")
+        errors.append(
+            "aurora_region is not set: pass -e aurora_region=<region>, export AWS_REGION, "
+            "or set region in the AWS profile (AWS_PROFILE)"
+        )
     elif region not in known_regions:
         errors.append(f"aurora_region '{region}' is not an AWS region (for example eu-west-1, us-east-1)")
     for key in ("rosa_region",):
