@@ -5,6 +5,7 @@ required variable, a forgotten or misnamed inventory group, and unpeering more t
 (or from every Aurora cluster) without a confirmation.
 """
 
+from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 
 CLUSTER = "keycloak-aurora"
@@ -55,3 +56,66 @@ def test_endpoint_takes_the_region_of_the_aws_profile(emulator, tmp_path):
 
     assert run.returncode == 0, messages(run)
     assert f"{CLUSTER}.cluster-" in messages(run) and ".eu-central-1.rds.amazonaws.com" in messages(run)
+
+
+def failures(run):
+    return [
+        result.get("msg", "")
+        for play in run.report["plays"]
+        for task in play["tasks"]
+        for result in task["hosts"].values()
+        if result.get("failed")
+    ]
+
+
+def test_a_typo_is_named_with_the_variable_it_was_meant_to_be(emulator, rosa, tmp_path):
+    rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    inv = rosa_inventory(tmp_path, {"rosa-a": {"rosa_vpc_idd": "vpc-0123456789abcdef0"}})
+
+    run = run_playbook(
+        emulator.env(),
+        "provision.yml",
+        extra_vars={"aurora_cluster": CLUSTER, "aurora_instance": 3, "Aurora_Instance_Class": "db.r6g.large"},
+        inventory=inv,
+        check=True,
+    )
+
+    assert run.returncode == 0, failures(run)
+    said = messages(run)
+    assert "aurora_instance is not a variable of keycloak.aurora: did you mean aurora_instances?" in said
+    assert "Aurora_Instance_Class is not a variable of keycloak.aurora: did you mean aurora_instance_class?" in said
+    assert "rosa_vpc_idd (set for rosa-a) is not a variable of keycloak.aurora: did you mean rosa_vpc_id?" in said
+
+
+def test_strict_vars_refuse_a_typo_before_any_request(emulator, rosa, tmp_path):
+    rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}})
+    emulator.start_recording()
+
+    run = run_playbook(
+        emulator.env(),
+        "provision.yml",
+        extra_vars={"aurora_cluster": CLUSTER, "aurora_instance_clas": "db.r6g.large", "aurora_strict_vars": "true"},
+        inventory=inv,
+    )
+
+    assert run.returncode != 0
+    assert failures(run) == [
+        "aurora_instance_clas is not a variable of keycloak.aurora: did you mean aurora_instance_class?; "
+        "aurora_strict_vars is true: unknown variables are refused"
+    ]
+    assert emulator.recorded_actions() == []
+
+
+def test_a_missing_aurora_cluster_is_refused_in_one_line_before_any_request(emulator, rosa, tmp_path):
+    rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}})
+    emulator.start_recording()
+
+    run = run_playbook(emulator.env(), "provision.yml", inventory=inv)
+
+    assert run.returncode != 0
+    assert failures(run) == [
+        "aurora_cluster is not set: playbooks/provision.yml needs it, pass -e aurora_cluster=keycloak-aurora"
+    ]
+    assert emulator.recorded_actions() == []

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the keycloak.aurora project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The entry check of every playbook: runs on the controller, reads variable names and inventory
+groups only, and sends no request (see plugins/modules/entry_check.py for its documentation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.keycloak.aurora.plugins.module_utils import entry_checks
+
+# The collection's roles, beside its plugins: in a checkout as in an installed collection.
+ROLES = Path(__file__).resolve().parents[2] / "roles"
+
+
+def role_argument_specs():
+    paths = sorted(ROLES.glob("*/meta/argument_specs.yml"))
+    return [yaml.safe_load(path.read_text(encoding="utf-8")) for path in paths]
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("playbook",))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        playbook = self._task.args.get("playbook")
+        if playbook not in entry_checks.PLAYBOOKS:
+            return dict(result, failed=True, msg=f"playbook must be one of {', '.join(sorted(entry_checks.PLAYBOOKS))}")
+
+        hostvars = task_vars["hostvars"]
+        groups = {name: list(hosts) for name, hosts in task_vars["groups"].items()}
+        # hostvars hold what the user set (extra vars, inventory), not play vars or role defaults.
+        names = set(hostvars[task_vars["inventory_hostname"]])
+        host_names = {host: set(hostvars[host]) for host in groups.get(entry_checks.ROSA_GROUP, [])}
+        known = entry_checks.known_variables(role_argument_specs())
+        unknown = entry_checks.unknown_variable_messages(names, host_names, known)
+
+        errors = entry_checks.missing_required_messages(playbook, task_vars)
+        warnings = []
+        problem = entry_checks.rosa_group_problem(playbook, groups)
+        if problem:
+            (errors if problem[0] == "error" else warnings).append(problem[1])
+        strict = boolean(task_vars.get("aurora_strict_vars", False), strict=False)
+        if unknown and strict:
+            errors += unknown + ["aurora_strict_vars is true: unknown variables are refused"]
+        elif unknown:
+            warnings += [f"{message}; it is ignored" for message in unknown]
+        if warnings:
+            result["warnings"] = warnings
+        if errors:
+            return dict(result, failed=True, msg="; ".join(errors))
+        return dict(result, changed=False, msg="The input is complete and the inventory has what the playbook needs.")
