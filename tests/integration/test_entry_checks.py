@@ -5,6 +5,9 @@ required variable, a forgotten or misnamed inventory group, and unpeering more t
 (or from every Aurora cluster) without a confirmation.
 """
 
+import pytest
+import yaml
+
 from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 
@@ -119,3 +122,59 @@ def test_a_missing_aurora_cluster_is_refused_in_one_line_before_any_request(emul
         "aurora_cluster is not set: playbooks/provision.yml needs it, pass -e aurora_cluster=keycloak-aurora"
     ]
     assert emulator.recorded_actions() == []
+
+
+HOW = (
+    "pass an inventory with -i <file> that lists one host per ROSA cluster in the group rosa_clusters "
+    "(example: playbooks/inventory/rosa_clusters.example.yml)."
+)
+
+
+@pytest.mark.parametrize("playbook", ["peering", "unpeer", "keycloak_config", "verify_connection", "reset_database"])
+def test_a_playbook_on_rosa_clusters_without_an_inventory_fails_plainly(emulator, playbook):
+    emulator.start_recording()
+
+    run = run_playbook(emulator.env(), f"{playbook}.yml", extra_vars={"aurora_cluster": CLUSTER})
+
+    assert run.returncode != 0
+    assert failures(run) == [
+        f"playbooks/{playbook}.yml works on the ROSA clusters of the inventory group rosa_clusters, and the inventory "
+        f"has no hosts (was -i forgotten?): {HOW}"
+    ]
+    assert emulator.recorded_actions() == []
+
+
+def test_a_misnamed_group_is_named(emulator, tmp_path):
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"rosa-clusters": {"hosts": {"rosa-a": {}, "rosa-b": {}}}}))
+    emulator.start_recording()
+
+    run = run_playbook(emulator.env(), "peering.yml", extra_vars={"aurora_cluster": CLUSTER}, inventory=inventory)
+
+    assert run.returncode != 0
+    assert failures(run) == [
+        "playbooks/peering.yml works on the ROSA clusters of the inventory group rosa_clusters, and the inventory has "
+        "the hosts rosa-a, rosa-b in the groups rosa-clusters (is rosa-clusters meant to be rosa_clusters?), but none "
+        f"in rosa_clusters: {HOW}"
+    ]
+    assert emulator.recorded_actions() == []
+
+
+def test_provision_without_rosa_clusters_creates_only_aurora_and_says_so(emulator):
+    run = run_playbook(emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}, check=True)
+
+    assert run.returncode == 0, failures(run)
+    assert (
+        "No ROSA cluster to connect: the inventory has no hosts (was -i forgotten?). Only the Aurora cluster is "
+        "created; to connect ROSA clusters, run playbooks/peering.yml later and pass an inventory" in messages(run)
+    )
+    assert run.stats("localhost")["changed"] > 0
+
+
+@pytest.mark.parametrize("playbook", ["delete", "endpoint"])
+def test_a_localhost_playbook_without_an_inventory_warns_about_none(emulator, playbook):
+    run = run_playbook(emulator.env(), f"{playbook}.yml", extra_vars={"aurora_cluster": CLUSTER})
+
+    assert "No inventory was parsed" not in run.stderr + run.stdout
+    assert "provided hosts list is empty" not in run.stderr + run.stdout
+    assert "[WARNING]" not in run.stderr
