@@ -153,3 +153,56 @@ def rosa_group_problem(playbook, groups):
         f"playbooks/{playbook}.yml works on the ROSA clusters of the inventory group {ROSA_GROUP}, and "
         f"{_inventory_said(groups)}: {how}.",
     )
+
+
+# What aurora_unpeer_confirm must say to disconnect from every Aurora cluster of the region: it says
+# what it does, so nobody types it without meaning it.
+UNPEER_EVERY = "every-aurora-cluster"
+
+
+def unpeer_confirmation(hosts, aurora_cluster, confirm):
+    """Whether unpeer.yml may disconnect ``hosts`` (the ROSA clusters of the play) without asking.
+
+    One ROSA cluster from one named Aurora cluster needs no confirmation. More ROSA clusters need
+    aurora_unpeer_confirm equal to aurora_cluster, as the schema reset does; no aurora_cluster
+    (every Aurora cluster of the region) needs UNPEER_EVERY. Returns {"confirmed", "expected"}.
+    """
+    aurora_cluster, confirm = str(aurora_cluster or ""), str(confirm or "")
+    if not aurora_cluster:
+        expected = UNPEER_EVERY
+    elif len(hosts) > 1:
+        expected = aurora_cluster
+    else:
+        return {"confirmed": True, "expected": ""}
+    return {"confirmed": confirm == expected, "expected": expected}
+
+
+def _peerings_said(removed):
+    if removed is None:
+        return "not looked up"
+    if not removed:
+        return "no peering found"
+    return ", ".join(
+        f"{r['vpc_peering_connection_id']} to {r.get('aurora_cluster') or 'an Aurora VPC'}" for r in removed
+    )
+
+
+def unpeer_refusal(found, aurora_cluster, expected):
+    """The refusal of an unconfirmed unpeer.yml, listing what it would disconnect.
+
+    ``found``: [(ROSA host, the peerings it would remove, or None when they were not looked up)].
+    """
+    hosts = [host for host, _removed in found]
+    scope = f"the Aurora cluster {aurora_cluster}" if aurora_cluster else "every Aurora cluster of aurora_region"
+    count = "1 ROSA cluster" if len(hosts) == 1 else f"{len(hosts)} ROSA clusters"
+    listed = "; ".join(f"{host} ({_peerings_said(removed)})" for host, removed in found)
+    other_way = (
+        "to disconnect one ROSA cluster only, add --limit <host>"
+        if aurora_cluster
+        else "to disconnect from one Aurora cluster only, pass -e aurora_cluster=<name>"
+    )
+    return (
+        f"playbooks/unpeer.yml would disconnect {count} from {scope}, and Keycloak there would lose its database: "
+        f"{listed}. Nothing was changed. To go ahead, run again with -e aurora_unpeer_confirm={expected}; "
+        f"{other_way}."
+    )

@@ -178,3 +178,53 @@ def test_a_localhost_playbook_without_an_inventory_warns_about_none(emulator, pl
     assert "No inventory was parsed" not in run.stderr + run.stdout
     assert "provided hosts list is empty" not in run.stderr + run.stdout
     assert "[WARNING]" not in run.stderr
+
+
+def live_peerings(emulator):
+    found = emulator.client("ec2").describe_vpc_peering_connections()["VpcPeeringConnections"]
+    return sorted(p["VpcPeeringConnectionId"] for p in found if p["Status"]["Code"] == "active")
+
+
+def test_unpeering_more_than_one_rosa_cluster_or_from_every_aurora_cluster_needs_a_yes(emulator, rosa, tmp_path):
+    rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    rosa("rosa-b", machine_cidr="10.1.0.0/16")
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {}})
+    provisioned = run_playbook(
+        emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER, "aurora_instances": 1}, inventory=inv
+    )
+    assert provisioned.returncode == 0, failures(provisioned)
+    first, second = live_peerings(emulator)
+    emulator.start_recording()
+
+    both = run_playbook(emulator.env(), "unpeer.yml", extra_vars={"aurora_cluster": CLUSTER}, inventory=inv)
+    every = run_playbook(emulator.env(), "unpeer.yml", inventory=inv, args=["--limit", "rosa-a"])
+
+    assert both.returncode != 0 and every.returncode != 0
+    [refused_both] = failures(both)
+    assert refused_both.startswith(
+        f"playbooks/unpeer.yml would disconnect 2 ROSA clusters from the Aurora cluster {CLUSTER}, and Keycloak there "
+        "would lose its database: rosa-a (pcx-"
+    )
+    assert f"to {CLUSTER}); rosa-b (pcx-" in refused_both and first in refused_both and second in refused_both
+    assert refused_both.endswith(
+        f"Nothing was changed. To go ahead, run again with -e aurora_unpeer_confirm={CLUSTER}; "
+        "to disconnect one ROSA cluster only, add --limit <host>."
+    )
+    [refused_every] = failures(every)
+    assert refused_every.startswith(
+        "playbooks/unpeer.yml would disconnect 1 ROSA cluster from every Aurora cluster of aurora_region, and "
+        "Keycloak there would lose its database: rosa-a (pcx-"
+    )
+    assert "run again with -e aurora_unpeer_confirm=every-aurora-cluster" in refused_every
+    assert emulator.mutating_actions() == []
+    assert live_peerings(emulator) == [first, second]
+
+    confirmed = run_playbook(
+        emulator.env(),
+        "unpeer.yml",
+        extra_vars={"aurora_cluster": CLUSTER, "aurora_unpeer_confirm": CLUSTER},
+        inventory=inv,
+    )
+
+    assert confirmed.returncode == 0, failures(confirmed)
+    assert live_peerings(emulator) == []

@@ -117,3 +117,48 @@ def test_provision_without_rosa_clusters_only_warns_and_localhost_playbooks_do_n
     assert level == "warning" and "Only the Aurora cluster is created" in message
     assert entry_checks.rosa_group_problem("endpoint", NO_HOSTS) is None
     assert entry_checks.rosa_group_problem("peering", {"all": ["rosa-a"], "rosa_clusters": ["rosa-a"]}) is None
+
+
+@pytest.mark.parametrize(
+    ("hosts", "aurora_cluster", "confirm", "expected"),
+    [
+        (["rosa-a"], "keycloak-aurora", "", {"confirmed": True, "expected": ""}),
+        (["rosa-a", "rosa-b"], "keycloak-aurora", "", {"confirmed": False, "expected": "keycloak-aurora"}),
+        (["rosa-a", "rosa-b"], "keycloak-aurora", "yes", {"confirmed": False, "expected": "keycloak-aurora"}),
+        (
+            ["rosa-a", "rosa-b"],
+            "keycloak-aurora",
+            "keycloak-aurora",
+            {"confirmed": True, "expected": "keycloak-aurora"},
+        ),
+        (["rosa-a"], "", "", {"confirmed": False, "expected": "every-aurora-cluster"}),
+        (["rosa-a"], "", "keycloak-aurora", {"confirmed": False, "expected": "every-aurora-cluster"}),
+        (["rosa-a", "rosa-b"], None, "every-aurora-cluster", {"confirmed": True, "expected": "every-aurora-cluster"}),
+    ],
+)
+def test_unpeering_more_than_one_rosa_cluster_or_from_every_aurora_cluster_needs_a_yes(
+    hosts, aurora_cluster, confirm, expected
+):
+    assert entry_checks.unpeer_confirmation(hosts, aurora_cluster, confirm) == expected
+
+
+def test_the_unpeer_refusal_lists_the_hosts_and_their_peerings():
+    found = [
+        (
+            "rosa-a",
+            [
+                {"vpc_peering_connection_id": "pcx-1", "aurora_cluster": "keycloak-aurora"},
+                {"vpc_peering_connection_id": "pcx-2", "aurora_cluster": "other-aurora"},
+            ],
+        ),
+        ("rosa-b", []),
+        ("rosa-c", None),
+    ]
+
+    assert entry_checks.unpeer_refusal(found, "", "every-aurora-cluster") == (
+        "playbooks/unpeer.yml would disconnect 3 ROSA clusters from every Aurora cluster of aurora_region, and "
+        "Keycloak there would lose its database: rosa-a (pcx-1 to keycloak-aurora, pcx-2 to other-aurora); "
+        "rosa-b (no peering found); rosa-c (not looked up). Nothing was changed. To go ahead, run again with "
+        "-e aurora_unpeer_confirm=every-aurora-cluster; to disconnect from one Aurora cluster only, pass "
+        "-e aurora_cluster=<name>."
+    )
