@@ -554,8 +554,8 @@ def _check_adoptable(cluster, desired, warn):
     if version and cluster.get("EngineVersion") != version:
         raise AuroraClusterError(
             f"DB cluster {identifier} runs engine version {cluster.get('EngineVersion')}, not "
-            f"engine_version={version}; this module does not upgrade clusters: upgrade it yourself "
-            "(aws rds modify-db-cluster --engine-version) or drop engine_version to adopt it as it is"
+            f"aurora_engine_version (engine_version) {version}; this module does not upgrade clusters: upgrade it "
+            "yourself (aws rds modify-db-cluster --engine-version) or drop aurora_engine_version to adopt it as it is"
         )
     if bool(cluster.get("StorageEncrypted")) != bool(desired["storage_encrypted"]):
         state = "encrypted" if cluster.get("StorageEncrypted") else "not encrypted"

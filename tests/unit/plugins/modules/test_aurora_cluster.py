@@ -747,7 +747,9 @@ def test_check_mode_scale_down(rds, clock):
 
 def test_explicit_engine_version_differing_is_refused(rds, clock):
     existing_two(rds)
-    with pytest.raises(AuroraClusterError, match="runs engine version 17.5, not engine_version=16.6"):
+    # Named as the playbooks' users set it, and as the module's option.
+    refused = r"engine version 17.5, not aurora_engine_version \(engine_version\) 16.6; .* drop aurora_engine_version "
+    with pytest.raises(AuroraClusterError, match=refused):
         present(rds, clock, engine_version="16.6", instances=3)
     assert rds.mutating() == []
 
