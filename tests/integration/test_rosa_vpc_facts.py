@@ -163,8 +163,8 @@ def test_bad_input_fails_before_any_request(emulator, tmp_path):
     returncode, result, _run = run_facts(emulator, tmp_path, cluster_name="alpha", vpc_id="vpc-nope", machine_cidr="x")
     emulator.stop_recording()
     assert returncode != 0
-    assert "vpc_id must be a VPC ID" in result["msg"]
-    assert "machine_cidr 'x'" in result["msg"]
+    assert "rosa_vpc_id (vpc_id) must be a VPC ID" in result["msg"]
+    assert "rosa_machine_cidr (machine_cidr) 'x'" in result["msg"]
     assert emulator.recorded_actions() == []
 
 
