@@ -38,13 +38,18 @@ class ActionModule(ActionBase):
 
         hostvars = task_vars["hostvars"]
         groups = {name: list(hosts) for name, hosts in task_vars["groups"].items()}
-        # hostvars hold what the user set (extra vars, inventory), not play vars or role defaults.
-        names = set(hostvars[task_vars["inventory_hostname"]])
-        host_names = {host: set(hostvars[host]) for host in groups.get(entry_checks.ROSA_GROUP, [])}
+        rosa_hosts = groups.get(entry_checks.ROSA_GROUP) or []
+        # hostvars hold what the user set (extra vars, inventory), templated, and neither play vars nor role defaults.
+        this_host = task_vars["inventory_hostname"]
+        host_names = {host: set(hostvars[host]) for host in rosa_hosts}
         known = entry_checks.known_variables(role_argument_specs())
-        unknown = entry_checks.unknown_variable_messages(names, host_names, known)
+        unknown = entry_checks.unknown_variable_messages(set(hostvars[this_host]), host_names, known)
 
-        errors = entry_checks.missing_required_messages(playbook, task_vars)
+        # Where the playbook uses its required variables: the ROSA clusters may have them as group vars.
+        users = (
+            rosa_hosts if entry_checks.PLAYBOOKS[playbook].rosa_clusters == "required" and rosa_hosts else [this_host]
+        )
+        errors = entry_checks.required_errors(playbook, {host: hostvars[host] for host in users})
         warnings = []
         problem = entry_checks.rosa_group_problem(playbook, groups)
         if problem:

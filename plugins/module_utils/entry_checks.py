@@ -14,6 +14,8 @@ from __future__ import annotations
 import difflib
 from collections import namedtuple
 
+from ansible_collections.keycloak.aurora.plugins.module_utils import validation
+
 # Names that look like the collection's variables.
 PREFIXES = ("aurora_", "rosa_", "keycloak_")
 
@@ -52,6 +54,9 @@ PLAYBOOKS = {
 
 # What the message of a missing variable suggests.
 EXAMPLE_VALUES = {"aurora_cluster": "keycloak-aurora"}
+# The rules of a required variable's value (their one home is validation): checked at the entry too, because
+# provision.yml's first play reads AWS before the role that validates aurora_cluster runs.
+VALUE_CHECKS = {"aurora_cluster": validation.cluster_errors}
 
 
 def known_variables(argument_specs):
@@ -104,15 +109,23 @@ def unknown_variable_messages(names, host_names, known):
     return messages
 
 
-def missing_required_messages(playbook, values):
-    """One line per required variable of ``playbook`` that ``values`` lacks or leaves empty."""
-    messages = []
+def required_errors(playbook, values_by_host):
+    """One line per required variable of ``playbook`` that is not set, or not usable, where it is used.
+
+    ``values_by_host``: {host: its variables} of the hosts that use them: localhost, or the ROSA
+    clusters for a playbook that works on them (which may set them as group vars).
+    """
+    errors = []
     for name in PLAYBOOKS[playbook].required:
-        value = values.get(name)
-        if value is None or not str(value).strip():
+        lacking = sorted(host for host, values in values_by_host.items() if not str(values.get(name) or "").strip())
+        if lacking:
+            where = "" if len(lacking) == len(values_by_host) else f" for {', '.join(lacking)}"
             example = EXAMPLE_VALUES.get(name, "...")
-            messages.append(f"{name} is not set: playbooks/{playbook}.yml needs it, pass -e {name}={example}")
-    return messages
+            errors.append(f"{name} is not set{where}: playbooks/{playbook}.yml needs it, pass -e {name}={example}")
+        elif name in VALUE_CHECKS:
+            for value in sorted({str(values[name]) for values in values_by_host.values()}):
+                errors += VALUE_CHECKS[name](value)
+    return errors
 
 
 def _inventory_said(groups):

@@ -228,3 +228,30 @@ def test_unpeering_more_than_one_rosa_cluster_or_from_every_aurora_cluster_needs
 
     assert confirmed.returncode == 0, failures(confirmed)
     assert live_peerings(emulator) == []
+
+
+def test_a_capital_letter_in_aurora_cluster_is_refused_before_any_request(emulator, rosa, tmp_path):
+    rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}})
+    emulator.start_recording()
+
+    run = run_playbook(emulator.env(), "provision.yml", extra_vars={"aurora_cluster": "Keycloak-Aurora"}, inventory=inv)
+
+    assert run.returncode != 0
+    assert failures(run) == [
+        "aurora_cluster 'Keycloak-Aurora' has capital letters, which RDS turns into lower case: use 'keycloak-aurora'"
+    ]
+    assert emulator.recorded_actions() == []
+
+
+def test_aurora_cluster_may_come_with_the_group_of_the_rosa_clusters(emulator, tmp_path):
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(
+        yaml.safe_dump({"rosa_clusters": {"vars": {"aurora_cluster": CLUSTER}, "hosts": {"rosa-a": {}}}})
+    )
+
+    run = run_playbook(emulator.env(), "peering.yml", inventory=inventory)
+
+    # Past the entry check, the role looks for the Aurora cluster, which does not exist.
+    assert run.returncode != 0
+    assert [f for f in failures(run) if "has no VPC tagged AuroraCluster=keycloak-aurora" in f], failures(run)

@@ -67,14 +67,31 @@ def test_a_host_var_names_its_hosts_and_an_extra_var_is_said_once():
 def test_a_missing_or_empty_required_variable_is_one_line(value):
     values = {} if value is None else {"aurora_cluster": value}
 
-    assert entry_checks.missing_required_messages("delete", values) == [
+    assert entry_checks.required_errors("delete", {"localhost": values}) == [
         "aurora_cluster is not set: playbooks/delete.yml needs it, pass -e aurora_cluster=keycloak-aurora"
     ]
 
 
+def test_a_required_variable_set_for_some_rosa_clusters_only_names_the_others():
+    hosts = {"rosa-a": {"aurora_cluster": "keycloak-aurora"}, "rosa-b": {}, "rosa-c": {"aurora_cluster": ""}}
+
+    assert entry_checks.required_errors("peering", hosts) == [
+        "aurora_cluster is not set for rosa-b, rosa-c: playbooks/peering.yml needs it, "
+        "pass -e aurora_cluster=keycloak-aurora"
+    ]
+
+
+def test_a_required_variable_with_a_value_it_may_not_have_is_refused_as_the_role_would():
+    hosts = {"rosa-a": {"aurora_cluster": "KeycloakAurora"}, "rosa-b": {"aurora_cluster": "KeycloakAurora"}}
+
+    assert entry_checks.required_errors("provision", hosts) == [
+        "aurora_cluster 'KeycloakAurora' has capital letters, which RDS turns into lower case: use 'keycloakaurora'"
+    ]
+
+
 def test_unpeer_needs_no_aurora_cluster():
-    assert entry_checks.missing_required_messages("unpeer", {}) == []
-    assert entry_checks.missing_required_messages("peering", {"aurora_cluster": "keycloak-aurora"}) == []
+    assert entry_checks.required_errors("unpeer", {"rosa-a": {}}) == []
+    assert entry_checks.required_errors("peering", {"rosa-a": {"aurora_cluster": "keycloak-aurora"}}) == []
 
 
 def test_every_playbook_has_its_entry():
