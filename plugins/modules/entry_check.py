@@ -13,7 +13,9 @@ version_added: 1.0.0
 short_description: What every playbook of keycloak.aurora checks before its first AWS request
 description:
   - Runs on the Ansible controller and sends no request. Each playbook of the collection runs it first, on C(localhost).
-  - Refuses, in one line, a required variable of the playbook that is not set (C(aurora_cluster)).
+  - Refuses, in one line, a required variable of the playbook (C(aurora_cluster)) that is not set, or whose value
+    the roles would refuse. It is looked for where the playbook uses it, on the hosts of C(rosa_clusters) for a
+    playbook that works on them (so it may come with their group vars).
   - Refuses a playbook that works on ROSA clusters when the inventory group C(rosa_clusters) is missing or empty,
     saying what the inventory holds instead and how to pass one. C(provision) only warns, since it creates the Aurora
     cluster without any ROSA cluster, to be connected later with C(peering).
