@@ -60,7 +60,7 @@ def unpeer_confirmation(hosts_vars, aurora_cluster, confirm):
     found = [
         (host["inventory_hostname"], (host.get("__aurora_peering_absent") or {}).get("removed")) for host in hosts_vars
     ]
-    decision = entry_checks.unpeer_confirmation([host for host, _ in found], aurora_cluster, confirm)
+    decision = entry_checks.unpeer_confirmation([host for host, _removed in found], aurora_cluster, confirm)
     refusal = "" if decision["confirmed"] else entry_checks.unpeer_refusal(found, aurora_cluster, decision["expected"])
     return dict(decision, refusal=refusal)
 

@@ -48,8 +48,9 @@ def clean_node_names(node_names):
     return sorted({name.strip() for name in node_names or [] if name and name.strip()})
 
 
-def input_errors(*, cluster_name, vpc_id=None, machine_cidr=None, labels=VARIABLES):
+def input_errors(*, cluster_name, vpc_id=None, machine_cidr=None, labels=None):
     """What is wrong with the inputs, one message per input naming it as ``labels`` says; empty when all is well."""
+    labels = labels or VARIABLES
     errors = []
     if not (cluster_name or "").strip():
         errors.append(f"{labels['cluster_name']} must be the ROSA cluster name, not empty")
@@ -88,8 +89,9 @@ def instances_of(reservations):
     return [instance for reservation in reservations for instance in reservation.get("Instances", [])]
 
 
-def choose_vpc(instances, searched, labels=VARIABLES):
+def choose_vpc(instances, searched, labels=None):
     """The one VPC holding all ``instances``; raise, listing the VPCs seen, when there is none or several."""
+    labels = labels or VARIABLES
     counts = Counter(instance["VpcId"] for instance in instances if instance.get("VpcId"))
     if not counts:
         raise AuroraError(
@@ -146,7 +148,7 @@ def describe_vpc(client, vpc_id):
     return vpcs[0] if vpcs else None
 
 
-def discover(client, *, region, cluster_name, vpc_id=None, machine_cidr=None, node_names=None, labels=VARIABLES):
+def discover(client, *, region, cluster_name, vpc_id=None, machine_cidr=None, node_names=None, labels=None):
     """The network of the ROSA cluster, as ``(facts, warnings)``; raises AuroraError when it cannot tell.
 
     The VPC is ``vpc_id`` if given, else the one of the instances named by ``node_names``, else the
@@ -154,6 +156,7 @@ def discover(client, *, region, cluster_name, vpc_id=None, machine_cidr=None, no
     found, or every subnet of the VPC when only ``vpc_id`` says where the cluster is. Messages name
     the inputs as ``labels`` says.
     """
+    labels = labels or VARIABLES
     warnings = []
     names = clean_node_names(node_names)
     if vpc_id:

@@ -32,8 +32,10 @@ options:
     choices: [provision, peering, unpeer, endpoint, delete, keycloak_config, verify_connection, reset_database]
 attributes:
   check_mode:
+    description: Checks the same in check mode; it never changes anything.
     support: full
   diff_mode:
+    description: Has nothing to show as a diff.
     support: none
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
