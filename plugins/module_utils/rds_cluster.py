@@ -236,8 +236,8 @@ def wait_for_cluster(
         status = ((response.get("DBClusters") or [{}])[0]).get("Status", "unknown")
         if "Max attempts exceeded" in str(error):
             return AuroraClusterError(
-                f"Timed out (wait_timeout={_budget(timeout, wait_timeout)}) waiting for DB cluster {identifier} "
-                f"to be {goal}: it is {status}"
+                f"Timed out after aurora_wait_timeout (wait_timeout) {_budget(timeout, wait_timeout)}s waiting for "
+                f"DB cluster {identifier} to be {goal}: it is {status}"
             )
         return AuroraClusterError(f"DB cluster {identifier} did not become {goal}: it is {status}")
 
@@ -298,8 +298,8 @@ def wait_for_instances(
             if not_gone:
                 parts.append(f"not deleted yet: {describe_states(not_gone)}")
             raise AuroraClusterError(
-                f"Timed out (wait_timeout={_budget(timeout, wait_timeout)}) waiting for the DB instances of "
-                f"cluster {identifier}; " + "; ".join(parts)
+                f"Timed out after aurora_wait_timeout (wait_timeout) {_budget(timeout, wait_timeout)}s waiting for "
+                f"the DB instances of cluster {identifier}; " + "; ".join(parts)
             )
         sleep(min(delay, remaining))
 
