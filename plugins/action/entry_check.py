@@ -38,12 +38,16 @@ class ActionModule(ActionBase):
 
         hostvars = task_vars["hostvars"]
         groups = {name: list(hosts) for name, hosts in task_vars["groups"].items()}
-        rosa_hosts = groups.get(entry_checks.ROSA_GROUP) or []
-        # hostvars hold what the user set (extra vars, inventory), templated, and neither play vars nor role defaults.
+        # The ROSA clusters this run works on: those of the group that --limit leaves in the play.
+        rosa_hosts = [
+            h for h in task_vars["ansible_play_hosts_all"] if h in (groups.get(entry_checks.ROSA_GROUP) or [])
+        ]
         this_host = task_vars["inventory_hostname"]
-        host_names = {host: set(hostvars[host]) for host in rosa_hosts}
+        # hostvars hold what the user set (extra vars, inventory), templated, and neither play vars nor role defaults.
+        names_of = {host: set(hostvars[host]) for host in {this_host, *rosa_hosts}}
+        everywhere = set.intersection(*names_of.values())
         known = entry_checks.known_variables(role_argument_specs())
-        unknown = entry_checks.unknown_variable_messages(set(hostvars[this_host]), host_names, known)
+        unknown = entry_checks.unknown_variable_messages(everywhere, names_of, known)
 
         # Where the playbook uses its required variables: the ROSA clusters may have them as group vars.
         users = (
@@ -58,7 +62,7 @@ class ActionModule(ActionBase):
         if unknown and strict:
             errors += unknown + ["aurora_strict_vars is true: unknown variables are refused"]
         elif unknown:
-            warnings += [f"{message}; it is ignored" for message in unknown]
+            warnings += [entry_checks.as_warning(message) for message in unknown]
         if warnings:
             result["warnings"] = warnings
         if errors:

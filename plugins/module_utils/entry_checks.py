@@ -109,6 +109,11 @@ def unknown_variable_messages(names, host_names, known):
     return messages
 
 
+def as_warning(message):
+    """An unknown variable's message, as a warning: the run goes on without it."""
+    return f"{message}{'' if message.endswith('?') else '.'} It is ignored."
+
+
 def required_errors(playbook, values_by_host):
     """One line per required variable of ``playbook`` that is not set, or not usable, where it is used.
 

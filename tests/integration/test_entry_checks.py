@@ -255,3 +255,23 @@ def test_aurora_cluster_may_come_with_the_group_of_the_rosa_clusters(emulator, t
     # Past the entry check, the role looks for the Aurora cluster, which does not exist.
     assert run.returncode != 0
     assert [f for f in failures(run) if "has no VPC tagged AuroraCluster=keycloak-aurora" in f], failures(run)
+
+
+def test_the_entry_check_runs_under_a_limit_that_leaves_localhost_out(emulator, tmp_path):
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {}})
+    emulator.start_recording()
+
+    run = run_playbook(
+        emulator.env(),
+        "unpeer.yml",
+        extra_vars={"aurora_clustr": CLUSTER, "aurora_strict_vars": True},
+        inventory=inv,
+        args=["--limit", "rosa-a"],
+    )
+
+    assert run.returncode != 0
+    assert failures(run) == [
+        "aurora_clustr is not a variable of keycloak.aurora: did you mean aurora_cluster?; "
+        "aurora_strict_vars is true: unknown variables are refused"
+    ]
+    assert emulator.recorded_actions() == []

@@ -63,6 +63,20 @@ def test_a_host_var_names_its_hosts_and_an_extra_var_is_said_once():
     ]
 
 
+@pytest.mark.parametrize(
+    ("message", "warning"),
+    [
+        (
+            "x_a is not a variable of keycloak.aurora: did you mean x_b?",
+            "x_a is not a variable of keycloak.aurora: did you mean x_b? It is ignored.",
+        ),
+        ("x_a is not a variable of keycloak.aurora", "x_a is not a variable of keycloak.aurora. It is ignored."),
+    ],
+)
+def test_an_unknown_variable_is_said_to_be_ignored(message, warning):
+    assert entry_checks.as_warning(message) == warning
+
+
 @pytest.mark.parametrize("value", [None, "", "  "])
 def test_a_missing_or_empty_required_variable_is_one_line(value):
     values = {} if value is None else {"aurora_cluster": value}
