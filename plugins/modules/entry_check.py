@@ -12,7 +12,9 @@ module: entry_check
 version_added: 1.0.0
 short_description: What every playbook of keycloak.aurora checks before its first AWS request
 description:
-  - Runs on the Ansible controller and sends no request. Each playbook of the collection runs it first, on C(localhost).
+  - Runs on the Ansible controller and sends no request. Each playbook of the collection runs it first, once, in a play
+    on C(localhost) and the hosts of C(rosa_clusters) (a C(--limit) may leave C(localhost) out).
+  - Only the ROSA clusters the run works on (those the C(--limit) leaves) are checked.
   - Refuses, in one line, a required variable of the playbook (C(aurora_cluster)) that is not set, or whose value
     the roles would refuse. It is looked for where the playbook uses it, on the hosts of C(rosa_clusters) for a
     playbook that works on them (so it may come with their group vars).
