@@ -190,8 +190,8 @@ def wait_for_peering(client, peering_id, *, timeout, delay=POLL_DELAY, wait_time
         if remaining() <= 0:
             region = getattr(getattr(client, "meta", None), "region_name", None) or "this region"
             raise PeeringError(
-                f"VPC peering connection {peering_id} was not found in {region} within "
-                f"wait_timeout={_budget(timeout, wait_timeout)}s. Acceptance runs in the accepter's region: "
+                f"VPC peering connection {peering_id} was not found in {region} within aurora_wait_timeout "
+                f"(wait_timeout) {_budget(timeout, wait_timeout)}s. Acceptance runs in the accepter's region: "
                 f"check that region is the region of the accepter VPC and that the peering still exists"
             )
         config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(remaining() / delay)))}
@@ -236,8 +236,8 @@ def wait_for_status(
         refuse_dead(peering)
         if remaining() <= 0:
             raise PeeringError(
-                f"Timed out (wait_timeout={_budget(timeout, wait_timeout)}s) waiting for VPC peering connection "
-                f"{peering_id} to be {wanted}: it is still {_describe_state(peering)}"
+                f"Timed out after aurora_wait_timeout (wait_timeout) {_budget(timeout, wait_timeout)}s waiting for "
+                f"VPC peering connection {peering_id} to be {wanted}: it is still {_describe_state(peering)}"
             )
         sleep(min(delay, remaining()))
 

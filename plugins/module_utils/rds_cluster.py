@@ -238,8 +238,8 @@ def wait_for_cluster(
         status = ((response.get("DBClusters") or [{}])[0]).get("Status", "unknown")
         if "Max attempts exceeded" in str(error):
             return AuroraClusterError(
-                f"Timed out (wait_timeout={_budget(timeout, wait_timeout)}) waiting for DB cluster {identifier} "
-                f"to be {goal}: it is {status}"
+                f"Timed out after aurora_wait_timeout (wait_timeout) {_budget(timeout, wait_timeout)}s waiting for "
+                f"DB cluster {identifier} to be {goal}: it is {status}"
             )
         return AuroraClusterError(f"DB cluster {identifier} did not become {goal}: it is {status}")
 
@@ -300,8 +300,8 @@ def wait_for_instances(
             if not_gone:
                 parts.append(f"not deleted yet: {describe_states(not_gone)}")
             raise AuroraClusterError(
-                f"Timed out (wait_timeout={_budget(timeout, wait_timeout)}) waiting for the DB instances of "
-                f"cluster {identifier}; " + "; ".join(parts)
+                f"Timed out after aurora_wait_timeout (wait_timeout) {_budget(timeout, wait_timeout)}s waiting for "
+                f"the DB instances of cluster {identifier}; " + "; ".join(parts)
             )
         sleep(min(delay, remaining))
 
@@ -558,8 +558,8 @@ def _check_adoptable(cluster, desired, warn):
     if version and cluster.get("EngineVersion") != version:
         raise AuroraClusterError(
             f"DB cluster {identifier} runs engine version {cluster.get('EngineVersion')}, not "
-            f"engine_version={version}; this module does not upgrade clusters: upgrade it yourself "
-            "(aws rds modify-db-cluster --engine-version) or drop engine_version to adopt it as it is"
+            f"aurora_engine_version (engine_version) {version}; this module does not upgrade clusters: upgrade it "
+            "yourself (aws rds modify-db-cluster --engine-version) or drop aurora_engine_version to adopt it as it is"
         )
     if bool(cluster.get("StorageEncrypted")) != bool(desired["storage_encrypted"]):
         state = "encrypted" if cluster.get("StorageEncrypted") else "not encrypted"

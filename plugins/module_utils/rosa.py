@@ -28,6 +28,16 @@ LIVE_STATES = ("pending", "running", "stopping", "stopped")
 _ACTIVE_ASSOCIATION_STATES = ("associated", "associating")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
 
+# The inputs as messages name them: the collection's variables, which are also the options of
+# aurora_peering. A caller whose users know other names (rosa_vpc_facts's options) passes its own.
+VARIABLES = {
+    "cluster_name": "rosa_cluster_name",
+    "vpc_id": "rosa_vpc_id",
+    "machine_cidr": "rosa_machine_cidr",
+    "node_names": "rosa_node_names",
+    "region": "rosa_region",
+}
+
 DISCOVERED_BY_VPC_ID = "vpc_id"
 DISCOVERED_BY_NODE_NAMES = "node_names"
 DISCOVERED_BY_TAGS = "tags"
@@ -38,18 +48,19 @@ def clean_node_names(node_names):
     return sorted({name.strip() for name in node_names or [] if name and name.strip()})
 
 
-def input_errors(*, cluster_name, vpc_id=None, machine_cidr=None):
-    """What is wrong with the options, one message per option naming it; empty when all is well."""
+def input_errors(*, cluster_name, vpc_id=None, machine_cidr=None, labels=None):
+    """What is wrong with the inputs, one message per input naming it as ``labels`` says; empty when all is well."""
+    labels = labels or VARIABLES
     errors = []
     if not (cluster_name or "").strip():
-        errors.append("cluster_name must be the ROSA cluster name, not empty")
+        errors.append(f"{labels['cluster_name']} must be the ROSA cluster name, not empty")
     if vpc_id and not _VPC_ID.match(vpc_id):
-        errors.append(f"vpc_id must be a VPC ID such as vpc-0123456789abcdef0, not '{vpc_id}'")
+        errors.append(f"{labels['vpc_id']} must be a VPC ID such as vpc-0123456789abcdef0, not '{vpc_id}'")
     if machine_cidr:
         try:
             cidr.parse_network(machine_cidr)
         except cidr.CidrError as e:
-            errors.append(f"machine_cidr {e}")
+            errors.append(f"{labels['machine_cidr']} {e}")
     return errors
 
 
@@ -78,13 +89,14 @@ def instances_of(reservations):
     return [instance for reservation in reservations for instance in reservation.get("Instances", [])]
 
 
-def choose_vpc(instances, searched):
+def choose_vpc(instances, searched, labels=None):
     """The one VPC holding all ``instances``; raise, listing the VPCs seen, when there is none or several."""
+    labels = labels or VARIABLES
     counts = Counter(instance["VpcId"] for instance in instances if instance.get("VpcId"))
     if not counts:
         raise AuroraError(
             f"no EC2 instance found: searched {searched} (states {', '.join(LIVE_STATES)}). "
-            "Check cluster_name, node_names and region, or set vpc_id."
+            f"Check {labels['cluster_name']}, {labels['node_names']} and {labels['region']}, or set {labels['vpc_id']}."
         )
     if len(counts) > 1:
         seen = ", ".join(
@@ -92,7 +104,7 @@ def choose_vpc(instances, searched):
         )
         raise AuroraError(
             f"the {searched} are in {len(counts)} VPCs: {seen}. "
-            "A ROSA cluster lives in one VPC; set vpc_id to choose it (none was picked)."
+            f"A ROSA cluster lives in one VPC; set {labels['vpc_id']} to choose it (none was picked)."
         )
     return next(iter(counts))
 
@@ -136,27 +148,29 @@ def describe_vpc(client, vpc_id):
     return vpcs[0] if vpcs else None
 
 
-def discover(client, *, region, cluster_name, vpc_id=None, machine_cidr=None, node_names=None):
+def discover(client, *, region, cluster_name, vpc_id=None, machine_cidr=None, node_names=None, labels=None):
     """The network of the ROSA cluster, as ``(facts, warnings)``; raises AuroraError when it cannot tell.
 
     The VPC is ``vpc_id`` if given, else the one of the instances named by ``node_names``, else the
     one of the instances tagged with ``cluster_name``. The worker subnets are those of the instances
-    found, or every subnet of the VPC when only ``vpc_id`` says where the cluster is.
+    found, or every subnet of the VPC when only ``vpc_id`` says where the cluster is. Messages name
+    the inputs as ``labels`` says.
     """
+    labels = labels or VARIABLES
     warnings = []
     names = clean_node_names(node_names)
     if vpc_id:
         discovered_by = DISCOVERED_BY_VPC_ID
         vpc = describe_vpc(client, vpc_id)
         if vpc is None:
-            raise AuroraError(f"vpc_id {vpc_id} does not exist in region {region}")
+            raise AuroraError(f"{labels['vpc_id']} {vpc_id} does not exist in region {region}")
         subnet_ids = sorted(s["SubnetId"] for s in ec2.describe_subnets(client, Filters=vpc_filters(vpc_id)))
     else:
         discovered_by = DISCOVERED_BY_NODE_NAMES if names else DISCOVERED_BY_TAGS
         filters = instance_filters(cluster_name=cluster_name, node_names=names)
         instances = instances_of(ec2.describe_instances(client, Filters=filters))
         searched = search_description(cluster_name=cluster_name, region=region, node_names=names)
-        vpc_id = choose_vpc(instances, searched)
+        vpc_id = choose_vpc(instances, searched, labels)
         subnet_ids = sorted({i["SubnetId"] for i in instances if i.get("SubnetId")})
         unmatched = sorted(set(names) - {i.get("PrivateDnsName") for i in instances})
         if unmatched:
@@ -166,7 +180,7 @@ def discover(client, *, region, cluster_name, vpc_id=None, machine_cidr=None, no
             raise AuroraError(f"the VPC {vpc_id} of the {searched} does not exist")
 
     if machine_cidr and not _within_vpc(machine_cidr, vpc):
-        warnings.append(f"machine_cidr {machine_cidr} overlaps none of the CIDR blocks of the VPC {vpc_id}")
+        warnings.append(f"{labels['machine_cidr']} {machine_cidr} overlaps none of the CIDR blocks of the VPC {vpc_id}")
     route_tables = ec2.describe_route_tables(client, Filters=vpc_filters(vpc_id))
     facts = {
         "cluster_name": cluster_name,

@@ -179,6 +179,12 @@ def _file_errors(values, is_file):
     ]
 
 
+def cluster_errors(cluster):
+    """What is wrong with the value of aurora_cluster: also the entry check of every playbook asks."""
+    name_error = naming.cluster_name_error(cluster)
+    return [f"aurora_cluster {name_error}"] if name_error else []
+
+
 def input_errors(values, known_regions, is_file=None):
     """Every problem with the variables in ``values``; an empty list when they are usable.
 
@@ -186,12 +192,13 @@ def input_errors(values, known_regions, is_file=None):
     """
     errors = []
     if "aurora_cluster" in values:
-        name_error = naming.cluster_name_error(values["aurora_cluster"])
-        if name_error:
-            errors.append(f"aurora_cluster {name_error}")
+        errors += cluster_errors(values["aurora_cluster"])
     region = values.get("aurora_region")
     if not region:
-        errors.append("aurora_region is not set: pass -e aurora_region=<region> or set AWS_REGION")
+        errors.append(
+            "aurora_region is not set: pass -e aurora_region=<region>, export AWS_REGION, "
+            "or set region in the AWS profile (AWS_PROFILE)"
+        )
     elif region not in known_regions:
         errors.append(f"aurora_region '{region}' is not an AWS region (for example eu-west-1, us-east-1)")
     for key in ("rosa_region",):

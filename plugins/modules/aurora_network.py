@@ -253,7 +253,7 @@ def choose_cidr(module, client, vpc):
         if wanted and vpc["CidrBlock"] != wanted:
             raise AuroraError(
                 f"the Aurora VPC {vpc['VpcId']} of {module.params['cluster']} has the CIDR block {vpc['CidrBlock']}, "
-                f"not vpc_cidr={wanted}; an existing VPC is never re-allocated"
+                f"not aurora_vpc_cidr (vpc_cidr) {wanted}; an existing VPC is never re-allocated"
             )
         return vpc["CidrBlock"]
     if wanted:

@@ -156,11 +156,14 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.keycloak.aurora.plugins.module_utils import rosa
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
 
+# Messages name the option and the variable of the collection's roles and playbooks that sets it.
+LABELS = {option: f"{variable} ({option})" for option, variable in rosa.VARIABLES.items()}
+
 
 def run(module):
     params = module.params
     errors = rosa.input_errors(
-        cluster_name=params["cluster_name"], vpc_id=params["vpc_id"], machine_cidr=params["machine_cidr"]
+        cluster_name=params["cluster_name"], vpc_id=params["vpc_id"], machine_cidr=params["machine_cidr"], labels=LABELS
     )
     if errors:
         raise AuroraError("; ".join(errors))
@@ -171,6 +174,7 @@ def run(module):
         vpc_id=params["vpc_id"],
         machine_cidr=params["machine_cidr"],
         node_names=params["node_names"],
+        labels=LABELS,
     )
     for warning in warnings:
         module.warn(warning)

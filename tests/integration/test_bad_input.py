@@ -169,3 +169,56 @@ def test_an_explicit_aurora_vpc_cidr_overlapping_a_rosa_cluster_is_refused_befor
     assert run.returncode != 0
     assert "aurora_vpc_cidr 10.0.8.0/24 overlaps the machine CIDR 10.0.0.0/16" in failures(run.report)["localhost"]
     assert emulator.mutating_actions() == []
+
+
+def test_a_rosa_cluster_that_cannot_be_found_is_named_by_the_variables_the_user_sets(emulator, tmp_path):
+    inv = rosa_inventory(tmp_path, {"rosa-gone": {}, "rosa-b": {"rosa_vpc_id": "vpc-0123456789abcdef0"}})
+    emulator.start_recording()
+
+    run = run_playbook(emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}, inventory=inv)
+
+    assert run.returncode != 0
+    failed = failures(run.report)
+    assert failed["rosa-gone"].endswith(
+        "Check rosa_cluster_name (cluster_name), rosa_node_names (node_names) and rosa_region (region), "
+        "or set rosa_vpc_id (vpc_id)."
+    )
+    assert "rosa_vpc_id (vpc_id) vpc-0123456789abcdef0 does not exist in region eu-west-1" in failed["rosa-b"]
+    assert emulator.mutating_actions() == []
+
+
+def test_an_adopted_clusters_engine_version_and_vpc_cidr_are_named_as_the_user_sets_them(emulator):
+    ec2 = emulator.client("ec2")
+    tags = [{"ResourceType": "vpc", "Tags": [{"Key": "AuroraCluster", "Value": CLUSTER}]}]
+    ec2.create_vpc(CidrBlock="192.168.5.0/24", TagSpecifications=tags)
+
+    run = run_playbook(
+        emulator.env(),
+        "provision.yml",
+        extra_vars={"aurora_cluster": CLUSTER, "aurora_vpc_cidr": "192.168.9.0/24"},
+        inventory=None,
+    )
+
+    assert run.returncode != 0
+    assert "has the CIDR block 192.168.5.0/24, not aurora_vpc_cidr (vpc_cidr) 192.168.9.0/24" in failures(
+        run.report
+    ).get("localhost", "")
+
+    emulator.reset()
+    emulator.client("rds").create_db_cluster(
+        DBClusterIdentifier=CLUSTER,
+        Engine="aurora-postgresql",
+        EngineVersion="17.5",
+        MasterUsername="keycloak",
+        MasterUserPassword="Hand-made-Passw0rd",
+        DatabaseName="keycloak",
+    )
+
+    run = run_playbook(
+        emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER, "aurora_engine_version": "16.6"}
+    )
+
+    assert run.returncode != 0
+    said = failures(run.report).get("localhost", "")
+    assert "runs engine version 17.5, not aurora_engine_version (engine_version) 16.6;" in said
+    assert "drop aurora_engine_version to adopt it as it is" in said

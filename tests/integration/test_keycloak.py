@@ -167,7 +167,7 @@ def test_provision_reads_the_worker_nodes_and_writes_the_keycloak_settings(
         assert secret["metadata"]["labels"]["keycloak.aurora/cluster"] == CLUSTER
 
         # peering.yml alone reads the nodes itself (provision found the VPC in its first play).
-        assert play(emulator, "unpeer.yml", inv, tmpdir_env).returncode == 0
+        assert play(emulator, "unpeer.yml", inv, tmpdir_env, aurora_unpeer_confirm=CLUSTER).returncode == 0
         api.clear_requests()
         again = play(emulator, "peering.yml", inv, tmpdir_env, args=["--limit", "renamed-site"])
         assert again.returncode == 0, again.stdout

@@ -262,7 +262,7 @@ def test_unpeer_without_a_cluster_disconnects_from_every_aurora_cluster(emulator
         assert play(emulator, "provision.yml", inv, aurora_cluster=cluster, aurora_instances=1).returncode == 0
     assert len(peerings_of(emulator, alpha)) == 2
 
-    run = play(emulator, "unpeer.yml", inv)
+    run = play(emulator, "unpeer.yml", inv, aurora_unpeer_confirm="every-aurora-cluster")
     assert run.returncode == 0, run.stdout
     assert peerings_of(emulator, alpha) == []
     assert all(peering_routes(t) == {} for t in rosa_tables(emulator, alpha))

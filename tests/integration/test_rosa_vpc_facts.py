@@ -155,7 +155,7 @@ def test_vpc_id_override_uses_every_subnet(emulator, rosa, tmp_path):
 def test_unknown_vpc_id_fails(emulator, tmp_path):
     returncode, result, _run = run_facts(emulator, tmp_path, cluster_name="alpha", vpc_id="vpc-0123456789abcdef0")
     assert returncode != 0
-    assert "vpc_id vpc-0123456789abcdef0 does not exist in region eu-west-1" in result["msg"]
+    assert "rosa_vpc_id (vpc_id) vpc-0123456789abcdef0 does not exist in region eu-west-1" in result["msg"]
 
 
 def test_bad_input_fails_before_any_request(emulator, tmp_path):
@@ -163,8 +163,8 @@ def test_bad_input_fails_before_any_request(emulator, tmp_path):
     returncode, result, _run = run_facts(emulator, tmp_path, cluster_name="alpha", vpc_id="vpc-nope", machine_cidr="x")
     emulator.stop_recording()
     assert returncode != 0
-    assert "vpc_id must be a VPC ID" in result["msg"]
-    assert "machine_cidr 'x'" in result["msg"]
+    assert "rosa_vpc_id (vpc_id) must be a VPC ID" in result["msg"]
+    assert "rosa_machine_cidr (machine_cidr) 'x'" in result["msg"]
     assert emulator.recorded_actions() == []
 
 

@@ -6,6 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.keycloak.aurora.plugins.action.entry_check import role_argument_specs
+from ansible_collections.keycloak.aurora.plugins.module_utils.entry_checks import known_variables
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted([REPO_ROOT / "README.md", *REPO_ROOT.glob("docs/**/*.md")])
 
@@ -17,12 +20,8 @@ HOSTS = re.compile(r"^\s*-?\s*hosts:\s*([\w-]+)\s*$", re.MULTILINE)
 RAW_MARKUP = re.compile(r"\b(?:O|C|V|E|RV|M|I|B|U|L)\([^)]*\)")
 
 
-def spec_variables():
-    names = set()
-    for spec_file in REPO_ROOT.glob("roles/*/meta/argument_specs.yml"):
-        for entry_point in yaml.safe_load(spec_file.read_text())["argument_specs"].values():
-            names |= set(entry_point.get("options", {}))
-    return names
+# Misspellings the guide shows on purpose, to say what the entry check does with them.
+SHOWN_AS_TYPOS = {"aurora_instance_clas"}
 
 
 def collection_names():
@@ -32,11 +31,6 @@ def collection_names():
     names |= {path.stem for path in REPO_ROOT.glob("playbooks/*.yml")}
     action_groups = yaml.safe_load((REPO_ROOT / "meta" / "runtime.yml").read_text()).get("action_groups", {})
     return names | set(action_groups)
-
-
-def playbook_variables():
-    """The names the playbooks set or read beyond the roles' specs (e.g. aurora_verify_connection)."""
-    return {name for path in REPO_ROOT.glob("playbooks/*.yml") for name in VARIABLE.findall(path.read_text())}
 
 
 def group_names():
@@ -59,7 +53,8 @@ def test_every_collection_name_exists(page):
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_every_variable_named_exists(page):
-    known = spec_variables() | playbook_variables() | collection_names() | group_names()
+    # The variables the entry check of every playbook knows, as it knows them.
+    known = known_variables(role_argument_specs()) | collection_names() | group_names() | SHOWN_AS_TYPOS
     missing = sorted(set(VARIABLE.findall(page.read_text())) - known)
     assert not missing, f"{page.name} names variables the collection does not have: {missing}"
 
@@ -72,5 +67,5 @@ def test_no_raw_ansible_markup(page):
 
 
 def test_the_variable_check_catches_a_typo():
-    assert "aurora_instance_clas" not in spec_variables() | playbook_variables() | collection_names() | group_names()
-    assert VARIABLE.findall("set `aurora_instance_clas` and run aurora_create.sh") == ["aurora_instance_clas"]
+    assert "aurora_instance_clss" not in known_variables(role_argument_specs()) | collection_names() | group_names()
+    assert VARIABLE.findall("set `aurora_instance_clss` and run aurora_create.sh") == ["aurora_instance_clss"]

@@ -264,7 +264,7 @@ def test_a_peering_never_seen_in_the_region_times_out_naming_it_and_the_region()
     with pytest.raises(PeeringError) as raised:
         ensure(ec2, wait_timeout=30)
     message = raised.value.message
-    assert PCX in message and "eu-west-1" in message and "wait_timeout=30" in message
+    assert PCX in message and "eu-west-1" in message and "aurora_wait_timeout (wait_timeout) 30s" in message
     assert "accepter's region" in message
     assert ec2.mutating() == []
     assert ec2.clock.now - 1000.0 <= 30 + peering_utils.POLL_DELAY
@@ -309,8 +309,8 @@ def test_wait_for_active_times_out_naming_the_peering_and_its_last_state():
         ensure(ec2, wait_timeout=20)
     message = raised.value.message
     assert message == (
-        f"Timed out (wait_timeout=20s) waiting for VPC peering connection {PCX} to be active: "
-        "it is still provisioning (Provisioning)"
+        f"Timed out after aurora_wait_timeout (wait_timeout) 20s waiting for VPC peering connection {PCX} to be "
+        "active: it is still provisioning (Provisioning)"
     )
     assert ec2.names().count("accept_vpc_peering_connection") == 1
     assert sum(ec2.clock.sleeps) == 20

@@ -140,7 +140,7 @@ def test_choose_vpc_several_lists_every_vpc_with_counts():
     assert "3 VPCs" in message
     assert f"{VPC_A} (2 instances), {VPC_B} (1 instance), {VPC_C} (1 instance)" in message
     assert "api.openshift.com/name=alpha" in message
-    assert "vpc_id" in message
+    assert message.endswith("set rosa_vpc_id to choose it (none was picked).")
 
 
 def test_choose_vpc_none_names_the_search():
@@ -276,7 +276,7 @@ def test_discover_vpc_id_wins_over_node_names(ec2):
 
 
 def test_discover_unknown_vpc_id_fails(ec2):
-    with pytest.raises(AuroraError, match="vpc_id vpc-0dddddddddddddddd does not exist in region eu-west-1"):
+    with pytest.raises(AuroraError, match="^rosa_vpc_id vpc-0dddddddddddddddd does not exist in region eu-west-1"):
         rosa.discover(ec2, region=REGION, cluster_name="alpha", vpc_id="vpc-0dddddddddddddddd")
 
 
@@ -303,4 +303,22 @@ def test_discover_instances_in_two_vpcs_fail(ec2):
 def test_discover_warns_about_a_machine_cidr_outside_the_vpc(ec2):
     facts, warnings = rosa.discover(ec2, region=REGION, cluster_name="alpha", machine_cidr="172.16.0.0/16")
     assert facts["machine_cidr"] == "172.16.0.0/16"
-    assert warnings == [f"machine_cidr 172.16.0.0/16 overlaps none of the CIDR blocks of the VPC {VPC_A}"]
+    assert warnings == [f"rosa_machine_cidr 172.16.0.0/16 overlaps none of the CIDR blocks of the VPC {VPC_A}"]
+
+
+def test_messages_name_the_inputs_as_the_caller_says():
+    labels = {option: f"{variable} ({option})" for option, variable in rosa.VARIABLES.items()}
+
+    with pytest.raises(AuroraError) as e:
+        rosa.choose_vpc([], "instances tagged api.openshift.com/name=alpha in region eu-west-1", labels)
+
+    assert str(e.value).endswith(
+        "Check rosa_cluster_name (cluster_name), rosa_node_names (node_names) and rosa_region (region), "
+        "or set rosa_vpc_id (vpc_id)."
+    )
+    errors = rosa.input_errors(cluster_name="", vpc_id="vpc-x", machine_cidr="10.0.0.0/33", labels=labels)
+    assert [e.split(" ", 2)[:2] for e in errors] == [
+        ["rosa_cluster_name", "(cluster_name)"],
+        ["rosa_vpc_id", "(vpc_id)"],
+        ["rosa_machine_cidr", "(machine_cidr)"],
+    ]

@@ -489,7 +489,8 @@ def test_cluster_that_never_becomes_available(rds, clock):
     rds.cluster_never_available = True
     with pytest.raises(
         AuroraClusterError,
-        match=r"Timed out \(wait_timeout=60\) waiting for DB cluster kc to be available: it is creating",
+        match=r"Timed out after aurora_wait_timeout \(wait_timeout\) 60s waiting for DB cluster kc to be "
+        "available: it is creating",
     ):
         present(rds, clock, master_credentials=credentials, wait_timeout=60)
     assert rds.called("create_db_instance") == []
@@ -805,7 +806,9 @@ def test_check_mode_scale_down(rds, clock):
 
 def test_explicit_engine_version_differing_is_refused(rds, clock):
     existing_two(rds)
-    with pytest.raises(AuroraClusterError, match="runs engine version 17.5, not engine_version=16.6"):
+    # Named as the playbooks' users set it, and as the module's option.
+    refused = r"engine version 17.5, not aurora_engine_version \(engine_version\) 16.6; .* drop aurora_engine_version "
+    with pytest.raises(AuroraClusterError, match=refused):
         present(rds, clock, engine_version="16.6", instances=3)
     assert rds.mutating() == []
 
@@ -898,7 +901,7 @@ def test_wait_times_out_naming_the_instances_still_not_available(rds, clock):
     with pytest.raises(AuroraClusterError) as raised:
         present(rds, clock, instances=4, wait_timeout=60)
     message = str(raised.value)
-    assert "Timed out (wait_timeout=60)" in message
+    assert "Timed out after aurora_wait_timeout (wait_timeout) 60s" in message
     assert "kc-instance-3 (creating)" in message
     assert "kc-instance-4" not in message
     assert "kc-instance-1" not in message
