@@ -165,6 +165,7 @@ def test_provision_reads_the_worker_nodes_and_writes_the_keycloak_settings(
         config_map = api.get_object("ConfigMap", "keycloak-aurora-rootcert", NAMESPACE)
         assert config_map["data"] == {"aurora.pem": BUNDLE}
         assert secret["metadata"]["labels"]["keycloak.aurora/cluster"] == CLUSTER
+        assert "no-kubeconfig has no rosa_kubeconfig: Keycloak's database settings are not written there." in run.stdout
 
         # peering.yml alone reads the nodes itself (provision found the VPC in its first play).
         assert play(emulator, "unpeer.yml", inv, tmpdir_env, aurora_unpeer_confirm=CLUSTER).returncode == 0
