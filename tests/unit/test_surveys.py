@@ -24,6 +24,10 @@ ROLES = {
     "verify_connection": [("aurora_keycloak", "verify")],
     "reset_database": [("aurora_keycloak", "reset")],
 }
+# Variables of a playbook itself rather than of its roles, in the shape of an argument spec.
+PLAYBOOK_OPTIONS = {
+    "unpeer": {"aurora_unpeer_confirm": {"type": "str", "default": ""}},
+}
 # Variables the playbook sets itself: a survey must not offer them.
 SET_BY_PLAYBOOK = {"aurora_peering_state"}
 # Where a survey is stricter than the spec, and why.
@@ -82,7 +86,7 @@ def options_for(playbook):
             name: (option, option["default"] if "default" in option and literal(option["default"]) else NO_LITERAL)
             for name, option in endpoint_options().items()
         }
-    merged = {}
+    merged = {name: (option, option["default"]) for name, option in PLAYBOOK_OPTIONS.get(playbook, {}).items()}
     for role, entry_point in ROLES[playbook]:
         defaults = role_defaults(role)
         for name, option in role_options(role, entry_point).items():
@@ -195,3 +199,12 @@ def test_every_required_variable_is_asked(playbook):
     for name, (option, _role) in options_for(playbook).items():
         if option.get("required"):
             assert name in asked, f"{playbook}: {name} is required but the survey does not ask for it"
+
+
+@pytest.mark.parametrize("playbook", sorted(PLAYBOOK_OPTIONS))
+def test_playbook_options_are_the_playbooks_own(playbook):
+    from ansible_collections.keycloak.aurora.plugins.module_utils.entry_checks import PLAYBOOK_VARIABLES
+
+    text = (PLAYBOOKS / f"{playbook}.yml").read_text()
+    for name in PLAYBOOK_OPTIONS[playbook]:
+        assert name in text and name in PLAYBOOK_VARIABLES, name
