@@ -66,3 +66,42 @@ def test_the_diff_of_a_network_missing_its_groups():
 
 def test_nothing_planned_means_before_is_after():
     assert network.network_before(plan(), AFTER) == AFTER
+
+
+def interface(eni, subnet, requester="amazon-rds"):
+    found = {"NetworkInterfaceId": eni, "SubnetId": subnet, "RequesterManaged": requester is not None}
+    if requester:
+        found["RequesterId"] = requester
+    return found
+
+
+def test_lingering_interfaces_of_deleted_instances_are_named_and_only_waiting_helps():
+    message = network.lingering_message(
+        "kc",
+        ["sg-a", "subnet-a"],
+        [interface("eni-1", "subnet-a"), interface("eni-2", "subnet-b")],
+        600,
+    )
+    assert message.startswith(
+        "Timed out (wait_timeout=600, aurora_wait_timeout in the playbooks) deleting the network of the Aurora "
+        "cluster kc: sg-a, subnet-a still in use."
+    )
+    assert "eni-1 (in subnet-a), eni-2 (in subnet-b)" in message
+    assert "only waiting helps. Run the delete again later." in message
+    assert "Other network interfaces" not in message
+
+
+def test_interfaces_of_something_else_are_named_apart_with_what_to_do():
+    message = network.lingering_message(
+        "kc", ["subnet-a"], [interface("eni-1", "subnet-a"), interface("eni-9", "subnet-a", requester=None)], 60
+    )
+    assert "deleted DB instances are still there: eni-1 (in subnet-a)." in message
+    assert "Other network interfaces are in the VPC: eni-9 (in subnet-a). Delete what they belong to" in message
+
+
+def test_a_subnet_group_in_use_names_its_cluster_and_state():
+    message = network.subnet_group_in_use_message("kc-subnet-group", "kc", "deleting", 60)
+    assert "waiting to delete DB subnet group kc-subnet-group: the DB cluster kc still uses it (it is deleting)" in (
+        message
+    )
+    assert "a DB cluster or instance still uses it" in network.subnet_group_in_use_message("g", "kc", None, 60)
