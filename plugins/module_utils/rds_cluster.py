@@ -387,6 +387,24 @@ def create_instance_when_ready(client, params, **waiting):
     )
 
 
+def restore_when_ready(client, params, **waiting):
+    """RestoreDBClusterFromSnapshot, once the snapshot is available: a final snapshot is ``creating``
+    while its cluster is being deleted."""
+    snapshot_id = params["SnapshotIdentifier"]
+
+    def snapshot_state():
+        snapshot = describe_cluster_snapshot(client, snapshot_id)
+        return f"DB cluster snapshot {snapshot_id} is {snapshot.get('Status') if snapshot else 'gone'}"
+
+    return _outlasting(
+        lambda: restore_db_cluster_from_snapshot(client, **params),
+        codes=[SNAPSHOT_STATE_FAULT],
+        what=f"restore DB cluster {params['DBClusterIdentifier']}",
+        state=snapshot_state,
+        **waiting,
+    )
+
+
 def delete_instance_once(client, cluster_id, instance_id, **waiting):
     """DeleteDBInstance; an instance already being deleted (or gone) is progress, not an error."""
     return _outlasting(
@@ -644,7 +662,9 @@ def ensure_cluster_present(
         if engine_version:
             params["EngineVersion"] = engine_version
         with naming_resource(f"DB cluster {identifier} from snapshot {snapshot_identifier}"):
-            cluster = restore_db_cluster_from_snapshot(client, **params)
+            cluster = restore_when_ready(
+                client, params, wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep
+            )
     else:
         username, password = master_credentials()
         params.update(

@@ -244,6 +244,7 @@ class FakeRDS:
 
     def restore_db_cluster_from_snapshot(self, **kwargs):
         self.calls.append(("restore_db_cluster_from_snapshot", kwargs))
+        self._fault("restore_db_cluster_from_snapshot")
         cluster = self.add_cluster(
             kwargs["DBClusterIdentifier"],
             status="creating",
@@ -1265,3 +1266,18 @@ def test_module_refuses_bad_input_before_any_call(params, message):
     with pytest.raises(AuroraClusterError) as raised:
         aurora_cluster.run(FakeModule(**params))
     assert message in str(raised.value)
+
+
+def test_a_restore_waits_for_a_final_snapshot_still_being_taken(rds, clock):
+    rds.add_snapshot("kc-final-1")
+    rds.snapshots["kc-final-1"]["Status"] = "creating"
+    rds.faults["restore_db_cluster_from_snapshot"] = ["InvalidDBClusterSnapshotStateFault"] * 1000
+    with pytest.raises(AuroraClusterError) as raised:
+        present(rds, clock, snapshot_identifier="kc-final-1", wait_timeout=20)
+    assert str(raised.value).startswith(
+        "Timed out (wait_timeout=20) waiting to restore DB cluster kc: DB cluster snapshot kc-final-1 is creating"
+    )
+
+    rds.faults["restore_db_cluster_from_snapshot"] = ["InvalidDBClusterSnapshotStateFault"]
+    changed, _state = present(rds, clock, snapshot_identifier="kc-final-1")
+    assert changed and "kc" in rds.clusters
