@@ -114,8 +114,7 @@ def deleting(emu):
 
 def provisioned(emu, tmp_path):
     """A provisioned cluster, all available."""
-    both = lambda: len(instance_states(emu)) == 2  # noqa: E731
-    run = playbook(emu, "provision.yml", tmp_path, advance=[(both, ALL_CREATED)])
+    run = playbook(emu, "provision.yml", tmp_path, advance=[(lambda: len(instance_states(emu)) == 2, ALL_CREATED)])
     assert run.returncode == 0, run.stdout[-3000:]
     return run
 
