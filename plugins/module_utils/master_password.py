@@ -22,7 +22,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan impo
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import master_secret_name
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import POLL_DELAY
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import describe_db_cluster
-from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import modify_db_cluster
+from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import modify_cluster_when_ready
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import wait_for_cluster
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
 
@@ -76,7 +76,15 @@ def reset_master_password(
 
     if found.get("Status") != AVAILABLE:
         wait_until_available()
-    modify_db_cluster(rds_client, DBClusterIdentifier=cluster, MasterUserPassword=new_password, ApplyImmediately=True)
+    modify_cluster_when_ready(
+        rds_client,
+        cluster,
+        {"MasterUserPassword": new_password},
+        wait_timeout=wait_timeout,
+        remaining=remaining,
+        delay=delay,
+        sleep=sleep,
+    )
     # AWS shows the cluster resetting-master-credentials for a while: Keycloak connects after that.
     wait_until_available()
     if version:

@@ -26,11 +26,18 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import describe_db_cluster
 from ansible_collections.keycloak.aurora.plugins.module_utils.regions import map_concurrently
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import outlast
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import poll_delay
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import timed_out_after
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import wait_patiently
 
 # A new VPC is available within seconds; this only bounds a wait through throttling.
 VPC_WAIT_TIMEOUT = 300
+# Seconds between two looks for something just created that AWS does not show yet.
+NOT_YET_VISIBLE_DELAY = poll_delay(2)
 
 # Both come from the documented aws CLI procedure; kept so adopted and new deployments look alike.
 SUBNET_GROUP_DESCRIPTION = "Aurora DB Subnet Group"
@@ -55,14 +62,15 @@ def describe_db_subnet_group(client, name):
     return client.describe_db_subnet_groups(DBSubnetGroupName=name)["DBSubnetGroups"][0]
 
 
+# Subnets created a moment ago may not be known to RDS yet (InvalidSubnet): EC2 is eventually consistent.
 @SubnetGroupErrorHandler.common_error_handler("create db subnet group")
-@AWSRetry.jittered_backoff()
+@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidSubnet"])
 def create_db_subnet_group(client, **params):
     return client.create_db_subnet_group(**params)["DBSubnetGroup"]
 
 
 @SubnetGroupErrorHandler.common_error_handler("modify db subnet group")
-@AWSRetry.jittered_backoff()
+@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidSubnet"])
 def modify_db_subnet_group(client, **params):
     return client.modify_db_subnet_group(**params)["DBSubnetGroup"]
 
@@ -157,6 +165,7 @@ def ensure_vpc(client, *, cluster, vpc, cidr_block, tags, check_mode):
         "vpc_available",
         what=f"VPC {created['VpcId']} to be available",
         timeout=VPC_WAIT_TIMEOUT,
+        delay=NOT_YET_VISIBLE_DELAY,
         retry_codes=["InvalidVpcID.NotFound"],
         VpcIds=[created["VpcId"]],
     )
@@ -237,10 +246,7 @@ def ensure_main_route_table(client, *, vpc, subnets, check_mode):
     """Associate every subnet without an explicit association with the VPC's main route table."""
     if not vpc["VpcId"]:
         return bool(subnets), None
-    tables = ec2.describe_route_tables(client, Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
-    main = next((t for t in tables if any(a.get("Main") for a in t.get("Associations", []))), None)
-    if main is None:
-        raise AuroraError(f"the VPC {vpc['VpcId']} has no main route table")
+    tables, main = _route_tables_with_main(client, vpc["VpcId"])
     associated = {a["SubnetId"] for t in tables for a in t.get("Associations", []) if a.get("SubnetId")}
     unassociated = [s["SubnetId"] for s in subnets if s["SubnetId"] not in associated]
     if unassociated and not check_mode:
@@ -248,6 +254,20 @@ def ensure_main_route_table(client, *, vpc, subnets, check_mode):
             if subnet_id:
                 associate_route_table(client, main["RouteTableId"], subnet_id)
     return bool(unassociated), main["RouteTableId"]
+
+
+def _route_tables_with_main(client, vpc_id, *, sleep=time.sleep, clock=time.monotonic):
+    """The route tables of the VPC and its main one. Right after CreateVpc, AWS may list neither for a
+    moment (eventual consistency): look again for a while before calling it missing."""
+    remaining = deadline(VPC_WAIT_TIMEOUT, clock)
+    while True:
+        tables = ec2.describe_route_tables(client, Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+        main = next((t for t in tables if any(a.get("Main") for a in t.get("Associations", []))), None)
+        if main is not None:
+            return tables, main
+        if remaining() <= 0:
+            raise AuroraError(f"the VPC {vpc_id} has no main route table")
+        sleep(min(NOT_YET_VISIBLE_DELAY, remaining()))
 
 
 def ensure_subnet_group(client, *, cluster, vpc, subnets, tags, check_mode):
@@ -370,10 +390,14 @@ def describe_network(ec2_client, cluster):
 
 # Deleting --------------------------------------------------------------------------------------
 
-# AWS keeps reporting dependencies for a while after what depended on them was deleted (the
-# network interfaces of deleted DB instances linger for minutes).
-_STILL_IN_USE = ["DependencyViolation", "InvalidDBSubnetGroupStateFault"]
-DELETE_RETRY_DELAY = 10
+# While its DB cluster exists (also while it is being deleted) RDS refuses to delete the subnet group.
+SUBNET_GROUP_IN_USE = "InvalidDBSubnetGroupStateFault"
+# A subnet or security group with a network interface in it, a VPC with anything left in it. The
+# requester-managed interfaces of deleted DB instances linger for minutes (up to about 20) after
+# their instances are gone, and cannot be deleted by hand.
+DEPENDENCY_VIOLATION = "DependencyViolation"
+RDS_REQUESTER_ID = "amazon-rds"
+DELETE_RETRY_DELAY = poll_delay(10)
 
 
 @SubnetGroupErrorHandler.deletion_error_handler("delete db subnet group")
@@ -383,37 +407,115 @@ def delete_db_subnet_group(client, name):
     return True
 
 
-def delete_while_in_use(delete, *, what, timeout, delay=DELETE_RETRY_DELAY, sleep=time.sleep, clock=time.monotonic):
-    """Call ``delete`` until AWS stops saying something still uses ``what``; giving up is an error."""
-    end = clock() + timeout
+def subnet_group_in_use_message(name, cluster, cluster_status, wait_timeout):
+    """Why the DB subnet group ``name`` outlasted the run: the DB cluster still there, and in which state."""
+    user = (
+        f"the DB cluster {cluster} still uses it (it is {cluster_status}); it goes once the cluster is gone"
+        if cluster_status
+        else "a DB cluster or instance still uses it"
+    )
+    return (
+        f"{timed_out_after(None, wait_timeout)} waiting to delete DB subnet group {name}: {user}. "
+        "Run the delete again later"
+    )
+
+
+def lingering_message(cluster, in_use, interfaces, wait_timeout):
+    """Why the network of ``cluster`` outlasted the run.
+
+    ``in_use`` names what could not be deleted; ``interfaces`` are DescribeNetworkInterfaces' answer for
+    the VPC. Those RDS manages (RequesterId amazon-rds) belonged to deleted DB instances: only AWS removes
+    them, so only waiting helps. Others belong to something the user made, which must go first.
+    """
+    rds = [i for i in interfaces if i.get("RequesterId") == RDS_REQUESTER_ID]
+    others = [i for i in interfaces if i.get("RequesterId") != RDS_REQUESTER_ID]
+
+    def names(found):
+        return ", ".join(f"{i['NetworkInterfaceId']} (in {i.get('SubnetId')})" for i in found)
+
+    message = (
+        f"{timed_out_after(None, wait_timeout)} deleting the network of the Aurora cluster {cluster}: "
+        f"{', '.join(in_use)} still in use."
+    )
+    if rds:
+        message += (
+            f" The network interfaces of deleted DB instances are still there: {names(rds)}. AWS releases them on "
+            "its own, up to about 20 minutes after their instances are gone, and they cannot be deleted by hand: "
+            "only waiting helps. Run the delete again later."
+        )
+    if others:
+        message += (
+            f" Other network interfaces are in the VPC: {names(others)}. Delete what they belong to, then delete again."
+        )
+    if not interfaces:
+        message += " Run the delete again later."
+    return message
+
+
+def _delete_subnet_group(rds_client, cluster, name, *, wait_timeout, remaining, delay, sleep):
+    def timed_out(_error):
+        found = describe_db_cluster(rds_client, cluster)
+        status = found.get("Status", "unknown") if found else None
+        return AuroraError(subnet_group_in_use_message(name, cluster, status, wait_timeout))
+
+    outlast(
+        lambda: delete_db_subnet_group(rds_client, name),
+        codes=[SUBNET_GROUP_IN_USE],
+        remaining=remaining,
+        delay=delay,
+        sleep=sleep,
+        timed_out=timed_out,
+    )
+
+
+def _delete_vpc_contents(ec2_client, cluster, vpc_id, deletes, *, wait_timeout, remaining, delay, sleep):
+    """Delete the security groups and subnets in ``deletes`` ({id: call}), each as soon as AWS lets it go.
+
+    Each round tries every one still there: one held by a lingering interface does not hold up the others.
+    """
+    pending = dict(deletes)
     while True:
-        try:
-            return delete()
-        except is_ansible_aws_error_code(_STILL_IN_USE) as e:
-            if clock() >= end:
-                raise AuroraError(
-                    f"{what} could not be deleted within {timeout}s because something still uses it "
-                    f"({e.exception}). Remove what is left in it, then delete again."
-                ) from e
-            sleep(min(delay, max(0, end - clock())))
+        for resource_id, delete in list(pending.items()):
+            try:
+                delete()
+            except is_ansible_aws_error_code(DEPENDENCY_VIOLATION):
+                continue
+            del pending[resource_id]
+        if not pending:
+            return
+        left = remaining()
+        if left <= 0:
+            interfaces = ec2.describe_network_interfaces(ec2_client, Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+            raise AuroraError(lingering_message(cluster, sorted(pending), interfaces, wait_timeout))
+        sleep(min(delay, left))
 
 
-def ensure_network_absent(ec2_client, rds_client, *, cluster, check_mode, timeout, **retry):
+def ensure_network_absent(
+    ec2_client,
+    rds_client,
+    *,
+    cluster,
+    check_mode,
+    timeout,
+    delay=DELETE_RETRY_DELAY,
+    sleep=time.sleep,
+    clock=time.monotonic,
+):
     """Delete the subnet group, the security group, the subnets and the VPC of ``cluster``.
+
+    ``timeout`` is the run's one budget for every step. Each step waits only for what it depends on:
+    the subnet group for the DB cluster to be gone, the security group and the subnets for the
+    network interfaces in them to be gone, the VPC for them.
 
     Returns ``(changed, removed)``; ``removed`` names what was (in check mode: would be) deleted.
     """
+    waiting = dict(wait_timeout=timeout, remaining=deadline(timeout, clock), delay=delay, sleep=sleep)
     removed = {"db_subnet_group_name": None, "security_group_ids": [], "subnet_ids": [], "vpc_id": None}
     name = naming.subnet_group_name(cluster)
     if describe_db_subnet_group(rds_client, name):
         removed["db_subnet_group_name"] = name
         if not check_mode:
-            delete_while_in_use(
-                lambda: delete_db_subnet_group(rds_client, name),
-                what=f"DB subnet group {name}",
-                timeout=timeout,
-                **retry,
-            )
+            _delete_subnet_group(rds_client, cluster, name, **waiting)
     vpc = find_aurora_vpc(ec2_client, cluster)
     if vpc:
         vpc_id = vpc["VpcId"]
@@ -431,22 +533,11 @@ def ensure_network_absent(ec2_client, rds_client, *, cluster, check_mode, timeou
         )
         removed["vpc_id"] = vpc_id
         if not check_mode:
-            for group_id in removed["security_group_ids"]:
-                delete_while_in_use(
-                    lambda g=group_id: ec2.delete_security_group(ec2_client, g),
-                    what=f"security group {group_id}",
-                    timeout=timeout,
-                    **retry,
-                )
-            for subnet_id in removed["subnet_ids"]:
-                delete_while_in_use(
-                    lambda s=subnet_id: ec2.delete_subnet(ec2_client, s),
-                    what=f"subnet {subnet_id}",
-                    timeout=timeout,
-                    **retry,
-                )
-            delete_while_in_use(
-                lambda: ec2.delete_vpc(ec2_client, vpc_id), what=f"VPC {vpc_id}", timeout=timeout, **retry
+            deletes = {g: (lambda g=g: ec2.delete_security_group(ec2_client, g)) for g in removed["security_group_ids"]}
+            deletes.update({s: (lambda s=s: ec2.delete_subnet(ec2_client, s)) for s in removed["subnet_ids"]})
+            _delete_vpc_contents(ec2_client, cluster, vpc_id, deletes, **waiting)
+            _delete_vpc_contents(
+                ec2_client, cluster, vpc_id, {vpc_id: lambda: ec2.delete_vpc(ec2_client, vpc_id)}, **waiting
             )
     changed = any(bool(v) for v in removed.values())
     return changed, removed

@@ -32,6 +32,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_
 
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import timed_out_after
 
 # Seconds between two polls: a peering appears in the accepter region, and turns active after
 # acceptance, within seconds on AWS.
@@ -190,8 +191,8 @@ def wait_for_peering(client, peering_id, *, timeout, delay=POLL_DELAY, wait_time
         if remaining() <= 0:
             region = getattr(getattr(client, "meta", None), "region_name", None) or "this region"
             raise PeeringError(
-                f"VPC peering connection {peering_id} was not found in {region} within aurora_wait_timeout "
-                f"(wait_timeout) {_budget(timeout, wait_timeout)}s. Acceptance runs in the accepter's region: "
+                f"{timed_out_after(timeout, wait_timeout)}: VPC peering connection {peering_id} was not found in "
+                f"{region}. Acceptance runs in the accepter's region: "
                 f"check that region is the region of the accepter VPC and that the peering still exists"
             )
         config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(remaining() / delay)))}
@@ -236,14 +237,11 @@ def wait_for_status(
         refuse_dead(peering)
         if remaining() <= 0:
             raise PeeringError(
-                f"Timed out after aurora_wait_timeout (wait_timeout) {_budget(timeout, wait_timeout)}s waiting for "
+                f"{timed_out_after(timeout, wait_timeout)} waiting for "
                 f"VPC peering connection {peering_id} to be {wanted}: it is still {_describe_state(peering)}"
             )
         sleep(min(delay, remaining()))
 
-
-def _budget(timeout, wait_timeout):
-    return wait_timeout if wait_timeout is not None else int(math.ceil(timeout))
 
 
 # ---------------------------------------------------------------------------------------------

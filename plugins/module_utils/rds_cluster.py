@@ -18,7 +18,6 @@ raise ``AnsibleAWSError`` (``AuroraClusterError`` for our own refusals) instead 
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
@@ -52,6 +51,9 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.naming import clus
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import instance_number
 from ansible_collections.keycloak.aurora.plugins.module_utils.secret import read_credentials
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import outlast
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import poll_delay
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import timed_out_after
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import wait_patiently
 
 DEFAULT_ENGINE = "aurora-postgresql"
@@ -60,7 +62,12 @@ DEFAULT_ENGINE_VERSION = "17.5"
 DEFAULT_INSTANCE_CLASS = "db.t4g.large"
 MAX_INSTANCES = 16
 # Seconds between two polls while waiting: clusters and instances take minutes on AWS.
-POLL_DELAY = 15
+POLL_DELAY = poll_delay(15)
+# What RDS answers while a cluster or an instance is in a transition (creating, modifying, deleting,
+# its members not all deleting yet): outlasted until the run's deadline (waiting.outlast).
+CLUSTER_STATE_FAULT = "InvalidDBClusterStateFault"
+INSTANCE_STATE_FAULTS = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault")
+SNAPSHOT_STATE_FAULT = "InvalidDBClusterSnapshotStateFault"
 # A zone out of capacity for an instance class answers every retry the same way for a while.
 NO_CAPACITY = "InsufficientDBInstanceCapacity"
 SNAPSHOT_QUOTA_EXCEEDED = "SnapshotQuotaExceeded"
@@ -144,41 +151,38 @@ def create_db_cluster(client, **params):
 
 
 @AuroraErrorHandler.common_error_handler("restore DB cluster from snapshot")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBClusterSnapshotStateFault"])
+@AWSRetry.jittered_backoff()
 def restore_db_cluster_from_snapshot(client, **params):
     return client.restore_db_cluster_from_snapshot(**params)["DBCluster"]
 
 
 @AuroraErrorHandler.common_error_handler("modify DB cluster")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBClusterStateFault"])
+@AWSRetry.jittered_backoff()
 def modify_db_cluster(client, **params):
     return client.modify_db_cluster(**params)["DBCluster"]
 
 
 @AuroraErrorHandler.deletion_error_handler("delete DB cluster")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBClusterStateFault"])
+@AWSRetry.jittered_backoff()
 def delete_db_cluster(client, **params):
     client.delete_db_cluster(**params)
     return True
 
 
-# A cluster that is still being created or modified refuses new instances for a while.
 @AuroraErrorHandler.common_error_handler("create DB instance")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBClusterStateFault"])
+@AWSRetry.jittered_backoff()
 def create_db_instance(client, **params):
     return client.create_db_instance(**params)["DBInstance"]
 
 
 @AuroraErrorHandler.common_error_handler("modify DB instance")
-@AWSRetry.jittered_backoff(
-    catch_extra_error_codes=["InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault"]
-)
+@AWSRetry.jittered_backoff()
 def modify_db_instance(client, **params):
     return client.modify_db_instance(**params)["DBInstance"]
 
 
 @AuroraErrorHandler.deletion_error_handler("delete DB instance")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBInstanceState", "InvalidDBInstanceStateFault"])
+@AWSRetry.jittered_backoff()
 def delete_db_instance(client, **params):
     client.delete_db_instance(**params)
     return True
@@ -238,7 +242,7 @@ def wait_for_cluster(
         status = ((response.get("DBClusters") or [{}])[0]).get("Status", "unknown")
         if "Max attempts exceeded" in str(error):
             return AuroraClusterError(
-                f"Timed out after aurora_wait_timeout (wait_timeout) {_budget(timeout, wait_timeout)}s waiting for "
+                f"{timed_out_after(timeout, wait_timeout)} waiting for "
                 f"DB cluster {identifier} to be {goal}: it is {status}"
             )
         return AuroraClusterError(f"DB cluster {identifier} did not become {goal}: it is {status}")
@@ -259,7 +263,7 @@ def wait_for_cluster(
         raise AnsibleRDSError(message=f"Failed to wait for DB cluster {identifier} to be {goal}", exception=e) from e
 
 
-def wait_for_instances(
+def wait_for_members(
     client,
     identifier,
     *,
@@ -272,14 +276,19 @@ def wait_for_instances(
     clock=time.monotonic,
     wait_timeout=None,
 ):
-    """Poll the cluster's instances with one describe call per round until all are where they should be.
+    """Wait once, for the cluster to be available and for all its instances to be where they should be.
 
-    Instances created back to back come up at the same time, so one loop waits for all of them.
-    An instance in a failed state fails the wait at once; the timeout names every instance still
-    on its way.
+    Each round is one DescribeDBClusters and one DescribeDBInstances: instances requested right after
+    the cluster come up with it, so one loop waits for everything, not the cluster and then each
+    instance. An instance or the cluster in a failed state fails the wait at once; the timeout names
+    the cluster's state and every instance still on its way.
     """
     deadline = clock() + timeout
     while True:
+        cluster = describe_db_cluster(client, identifier)
+        status = cluster.get("Status") if cluster else "missing"
+        if classify(status) == FAILED:
+            raise AuroraClusterError(f"DB cluster {identifier} is {status} and does not become available on its own")
         members = [_member(i) for i in describe_cluster_instances(client, identifier)]
         progress = wait_progress(members, available=available, gone=gone, instance_class=instance_class)
         if progress.failed:
@@ -287,23 +296,151 @@ def wait_for_instances(
                 f"DB instances of cluster {identifier} are in a state they will not leave on their own: "
                 f"{describe_states(progress.failed)}"
             )
-        if progress.done:
+        if progress.done and status == AVAILABLE:
             return members
         remaining = deadline - clock()
         if remaining <= 0:
             gone_ids = set(i.lower() for i in gone)
             not_available = [p for p in progress.pending if p[0].lower() not in gone_ids]
             not_gone = [p for p in progress.pending if p[0].lower() in gone_ids]
-            parts = []
+            parts = [f"the cluster is {status}"]
             if not_available:
                 parts.append(f"not available yet: {describe_states(not_available)}")
             if not_gone:
                 parts.append(f"not deleted yet: {describe_states(not_gone)}")
             raise AuroraClusterError(
-                f"Timed out after aurora_wait_timeout (wait_timeout) {_budget(timeout, wait_timeout)}s waiting for "
-                f"the DB instances of cluster {identifier}; " + "; ".join(parts)
+                f"{timed_out_after(timeout, wait_timeout)} waiting for "
+                f"DB cluster {identifier} and its instances; " + "; ".join(parts) + ". AWS goes on without this run: "
+                "run again to wait for the rest"
             )
         sleep(min(delay, remaining))
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests AWS refuses during a transition: outlasted until the run's deadline
+# ---------------------------------------------------------------------------------------------
+
+
+def _status_of_cluster(client, identifier):
+    cluster = describe_db_cluster(client, identifier)
+    return cluster.get("Status", "unknown") if cluster else "gone"
+
+
+def _status_of_instance(client, cluster_id, instance_id):
+    instances = describe_cluster_instances(client, cluster_id)
+    found = [i for i in instances if _same_identifier(i["DBInstanceIdentifier"], instance_id)]
+    return found[0].get("DBInstanceStatus", "unknown") if found else "gone"
+
+
+def _outlasting(call, *, codes, what, state, wait_timeout, remaining, delay, sleep, progress=None):
+    """``call()``, repeated while AWS refuses it with a state fault among ``codes`` (waiting.outlast).
+
+    ``what`` says what the call does, ``state()`` what held it up, both for the message when the run's
+    deadline passes.
+    """
+
+    def timed_out(error):
+        code = error.exception.response["Error"]["Code"]
+        return AuroraClusterError(
+            f"{timed_out_after(None, wait_timeout)} waiting to {what}: {state()} ({code}). "
+            "AWS goes on without this run: run again later"
+        )
+
+    return outlast(
+        call, codes=codes, remaining=remaining, delay=delay, sleep=sleep, timed_out=timed_out, progress=progress
+    )
+
+
+def modify_cluster_when_ready(client, identifier, changes, **waiting):
+    """ModifyDBCluster, once the cluster has left ``creating`` (or any other transition)."""
+    return _outlasting(
+        lambda: modify_db_cluster(client, DBClusterIdentifier=identifier, ApplyImmediately=True, **changes),
+        codes=[CLUSTER_STATE_FAULT],
+        what=f"modify DB cluster {identifier}",
+        state=lambda: f"it is {_status_of_cluster(client, identifier)}",
+        **waiting,
+    )
+
+
+def modify_instance_when_ready(client, cluster_id, instance_id, instance_class, **waiting):
+    """ModifyDBInstance of the class, once the instance (and its cluster) can take it."""
+    return _outlasting(
+        lambda: modify_db_instance(
+            client, DBInstanceIdentifier=instance_id, DBInstanceClass=instance_class, ApplyImmediately=True
+        ),
+        codes=[CLUSTER_STATE_FAULT, *INSTANCE_STATE_FAULTS],
+        what=f"change the class of DB instance {instance_id}",
+        state=lambda: f"it is {_status_of_instance(client, cluster_id, instance_id)}",
+        **waiting,
+    )
+
+
+def create_instance_when_ready(client, params, **waiting):
+    """CreateDBInstance; AWS takes it while the cluster is ``creating``, and refuses it in some other states."""
+    cluster_id = params["DBClusterIdentifier"]
+    return _outlasting(
+        lambda: create_db_instance(client, **params),
+        codes=[CLUSTER_STATE_FAULT],
+        what=f"create DB instance {params['DBInstanceIdentifier']}",
+        state=lambda: f"DB cluster {cluster_id} is {_status_of_cluster(client, cluster_id)}",
+        **waiting,
+    )
+
+
+def restore_when_ready(client, params, **waiting):
+    """RestoreDBClusterFromSnapshot, once the snapshot is available: a final snapshot is ``creating``
+    while its cluster is being deleted."""
+    snapshot_id = params["SnapshotIdentifier"]
+
+    def snapshot_state():
+        snapshot = describe_cluster_snapshot(client, snapshot_id)
+        return f"DB cluster snapshot {snapshot_id} is {snapshot.get('Status') if snapshot else 'gone'}"
+
+    return _outlasting(
+        lambda: restore_db_cluster_from_snapshot(client, **params),
+        codes=[SNAPSHOT_STATE_FAULT],
+        what=f"restore DB cluster {params['DBClusterIdentifier']}",
+        state=snapshot_state,
+        **waiting,
+    )
+
+
+def delete_instance_once(client, cluster_id, instance_id, **waiting):
+    """DeleteDBInstance; an instance already being deleted (or gone) is progress, not an error."""
+    return _outlasting(
+        lambda: delete_db_instance(client, DBInstanceIdentifier=instance_id),
+        codes=INSTANCE_STATE_FAULTS,
+        what=f"delete DB instance {instance_id}",
+        state=lambda: f"it is {_status_of_instance(client, cluster_id, instance_id)}",
+        progress=lambda _error: _status_of_instance(client, cluster_id, instance_id) in (DELETING, "gone"),
+        **waiting,
+    )
+
+
+def delete_cluster_once(client, params, **waiting):
+    """DeleteDBCluster as soon as AWS takes it: once every member is ``deleting``, not once they are gone.
+
+    A cluster already being deleted (or gone) is progress, not an error.
+    """
+    identifier = params["DBClusterIdentifier"]
+
+    def members_state():
+        states = [
+            (i["DBInstanceIdentifier"], i.get("DBInstanceStatus", "unknown"))
+            for i in describe_cluster_instances(client, identifier)
+        ]
+        return f"it is {_status_of_cluster(client, identifier)}" + (
+            f", its instances: {describe_states(states)}" if states else ""
+        )
+
+    return _outlasting(
+        lambda: delete_db_cluster(client, **params),
+        codes=[CLUSTER_STATE_FAULT],
+        what=f"delete DB cluster {identifier}",
+        state=members_state,
+        progress=lambda _error: _status_of_cluster(client, identifier) in (DELETING, "gone"),
+        **waiting,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,9 +552,6 @@ def _subnet_group_azs(client, name):
     )
 
 
-def _budget(timeout, wait_timeout):
-    return wait_timeout if wait_timeout is not None else int(math.ceil(timeout))
-
 
 # ---------------------------------------------------------------------------------------------
 # ensure_*
@@ -525,7 +659,9 @@ def ensure_cluster_present(
         if engine_version:
             params["EngineVersion"] = engine_version
         with naming_resource(f"DB cluster {identifier} from snapshot {snapshot_identifier}"):
-            cluster = restore_db_cluster_from_snapshot(client, **params)
+            cluster = restore_when_ready(
+                client, params, wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep
+            )
     else:
         username, password = master_credentials()
         params.update(
@@ -670,17 +806,15 @@ def _converge(
         after = _predicted(before, cluster_changes, tags_to_set, tags_to_unset, plan, resized, new_class)
         return changed, {"cluster": before, "before": before, "after": after, "plan": planned}
 
-    if wait and cluster.get("Status") != AVAILABLE:
-        if classify(cluster.get("Status")) == FAILED:
-            raise AuroraClusterError(
-                f"DB cluster {identifier} is {cluster.get('Status')} and does not become available on its own"
-            )
-        wait_for_cluster(
-            client, identifier, timeout=remaining(), delay=delay, wait_timeout=wait_timeout, sleep=sleep, clock=clock
+    if wait and classify(cluster.get("Status")) == FAILED:
+        raise AuroraClusterError(
+            f"DB cluster {identifier} is {cluster.get('Status')} and does not become available on its own"
         )
+    # AWS's critical path: the instances are requested at once, also while the cluster is still
+    # creating (AWS accepts them then, as the documented procedure does), and everything is waited for
+    # once at the end. Only what AWS refuses during a transition waits for it, against the one deadline.
+    outlasting = dict(wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep)
     arn = cluster["DBClusterArn"]
-    if cluster_changes:
-        modify_db_cluster(client, DBClusterIdentifier=identifier, ApplyImmediately=True, **cluster_changes)
     if tags_to_unset:
         remove_tags_from_resource(client, arn, tags_to_unset)
     if tags_to_set:
@@ -695,14 +829,14 @@ def _converge(
         "PubliclyAccessible": False,
         "Tags": ansible_dict_to_boto3_tag_list(cluster_tags(identifier, desired["tags"])),
     }
-    _create_instances(client, cluster, plan.create, members, zones, instance_params, warn)
+    _create_instances(client, cluster, plan.create, members, zones, instance_params, warn, outlasting)
+    if cluster_changes:
+        modify_cluster_when_ready(client, identifier, cluster_changes, **outlasting)
     for instance_id in resized:
-        modify_db_instance(
-            client, DBInstanceIdentifier=instance_id, DBInstanceClass=desired["instance_class"], ApplyImmediately=True
-        )
+        modify_instance_when_ready(client, identifier, instance_id, desired["instance_class"], **outlasting)
     # Aurora instances never take a final snapshot: the cluster volume outlives them.
     for instance_id in plan.delete:
-        delete_db_instance(client, DBInstanceIdentifier=instance_id)
+        delete_instance_once(client, identifier, instance_id, **outlasting)
 
     waited = False
     if wait:
@@ -711,8 +845,8 @@ def _converge(
         gone = list(plan.delete) + [m["id"] for m in members if m["status"] == DELETING]
         expected_class = dict((i, desired["instance_class"]) for i in resized)
         progress = wait_progress(members, available=keep, gone=gone, instance_class=expected_class)
-        if changed or not progress.done:
-            wait_for_instances(
+        if changed or not progress.done or cluster.get("Status") != AVAILABLE:
+            wait_for_members(
                 client,
                 identifier,
                 available=keep,
@@ -751,7 +885,7 @@ def plan_summary(plan, wanted, *, created):
     }
 
 
-def _create_instances(client, cluster, planned, members, zones, params, warn):
+def _create_instances(client, cluster, planned, members, zones, params, warn, outlasting):
     """Create the ``planned`` instances back to back, with no wait in between: they come up in parallel.
 
     A zone without capacity for the instance class is left out for the rest of the run, and the
@@ -767,10 +901,10 @@ def _create_instances(client, cluster, planned, members, zones, params, warn):
     while pending:
         instance_id, az = pending[0]
         try:
-            if az:
-                create_db_instance(client, DBInstanceIdentifier=instance_id, AvailabilityZone=az, **params)
-            else:
-                create_db_instance(client, DBInstanceIdentifier=instance_id, **params)
+            placement = {"AvailabilityZone": az} if az else {}
+            create_instance_when_ready(
+                client, dict(params, DBInstanceIdentifier=instance_id, **placement), **outlasting
+            )
         except is_ansible_aws_error_code(NO_CAPACITY) as e:
             if not az:
                 where = "the zone AWS chose (the zones of the cluster's DB subnet group are unknown)"
@@ -812,7 +946,7 @@ def _snapshot_quota_message(identifier, params, earlier_finals, instances):
         )
     else:
         remove = " (aws rds describe-db-cluster-snapshots --snapshot-type manual lists them)"
-    gone = " Its instances are deleted already." if instances else ""
+    gone = " Its instances are being deleted already." if instances else ""
     return (
         f"DB cluster {identifier} was not deleted: AWS refused its final snapshot "
         f"{params['FinalDBSnapshotIdentifier']} because the account's quota of manual DB cluster snapshots is "
@@ -897,8 +1031,9 @@ def ensure_cluster_absent(
 ):
     """Delete the cluster's instances, then the cluster (with a final snapshot unless skipped).
 
-    The instances are always waited for, whatever ``wait`` says: RDS refuses to delete a cluster
-    that still has members. Deletion protection is never lifted here. ``state`` also lists, as
+    DeleteDBCluster follows as soon as every instance is deleting; ``wait`` then waits until the
+    cluster (and so its instances) is gone. A re-run during the deletion adopts it and waits. Deletion
+    protection is never lifted here. ``state`` also lists, as
     ``earlier_final_snapshots``, the final snapshots earlier deletes of the same name left behind.
     """
     remaining = deadline(wait_timeout, clock)
@@ -926,25 +1061,17 @@ def ensure_cluster_absent(
     if check_mode:
         return changed, state
 
+    outlasting = dict(wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep)
     for instance_id in to_delete:
-        delete_db_instance(client, DBInstanceIdentifier=instance_id)
-    if instances:
-        wait_for_instances(
-            client,
-            identifier,
-            gone=[i["DBInstanceIdentifier"] for i in instances],
-            timeout=remaining(),
-            delay=delay,
-            sleep=sleep,
-            clock=clock,
-            wait_timeout=wait_timeout,
-        )
+        delete_instance_once(client, identifier, instance_id, **outlasting)
+    # AWS takes DeleteDBCluster once every member is deleting, not only once they are gone: the
+    # cluster, its final snapshot and its instances then go away together.
     if not already_deleting:
         params = {"DBClusterIdentifier": identifier, "SkipFinalSnapshot": bool(skip_final_snapshot)}
         if not skip_final_snapshot:
             params["FinalDBSnapshotIdentifier"] = state["final_snapshot_identifier"]
         try:
-            delete_db_cluster(client, **params)
+            delete_cluster_once(client, params, **outlasting)
         except is_ansible_aws_error_code(SNAPSHOT_QUOTA_EXCEEDED) as e:
             raise AuroraClusterError(_snapshot_quota_message(identifier, params, earlier_finals, instances)) from e
     if wait:

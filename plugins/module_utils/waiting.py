@@ -3,19 +3,54 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""botocore waiters that keep waiting through throttling and eventual consistency."""
+"""Waiting on AWS: one deadline per run, state faults outlasted, botocore waiters that keep waiting.
+
+AWS's transitions take minutes (a DB instance is ``creating`` for 5-15 min, the network interfaces
+of a deleted one linger for up to about 20 min), and while one lasts AWS refuses what depends on it
+with a state fault (InvalidDBClusterStateFault, DependencyViolation, ...). amazon.aws's jittered
+backoff gives up after about 3 minutes: here such a fault is retried until the run's one deadline
+(``deadline(wait_timeout)``, shared by every step of a module's run) has passed.
+
+Polls are ``POLL_DELAY_VARIABLE`` seconds apart when that environment variable is set, and never
+further apart than each caller's own delay (15 s for a DB cluster): the tests and the benchmark set
+it to poll the emulator, whose AWS time mode scales AWS's minutes down to seconds, as often.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import is_ansible_aws_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+POLL_DELAY_VARIABLE = "KEYCLOAK_AURORA_POLL_DELAY"
+# Below this an emulator answering at once is polled in a busy loop.
+MIN_POLL_DELAY = 0.05
+
+
+def poll_delay(delay, environ=None):
+    """``delay``, or the shorter delay the environment variable POLL_DELAY_VARIABLE sets (seconds)."""
+    value = (os.environ if environ is None else environ).get(POLL_DELAY_VARIABLE)
+    try:
+        return min(delay, max(MIN_POLL_DELAY, float(value))) if value else delay
+    except ValueError:
+        return delay
+
+
+def timed_out_after(timeout, wait_timeout=None):
+    """How every wait's timeout message starts: the budget the user set, by the name they set it with.
+
+    ``wait_timeout`` is the module's option as given; ``timeout`` the seconds a caller was left with.
+    """
+    budget = wait_timeout if wait_timeout is not None else int(math.ceil(timeout))
+    return f"Timed out after aurora_wait_timeout (wait_timeout) {budget}s"
 
 
 def deadline(timeout, clock=time.monotonic):
@@ -23,6 +58,26 @@ def deadline(timeout, clock=time.monotonic):
     shared by the successive waits of a run."""
     end = clock() + timeout
     return lambda: max(0, end - clock())
+
+
+def outlast(call, *, codes, remaining, delay, timed_out, progress=None, sleep=time.sleep):
+    """``call()`` until AWS stops refusing it with one of ``codes``, state faults of a transition under way.
+
+    ``remaining`` is the run's deadline (``deadline``). ``progress(error)``, when given, tells whether
+    the refusal means the work is done already (e.g. "already being deleted"): then the call is not
+    repeated and None is returned. When the deadline passes, ``timed_out(error)`` gives the exception
+    raised, which names the resource and the state that held it up.
+    """
+    while True:
+        try:
+            return call()
+        except is_ansible_aws_error_code(list(codes)) as e:
+            if progress is not None and progress(e):
+                return None
+            left = remaining()
+            if left <= 0:
+                raise timed_out(e) from e
+            sleep(min(delay, left))
 
 
 def wait_patiently(

@@ -14,9 +14,11 @@ short_description: Create, scale and delete the Amazon Aurora PostgreSQL cluster
 description:
   - Creates the Aurora DB cluster O(identifier), or restores it from O(snapshot_identifier), and
     converges its DB instances C(<identifier>-instance-1) ... C(<identifier>-instance-N) to O(instances).
-  - Missing instances are created back to back, round-robin over the availability zones of the
-    cluster's DB subnet group in which the cluster keeps its storage (the cluster's C(AvailabilityZones)),
-    and then waited for in one loop. Scaling down removes the readers with the highest numbers, never
+  - Missing instances are requested right after the cluster is (AWS takes them while the cluster is still
+    C(creating), as the documented aws CLI procedure does), back to back, round-robin over the availability
+    zones of the cluster's DB subnet group in which the cluster keeps its storage (the cluster's
+    C(AvailabilityZones)). The cluster and all instances are then waited for once, together.
+  - Scaling down removes the readers with the highest numbers, never
     the writer, and names them in a warning first (in check mode too). Instances named otherwise are
     counted but left alone.
   - When AWS has no capacity for the instance class in a zone (C(InsufficientDBInstanceCapacity)), the
@@ -27,8 +29,14 @@ description:
     (O(instance_class), O(deletion_protection), O(backup_retention_period), O(vpc_security_group_ids),
     O(tags)); defaults apply to what is created. Settings AWS cannot change in place (storage
     encryption, DB subnet group, database name, master user name) are reported as warnings.
-  - O(state=absent) deletes the instances, then the cluster, with a final snapshot unless
-    O(skip_final_snapshot=true), and waits until they are gone. It never lifts deletion protection.
+  - O(state=absent) deletes the instances, then the cluster as soon as every instance is C(deleting)
+    (not once they are gone), with a final snapshot unless O(skip_final_snapshot=true), and waits until
+    the cluster is gone. It never lifts deletion protection.
+  - A run that meets a transition (instances C(creating) or C(deleting), a cluster being deleted by an
+    earlier O(state=absent) run) adopts it and waits; "already being deleted" is progress, not an error.
+  - Requests AWS refuses while a resource is in a transition (C(InvalidDBClusterStateFault),
+    C(InvalidDBInstanceState)) are repeated until O(wait_timeout) has passed, then the error names the
+    resource and its state.
   - Final snapshots are kept by AWS until someone deletes them, and count against the account's snapshot
     quota. O(state=absent) returns those that earlier deletes of the same cluster name left, as
     RV(earlier_final_snapshots). When the quota leaves no room for the final snapshot
@@ -156,15 +164,16 @@ options:
     type: str
   wait:
     description:
-      - Wait until the cluster and all its instances are available, or with O(state=absent) gone.
-      - With O(state=absent) the instances are always waited for, because AWS refuses to delete a
-        cluster that still has instances.
+      - Wait until the cluster and all its instances are available, or with O(state=absent) until the
+        cluster is gone.
+      - With O(wait=false) and O(state=absent), the run ends once AWS has taken the deletion of the cluster.
     type: bool
     default: true
   wait_timeout:
     description:
-      - How many seconds to wait, in all, for the cluster and its instances.
-      - On timeout the error names the instances not available yet and their states.
+      - How many seconds the whole run may wait in all, for the cluster and its instances and for the
+        transitions that make AWS refuse a request meanwhile. One budget for the run, not one per step.
+      - On timeout the error names the cluster's state and the instances not available yet and their states.
     type: int
     default: 3600
   tags:

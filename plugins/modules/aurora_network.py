@@ -22,9 +22,11 @@ description:
     a new VPC must be created, and concurrently. An existing VPC is always reused, never re-allocated.
   - Fails, and changes nothing, when two VPCs carry the same C(AuroraCluster) tag.
   - With O(state=absent), deletes the DB subnet group, the security group, the subnets and the VPC,
-    retrying while AWS reports that something still uses them (the network interfaces of deleted DB
-    instances linger), for at most O(wait_timeout) seconds each; giving up is a failure. Delete the
-    Aurora cluster and the peering connections first.
+    each as soon as AWS lets it go - the subnet group once the DB cluster is gone, the security group
+    and the subnets once the network interfaces in them are gone (those of deleted DB instances linger
+    for minutes, up to about 20) - all within one O(wait_timeout). When that passes, the error names
+    what is still in use and the network interfaces holding it, with their subnets. Delete the Aurora
+    cluster and the peering connections first.
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
 options:
@@ -41,8 +43,8 @@ options:
     default: present
   wait_timeout:
     description:
-      - With O(state=absent), seconds to keep retrying the deletion of each resource that AWS still
-        reports in use.
+      - With O(state=absent), how many seconds the whole run may wait, in all, for AWS to let go of
+        the resources it still reports in use. One budget for the run, not one per resource.
     type: int
     default: 900
   vpc_cidr:

@@ -3,7 +3,11 @@ import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from aws_fakes import FakeClock
 
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import MIN_POLL_DELAY
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import POLL_DELAY_VARIABLE
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import outlast
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import poll_delay
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import wait_patiently
 
 
@@ -103,3 +107,73 @@ def test_a_deadline_counts_down_one_budget_and_never_below_zero():
     assert remaining() == 70
     clock.sleep(80)
     assert remaining() == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, 15), ("", 15), ("0.5", 0.5), ("60", 15), ("0", MIN_POLL_DELAY), ("soon", 15)],
+    ids=["unset", "empty", "shorter", "never-longer", "never-busy", "not-a-number"],
+)
+def test_the_environment_shortens_the_poll_delay_only(value, expected):
+    environ = {} if value is None else {POLL_DELAY_VARIABLE: value}
+    assert poll_delay(15, environ) == expected
+
+
+def state_fault(code="InvalidDBClusterStateFault"):
+    error = botocore.exceptions.ClientError({"Error": {"Code": code, "Message": code}}, "ModifyDBCluster")
+    return AnsibleAWSError(message="modify DB cluster", exception=error)
+
+
+class Refusing:
+    """A call refused with a state fault the first ``times`` times."""
+
+    def __init__(self, times, code="InvalidDBClusterStateFault"):
+        self.times, self.code, self.calls = times, code, 0
+
+    def __call__(self):
+        self.calls += 1
+        if self.calls <= self.times:
+            raise state_fault(self.code)
+        return "done"
+
+
+class Stuck(Exception):
+    pass
+
+
+def outlast_with(call, clock, timeout=60, **kwargs):
+    return outlast(
+        call,
+        codes=["InvalidDBClusterStateFault"],
+        remaining=deadline(timeout, clock),
+        delay=10,
+        sleep=clock.sleep,
+        timed_out=lambda e: Stuck(e.exception.response["Error"]["Code"]),
+        **kwargs,
+    )
+
+
+def test_a_state_fault_is_outlasted_until_the_call_goes_through():
+    clock, call = FakeClock(), Refusing(3)
+    assert outlast_with(call, clock) == "done"
+    assert call.calls == 4 and clock.sleeps == [10, 10, 10]
+
+
+def test_a_state_fault_past_the_deadline_is_the_callers_error():
+    clock, call = FakeClock(), Refusing(1000)
+    with pytest.raises(Stuck, match="InvalidDBClusterStateFault"):
+        outlast_with(call, clock, timeout=25)
+    assert clock.sleeps == [10, 10, 5]
+
+
+def test_other_errors_are_not_outlasted():
+    clock, call = FakeClock(), Refusing(1, code="AccessDenied")
+    with pytest.raises(AnsibleAWSError):
+        outlast_with(call, clock)
+    assert call.calls == 1 and clock.sleeps == []
+
+
+def test_a_refusal_that_means_done_ends_it_without_a_retry():
+    clock, call = FakeClock(), Refusing(1)
+    assert outlast_with(call, clock, progress=lambda e: True) is None
+    assert call.calls == 1 and clock.sleeps == []

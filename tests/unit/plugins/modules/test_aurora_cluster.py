@@ -59,6 +59,12 @@ class FakeWaiter:
                 )
             cluster["Status"] = "available"
         elif self.name == "db_cluster_deleted":
+            if self.rds.cluster_never_deleted:
+                raise botocore.exceptions.WaiterError(
+                    name="DBClusterDeleted",
+                    reason="Max attempts exceeded",
+                    last_response={"DBClusters": [{"Status": "deleting"}]},
+                )
             self.rds.clusters.pop(identifier, None)
 
 
@@ -76,12 +82,19 @@ class FakeRDS:
         self.no_capacity = set()
         self.snapshot_quota_reached = False
         self.cluster_never_available = False
+        self.cluster_never_deleted = False
         self.waiter_errors = []
+        # {method name: [error code, ...]}: the next calls of that method answer these state faults
+        self.faults = {}
 
     # helpers ------------------------------------------------------------------------------------
 
     def names(self):
         return [name for name, _kwargs in self.calls]
+
+    def _fault(self, name):
+        if self.faults.get(name):
+            raise client_error(self.faults[name].pop(0), name)
 
     def mutating(self):
         return [name for name in self.names() if name in MUTATING]
@@ -149,7 +162,12 @@ class FakeRDS:
         self.calls.append(("describe_db_clusters", {"DBClusterIdentifier": DBClusterIdentifier}))
         if DBClusterIdentifier.lower() not in self.clusters:
             raise client_error("DBClusterNotFoundFault", "DescribeDBClusters")
-        return {"DBClusters": [self._cluster_view(self.clusters[DBClusterIdentifier.lower()])]}
+        cluster = self.clusters[DBClusterIdentifier.lower()]
+        view = self._cluster_view(cluster)
+        # Time passes between two polls: a new cluster is available the next time it is described.
+        if cluster["Status"] == "creating" and not self.cluster_never_available:
+            cluster["Status"] = "available"
+        return {"DBClusters": [view]}
 
     def _describe_db_instances(self, Filters):
         self.calls.append(("describe_db_instances", {"Filters": Filters}))
@@ -226,6 +244,7 @@ class FakeRDS:
 
     def restore_db_cluster_from_snapshot(self, **kwargs):
         self.calls.append(("restore_db_cluster_from_snapshot", kwargs))
+        self._fault("restore_db_cluster_from_snapshot")
         cluster = self.add_cluster(
             kwargs["DBClusterIdentifier"],
             status="creating",
@@ -239,6 +258,7 @@ class FakeRDS:
 
     def modify_db_cluster(self, **kwargs):
         self.calls.append(("modify_db_cluster", kwargs))
+        self._fault("modify_db_cluster")
         cluster = self.clusters[kwargs["DBClusterIdentifier"]]
         for key in ("DeletionProtection", "BackupRetentionPeriod"):
             if key in kwargs:
@@ -247,8 +267,13 @@ class FakeRDS:
 
     def delete_db_cluster(self, **kwargs):
         self.calls.append(("delete_db_cluster", kwargs))
+        self._fault("delete_db_cluster")
         cluster = self.clusters[kwargs["DBClusterIdentifier"].lower()]
-        if any(i["DBClusterIdentifier"] == cluster["DBClusterIdentifier"] for i in self.instances.values()):
+        if cluster["Status"] == "deleting":
+            raise client_error("InvalidDBClusterStateFault", "DeleteDBCluster")
+        members = [i for i in self.instances.values() if i["DBClusterIdentifier"] == cluster["DBClusterIdentifier"]]
+        # AWS takes it once every member is deleting
+        if any(i["DBInstanceStatus"] != "deleting" for i in members):
             raise client_error("InvalidDBClusterStateFault", "DeleteDBCluster")
         if not kwargs["SkipFinalSnapshot"]:
             if self.snapshot_quota_reached:
@@ -259,6 +284,7 @@ class FakeRDS:
 
     def create_db_instance(self, **kwargs):
         self.calls.append(("create_db_instance", kwargs))
+        self._fault("create_db_instance")
         if kwargs.get("AvailabilityZone") in self.no_capacity:
             raise client_error("InsufficientDBInstanceCapacity", "CreateDBInstance")
         identifier = kwargs["DBInstanceIdentifier"].lower()
@@ -273,6 +299,7 @@ class FakeRDS:
 
     def modify_db_instance(self, **kwargs):
         self.calls.append(("modify_db_instance", kwargs))
+        self._fault("modify_db_instance")
         instance = self.instances[kwargs["DBInstanceIdentifier"]]
         instance["_new_class"] = kwargs["DBInstanceClass"]
         instance["DBInstanceStatus"] = "modifying"
@@ -280,6 +307,7 @@ class FakeRDS:
 
     def delete_db_instance(self, **kwargs):
         self.calls.append(("delete_db_instance", kwargs))
+        self._fault("delete_db_instance")
         if kwargs["DBInstanceIdentifier"] not in self.instances:
             raise client_error("DBInstanceNotFound", "DeleteDBInstance")
         self.instances[kwargs["DBInstanceIdentifier"]]["DBInstanceStatus"] = "deleting"
@@ -365,8 +393,12 @@ def test_create_describes_first_then_creates_cluster_and_instances(rds, clock):
         "VpcSecurityGroupIds": ["sg-1"],
         "Tags": [{"Key": "team", "Value": "sso"}, {"Key": "AuroraCluster", "Value": "kc"}],
     }
-    # the cluster is waited for with botocore's waiter before the instances are created
-    assert rds.names().index("waiter.db_cluster_available") < rds.names().index("create_db_instance")
+    # AWS's critical path: the instances are requested right after the cluster, while it is still
+    # creating (nothing waits or polls its state in between), then everything is waited for once
+    after_cluster = rds.names()[rds.names().index("create_db_cluster") + 1 :]
+    assert after_cluster[:3] == ["describe_db_subnet_groups", "create_db_instance", "create_db_instance"]
+    assert rds.called("create_db_instance")[0]["DBClusterIdentifier"] == "kc"
+    assert not any(name.startswith("waiter.") for name in rds.names())
     instances = rds.called("create_db_instance")
     assert [(i["DBInstanceIdentifier"], i["AvailabilityZone"]) for i in instances] == [
         ("kc-instance-1", "eu-west-1a"),
@@ -487,42 +519,86 @@ def test_check_mode_on_a_new_cluster(rds, clock):
 
 def test_cluster_that_never_becomes_available(rds, clock):
     rds.cluster_never_available = True
-    with pytest.raises(
-        AuroraClusterError,
-        match=r"Timed out after aurora_wait_timeout \(wait_timeout\) 60s waiting for DB cluster kc to be "
-        "available: it is creating",
-    ):
+    with pytest.raises(AuroraClusterError) as raised:
         present(rds, clock, master_credentials=credentials, wait_timeout=60)
-    assert rds.called("create_db_instance") == []
-    (wait,) = rds.called("waiter.db_cluster_available")
-    assert wait["WaiterConfig"] == {"Delay": 10, "MaxAttempts": 6}
-
-
-def test_cluster_wait_survives_a_throttled_poll(rds, clock):
-    rds.waiter_errors.append(
-        botocore.exceptions.WaiterError(
-            name="DBClusterAvailable",
-            reason="An error occurred (Throttling): Rate exceeded",
-            last_response={"Error": {"Code": "Throttling", "Message": "Rate exceeded"}},
-        )
+    assert str(raised.value).startswith(
+        "Timed out after aurora_wait_timeout (wait_timeout) 60s waiting for DB cluster kc and its instances; "
+        "the cluster is creating"
     )
-    changed, state = present(rds, clock, master_credentials=credentials)
-    assert changed
-    assert len(rds.called("waiter.db_cluster_available")) == 2
-    assert state["cluster"]["status"] == "available"
+    # the instances were requested at once, without waiting for the cluster
+    assert len(rds.called("create_db_instance")) == 2
+    assert sum(clock.sleeps) == 60
 
 
 def test_cluster_in_a_failed_state_fails_the_wait(rds, clock):
-    rds.waiter_errors.append(
-        botocore.exceptions.WaiterError(
-            name="DBClusterAvailable",
-            reason="Waiter encountered a terminal failure state",
-            last_response={"DBClusters": [{"Status": "incompatible-parameters"}]},
-        )
+    rds.cluster_never_available = True
+    rds.add_cluster(status="incompatible-parameters")
+    with pytest.raises(AuroraClusterError, match="is incompatible-parameters and does not become available"):
+        present(rds, clock)
+    assert rds.mutating() == []
+
+
+def test_a_cluster_turning_to_a_failed_state_during_the_wait_ends_it_at_once(rds, clock):
+    rds.cluster_never_available = True
+    rds.add_cluster(status="creating")
+    rds.add_instance("kc-instance-1", "eu-west-1a", status="creating")
+    rds.scripts["kc-instance-1"] = ["creating"] * 100
+
+    def fail_cluster(seconds):
+        clock.sleep(seconds)
+        rds.clusters["kc"]["Status"] = "inaccessible-encryption-credentials"
+
+    with pytest.raises(AuroraClusterError, match="kc is inaccessible-encryption-credentials and does not become"):
+        ensure_cluster_present(rds, identifier="kc", sleep=fail_cluster, clock=clock, delay=10)
+    assert clock.sleeps == [10]
+
+
+# state faults: outlasted against the run's one deadline ------------------------------------------
+
+
+def test_a_state_fault_is_outlasted_then_the_request_goes_through(rds, clock):
+    existing_two(rds)
+    rds.faults["modify_db_cluster"] = ["InvalidDBClusterStateFault"] * 3
+    changed, _state = present(rds, clock, deletion_protection=True)
+    assert changed
+    assert len(rds.called("modify_db_cluster")) == 4
+    assert clock.sleeps[:3] == [10, 10, 10]
+
+
+def test_a_state_fault_past_the_deadline_names_the_resource_and_its_state(rds, clock):
+    existing_two(rds)
+    rds.clusters["kc"]["Status"] = "modifying"
+    rds.cluster_never_available = True
+    rds.faults["modify_db_cluster"] = ["InvalidDBClusterStateFault"] * 1000
+    with pytest.raises(AuroraClusterError) as raised:
+        present(rds, clock, deletion_protection=True, wait_timeout=30)
+    assert str(raised.value).startswith(
+        "Timed out after aurora_wait_timeout (wait_timeout) 30s"
+        " waiting to modify DB cluster kc: it is modifying (InvalidDBClusterStateFault)"
     )
-    with pytest.raises(AuroraClusterError, match="did not become available: it is incompatible-parameters"):
-        present(rds, clock, master_credentials=credentials)
-    assert rds.called("create_db_instance") == []
+    assert sum(clock.sleeps) == 30
+
+
+def test_every_step_shares_the_one_deadline_of_the_run(rds, clock):
+    existing_two(rds)
+    rds.faults["modify_db_cluster"] = ["InvalidDBClusterStateFault"] * 4  # 40 s of the 60
+    rds.scripts["kc-instance-3"] = ["creating"] * 1000
+    with pytest.raises(
+        AuroraClusterError,
+        match=(
+            r"Timed out after aurora_wait_timeout \(wait_timeout\) 60s"
+            r".*kc-instance-3 \(creating\)"
+        ),
+    ):
+        present(rds, clock, instances=3, deletion_protection=True, wait_timeout=60)
+    assert sum(clock.sleeps) == 60
+
+
+def test_an_instance_a_state_fault_holds_up_is_created_once_it_clears(rds, clock):
+    rds.faults["create_db_instance"] = ["InvalidDBClusterStateFault"] * 2
+    present(rds, clock, master_credentials=credentials, instances=1)
+    assert len(rds.called("create_db_instance")) == 3
+    assert len(rds.instances) == 1
 
 
 # present: zones and capacity ---------------------------------------------------------------------
@@ -933,11 +1009,11 @@ def test_wait_for_instances_left_creating_by_an_interrupted_run(rds, clock):
     assert [m["db_instance_status"] for m in state["cluster"]["members"]] == ["available", "available"]
 
 
-def test_wait_for_instances_directly(rds, clock):
+def test_wait_for_members_directly(rds, clock):
     rds.add_cluster()
     rds.add_instance("kc-instance-1", "eu-west-1a", status="creating")
     rds.scripts["kc-instance-1"] = ["backing-up", "available"]
-    rds_cluster.wait_for_instances(
+    rds_cluster.wait_for_members(
         rds, "kc", available=["kc-instance-1"], timeout=100, delay=5, sleep=clock.sleep, clock=clock
     )
     assert clock.sleeps == [5, 5]
@@ -1074,12 +1150,70 @@ def test_absent_on_a_full_snapshot_quota_without_earlier_final_snapshots(rds, cl
     assert "aurora_skip_final_snapshot=true" in message
 
 
-def test_absent_times_out_on_instances(rds, clock):
+def test_absent_deletes_the_cluster_once_its_instances_are_deleting_not_gone(rds, clock):
     existing_two(rds)
     rds.scripts["kc-instance-2"] = ["deleting"] * 1000
-    with pytest.raises(AuroraClusterError, match=r"not deleted yet: kc-instance-2 \(deleting\)"):
+    changed, _state = absent(rds, clock, wait_timeout=20)
+    assert changed
+    assert rds.mutating() == ["delete_db_instance", "delete_db_instance", "delete_db_cluster"]
+    assert "describe_db_instances" not in rds.names()[rds.names().index("delete_db_instance") :]
+    assert clock.sleeps == []
+
+
+def test_absent_times_out_naming_the_cluster_still_deleting(rds, clock):
+    existing_two(rds)
+    rds.cluster_never_deleted = True
+    with pytest.raises(
+        AuroraClusterError,
+        match=(
+            r"Timed out after aurora_wait_timeout \(wait_timeout\) 20s"
+            r" .*kc to be deleted: it is deleting"
+        ),
+    ):
         absent(rds, clock, wait_timeout=20)
-    assert rds.called("delete_db_cluster") == []
+    assert rds.called("delete_db_cluster")
+
+
+def test_absent_outlasts_a_cluster_refusing_while_aws_does_not_see_every_member_deleting(rds, clock):
+    existing_two(rds)
+    rds.faults["delete_db_cluster"] = ["InvalidDBClusterStateFault"] * 2
+    changed, _state = absent(rds, clock)
+    assert changed
+    assert len(rds.called("delete_db_cluster")) == 3
+    assert clock.sleeps == [10, 10]
+
+
+def test_instances_and_a_cluster_already_being_deleted_are_progress_not_errors(rds, clock):
+    existing_two(rds)
+
+    def someone_else_deleted_it(name):
+        # another run's delete got there between this run's describe and its own delete
+        if name == "delete_db_instance":
+            for instance in rds.instances.values():
+                instance["DBInstanceStatus"] = "deleting"
+            raise client_error("InvalidDBInstanceState", name)
+        if name == "delete_db_cluster":
+            rds.clusters["kc"]["Status"] = "deleting"
+            raise client_error("InvalidDBClusterStateFault", name)
+
+    rds._fault = someone_else_deleted_it
+    changed, _state = absent(rds, clock)
+    assert changed
+    assert len(rds.called("delete_db_instance")) == 2 and len(rds.called("delete_db_cluster")) == 1
+    assert clock.sleeps == []
+    assert "kc" not in rds.clusters
+
+
+def test_a_rerun_during_the_delete_adopts_it_and_waits(rds, clock):
+    existing_two(rds)
+    rds.clusters["kc"]["Status"] = "deleting"
+    for instance in rds.instances.values():
+        instance["DBInstanceStatus"] = "deleting"
+    changed, state = absent(rds, clock)
+    assert not changed
+    assert rds.mutating() == []
+    assert rds.called("waiter.db_cluster_deleted")
+    assert "final_snapshot_identifier" not in state
 
 
 # master credentials -----------------------------------------------------------------------------
@@ -1148,3 +1282,19 @@ def test_module_refuses_bad_input_before_any_call(params, message):
     with pytest.raises(AuroraClusterError) as raised:
         aurora_cluster.run(FakeModule(**params))
     assert message in str(raised.value)
+
+
+def test_a_restore_waits_for_a_final_snapshot_still_being_taken(rds, clock):
+    rds.add_snapshot("kc-final-1")
+    rds.snapshots["kc-final-1"]["Status"] = "creating"
+    rds.faults["restore_db_cluster_from_snapshot"] = ["InvalidDBClusterSnapshotStateFault"] * 1000
+    with pytest.raises(AuroraClusterError) as raised:
+        present(rds, clock, snapshot_identifier="kc-final-1", wait_timeout=20)
+    assert str(raised.value).startswith(
+        "Timed out after aurora_wait_timeout (wait_timeout) 20s"
+        " waiting to restore DB cluster kc: DB cluster snapshot kc-final-1 is creating"
+    )
+
+    rds.faults["restore_db_cluster_from_snapshot"] = ["InvalidDBClusterSnapshotStateFault"]
+    changed, _state = present(rds, clock, snapshot_identifier="kc-final-1")
+    assert changed and "kc" in rds.clusters
