@@ -133,16 +133,20 @@ def spread_over_zones(cluster, identifiers, members, availability_zones):
     return spread
 
 
-def wanted_count(requested, members):
+def wanted_count(requested, members, creating=None):
     """How many instances a cluster with ``members`` is to have when ``requested`` were asked for.
 
-    An explicit ``requested`` wins. Without it an existing cluster keeps the count it has, as it
-    keeps its instance class and engine version: the default applies to what is created. A
-    cluster without an active member (new, or left so by a run interrupted before its instances
-    were requested) gets ``DEFAULT_INSTANCES``: it serves nothing without them.
+    An explicit ``requested`` wins. Without it, a cluster whose creation is not finished
+    (``creating``: the count that creation was asked for) gets that count, so an interrupted run
+    ends as an uninterrupted one; any other existing cluster keeps the count it has, as it keeps
+    its instance class and engine version: the default applies to what is created. A cluster
+    without an active member (left so by a run interrupted before its instances were requested)
+    gets ``DEFAULT_INSTANCES``: it serves nothing without them.
     """
     if requested is not None:
         return requested
+    if creating is not None:
+        return creating
     active = sum(1 for m in members if m.get("status") != DELETING)
     return active or DEFAULT_INSTANCES
 

@@ -16,6 +16,10 @@ import re
 
 CLUSTER_TAG = "AuroraCluster"
 ROSA_CLUSTER_TAG = "RosaCluster"
+# On a DB cluster this collection is creating: the instance count the creation was asked for, until
+# they are all available. A run interrupted before then is finished by the next one, which reads the
+# count here; without it, an existing cluster keeps the instances it has.
+CREATING_TAG = "AuroraCreatingInstances"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|-(?!-))*$")
 IDENTIFIER_RULES = (

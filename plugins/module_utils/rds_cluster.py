@@ -47,6 +47,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan impo
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import usable_zones
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import wait_progress
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import wanted_count
+from ansible_collections.keycloak.aurora.plugins.module_utils.naming import CREATING_TAG
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import cluster_tags
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import instance_number
 from ansible_collections.keycloak.aurora.plugins.module_utils.secret import read_credentials
@@ -646,7 +647,8 @@ def ensure_cluster_present(
         after = _predicted_new(desired, plan, subnet_group, snapshot_identifier)
         return True, {"cluster": {}, "before": {}, "after": after, "plan": plan_summary(plan, wanted, created=True)}
 
-    cluster_tag_list = ansible_dict_to_boto3_tag_list(cluster_tags(identifier, tags))
+    creating = {CREATING_TAG: str(wanted_count(instances, []))}
+    cluster_tag_list = ansible_dict_to_boto3_tag_list({**cluster_tags(identifier, tags), **creating})
     params = {"DBClusterIdentifier": identifier, "Engine": engine, "Tags": cluster_tag_list}
     if db_subnet_group_name:
         params["DBSubnetGroupName"] = db_subnet_group_name
@@ -735,8 +737,16 @@ def _cluster_changes(cluster, desired):
 def _tag_changes(cluster, desired):
     if desired["tags"] is None:
         return {}, []
+    # The creation marker is the run's own bookkeeping, not one of the user's tags: never purged here.
     current = boto3_tag_list_to_ansible_dict(cluster.get("TagList") or [])
+    current.pop(CREATING_TAG, None)
     return compare_aws_tags(current, cluster_tags(desired["identifier"], desired["tags"]), desired["purge_tags"])
+
+
+def _creating_count(cluster):
+    """The instance count of this collection's unfinished creation of ``cluster``, or None."""
+    value = boto3_tag_list_to_ansible_dict(cluster.get("TagList") or []).get(CREATING_TAG)
+    return int(value) if value and value.isdigit() else None
 
 
 def _class_changes(cluster_id, members, plan, instance_class):
@@ -772,7 +782,9 @@ def _converge(
 
     instances = describe_cluster_instances(client, identifier) if not created else []
     members = _members(cluster, instances)
-    wanted = wanted_count(desired["instances"], members)
+    # A cluster created by this run carries the marker too, whether or not AWS's answer shows its tags.
+    creating = wanted_count(desired["instances"], []) if created else _creating_count(cluster)
+    wanted = wanted_count(desired["instances"], members, creating)
     plan = plan_instances(identifier, wanted, members, [])
     zones = []
     if plan.create:
@@ -859,6 +871,10 @@ def _converge(
                 wait_timeout=wait_timeout,
             )
             waited = True
+        if creating is not None:
+            # Every instance is available: the creation is finished, and from now on the cluster keeps its count.
+            remove_tags_from_resource(client, arn, [CREATING_TAG])
+            changed = True
     if changed or waited:
         cluster = describe_db_cluster(client, identifier) or cluster
         instances = describe_cluster_instances(client, identifier)

@@ -78,6 +78,9 @@ options:
       - How many DB instances the cluster has, 1 to 16 (one writer, the others readers).
       - When not set, a new cluster gets V(2) (a writer and a reader in two zones) and an existing
         cluster keeps the instances it has (V(2) when it has none).
+      - A cluster this module creates carries the tag C(AuroraCreatingInstances) (the count asked for) until all its
+        instances are available; a run interrupted before then is finished by the next, which creates the rest of
+        that count even when this option is not set.
       - Instances not named C(<identifier>-instance-N) count too.
     type: int
   instance_class:

@@ -238,7 +238,7 @@ class FakeRDS:
                 {"VpcSecurityGroupId": g, "Status": "active"} for g in kwargs.get("VpcSecurityGroupIds", [])
             ],
             BackupRetentionPeriod=kwargs.get("BackupRetentionPeriod", 1),
-            TagList=kwargs["Tags"],
+            TagList=list(kwargs["Tags"]),
         )
         return {"DBCluster": self._cluster_view(cluster)}
 
@@ -252,7 +252,7 @@ class FakeRDS:
             DatabaseName="keycloak",
             StorageEncrypted=False,
             DBSubnetGroup=kwargs.get("DBSubnetGroupName", "default"),
-            TagList=kwargs["Tags"],
+            TagList=list(kwargs["Tags"]),
         )
         return {"DBCluster": self._cluster_view(cluster)}
 
@@ -313,11 +313,19 @@ class FakeRDS:
         self.instances[kwargs["DBInstanceIdentifier"]]["DBInstanceStatus"] = "deleting"
         return {"DBInstance": {}}
 
+    def _tagged(self, arn):
+        return next(c for c in self.clusters.values() if c["DBClusterArn"] == arn)["TagList"]
+
     def add_tags_to_resource(self, **kwargs):
         self.calls.append(("add_tags_to_resource", kwargs))
+        tags = self._tagged(kwargs["ResourceName"])
+        keys = {tag["Key"] for tag in kwargs["Tags"]}
+        tags[:] = [tag for tag in tags if tag["Key"] not in keys] + list(kwargs["Tags"])
 
     def remove_tags_from_resource(self, **kwargs):
         self.calls.append(("remove_tags_from_resource", kwargs))
+        tags = self._tagged(kwargs["ResourceName"])
+        tags[:] = [tag for tag in tags if tag["Key"] not in kwargs["TagKeys"]]
 
 
 class FakeSecrets:
@@ -391,7 +399,11 @@ def test_create_describes_first_then_creates_cluster_and_instances(rds, clock):
         "DeletionProtection": False,
         "DBSubnetGroupName": "kc-subnet-group",
         "VpcSecurityGroupIds": ["sg-1"],
-        "Tags": [{"Key": "team", "Value": "sso"}, {"Key": "AuroraCluster", "Value": "kc"}],
+        "Tags": [
+            {"Key": "team", "Value": "sso"},
+            {"Key": "AuroraCluster", "Value": "kc"},
+            {"Key": "AuroraCreatingInstances", "Value": "2"},
+        ],
     }
     # AWS's critical path: the instances are requested right after the cluster, while it is still
     # creating (nothing waits or polls its state in between), then everything is waited for once
@@ -762,6 +774,43 @@ def test_a_cluster_without_instances_gets_two_when_instances_is_not_set(rds, clo
         {"db_instance_identifier": "kc-instance-1", "availability_zone": "eu-west-1a"},
         {"db_instance_identifier": "kc-instance-2", "availability_zone": "eu-west-1b"},
     ]
+
+
+def creating_marker(rds):
+    return [t["Value"] for t in rds.clusters["kc"]["TagList"] if t["Key"] == "AuroraCreatingInstances"]
+
+
+def test_a_creation_interrupted_after_its_first_instance_is_finished_to_the_count_it_was_asked_for(rds, clock):
+    # CreateDBCluster carried the marker; the run died after the first CreateDBInstance.
+    rds.add_cluster(TagList=[{"Key": "AuroraCluster", "Value": "kc"}, {"Key": "AuroraCreatingInstances", "Value": "2"}])
+    rds.add_instance("kc-instance-1", "eu-west-1a", writer=True, status="creating")
+    changed, state = present(rds, clock, tags={})  # purge_tags=True leaves the marker to the creation
+    assert changed
+    assert [c["DBInstanceIdentifier"] for c in rds.called("create_db_instance")] == ["kc-instance-2"]
+    assert state["plan"]["instances"] == 2
+    # only once every instance is available is the creation finished: the marker goes last
+    removal = rds.names().index("remove_tags_from_resource")
+    assert removal > max(n for n, name in enumerate(rds.names()) if name == "describe_db_instances" and n < removal)
+    assert creating_marker(rds) == []
+    # from now on the cluster keeps its count: nothing more to do
+    rds.calls.clear()
+    changed, _state = present(rds, clock, tags={})
+    assert not changed and rds.mutating() == []
+
+
+def test_a_finished_creation_drops_its_marker_and_an_explicit_count_still_wins(rds, clock):
+    changed, _state = present(rds, clock, master_credentials=credentials, instances=3)
+    assert changed
+    assert creating_marker(rds) == []
+    assert len(rds.called("create_db_instance")) == 3
+    (removed,) = rds.called("remove_tags_from_resource")
+    assert removed["TagKeys"] == ["AuroraCreatingInstances"]
+
+
+def test_a_creation_not_waited_for_keeps_its_marker(rds, clock):
+    present(rds, clock, master_credentials=credentials, wait=False)
+    assert creating_marker(rds) == ["2"]
+    assert rds.called("remove_tags_from_resource") == []
 
 
 def test_a_new_cluster_gets_two_instances_when_instances_is_not_set(rds, clock):
