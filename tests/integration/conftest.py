@@ -6,9 +6,11 @@ rosa:            rosa(name, region=..., machine_cidr=..., kind=..., azs=..., wor
 postgres:        a running PostgreSQL server for one test (tools/emulator/postgres.py): database and
                  login role keycloak on 127.0.0.1, password in postgres.password.
 own_tmpdir:      a TMPDIR of the test's own, with a short path, for ansible-playbook runs that use kubernetes.core.
+(autouse)        the session's ansible-playbook runs share their AnsiballZ payloads (tools/ansible_run.py).
 """
 
 import functools
+import os
 import shutil
 import sys
 import tempfile
@@ -19,6 +21,16 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_ansiballz_cache(tmp_path_factory):
+    """Each module is built into its payload once per session (each xdist worker), not once per run."""
+    from tools.ansible_run import SHARED_ANSIBALLZ_CACHE
+
+    os.environ[SHARED_ANSIBALLZ_CACHE] = str(tmp_path_factory.mktemp("ansiballz_cache"))
+    yield
+    os.environ.pop(SHARED_ANSIBALLZ_CACHE, None)
 
 
 @pytest.fixture(scope="session")
