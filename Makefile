@@ -35,7 +35,7 @@ unit: venv
 	$(BIN)/pytest -q tests/unit
 
 integration: venv
-	$(BIN)/pytest -q -n auto tests/integration
+	$(BIN)/pytest -q -n auto --dist worksteal tests/integration
 
 lint: venv
 	$(BIN)/ruff check .

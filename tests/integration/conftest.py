@@ -23,6 +23,18 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 
+# Modules holding the longest tests (a whole lifecycle in one test), run first: started last, one of
+# them would leave the other workers of `pytest -n` idle at the end of the run.
+LONGEST_FIRST = ("test_permissions.py", "test_molecule.py", "test_interruption.py")
+
+
+def pytest_collection_modifyitems(items):
+    """The modules of LONGEST_FIRST first; the order within each module, and of the others, unchanged
+    (a module's tests stay together, so its module-scoped fixtures are built once per worker)."""
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _shared_ansiballz_cache(tmp_path_factory):
     """Each module is built into its payload once per session (each xdist worker), not once per run."""
