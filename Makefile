@@ -43,7 +43,7 @@ unit: venv
 	$(BIN)/pytest -q tests/unit
 
 integration: venv postgresql
-	$(BIN)/pytest -q -n auto tests/integration
+	$(BIN)/pytest -q -n auto --dist worksteal tests/integration
 
 lint: venv
 	$(BIN)/ruff check .

@@ -15,6 +15,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = REPO_ROOT / "playbooks"
 COLLECTIONS_PATH = REPO_ROOT / "build" / "collections"
 BIN = Path(sys.executable).parent
+# Set by the test session (tests/integration/conftest.py) to a directory of its own: its runs then
+# share their AnsiballZ payloads there and skip work no test looks at (QUICK_TEST_SETTINGS). The
+# demo and the benchmark leave it unset and run as a user would.
+SHARED_ANSIBALLZ_CACHE = "KEYCLOAK_AURORA_ANSIBALLZ_CACHE"
+QUICK_TEST_SETTINGS = {
+    # tools/ansible_plugins/callback/shared_ansiballz_cache.py: each module is built once per session.
+    "ANSIBLE_CALLBACK_PLUGINS": str(REPO_ROOT / "tools" / "ansible_plugins" / "callback"),
+    "ANSIBLE_CALLBACKS_ENABLED": "shared_ansiballz_cache",
+    # A module is piped into its interpreter: no temporary directory, copy, chmod and removal per task.
+    "ANSIBLE_PIPELINING": "1",
+    # How often the controller looks for finished tasks: every millisecond by default, which keeps
+    # a core busy while the modules, which do the work, wait for it.
+    "ANSIBLE_INTERNAL_POLL_INTERVAL": "0.02",
+}
 
 
 @dataclass
@@ -55,6 +69,8 @@ def ansible_env(emulator_env, json_output=True, extra=None):
     )
     if json_output:
         env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+    if env.get(SHARED_ANSIBALLZ_CACHE):
+        env.update(QUICK_TEST_SETTINGS)
     env.update(extra or {})
     return env
 

@@ -6,9 +6,11 @@ rosa:            rosa(name, region=..., machine_cidr=..., kind=..., azs=..., wor
 postgres:        a running PostgreSQL server for one test (tools/emulator/postgres.py): database and
                  login role keycloak on 127.0.0.1, password in postgres.password.
 own_tmpdir:      a TMPDIR of the test's own, with a short path, for ansible-playbook runs that use kubernetes.core.
+(autouse)        the session's ansible-playbook runs share their AnsiballZ payloads (tools/ansible_run.py).
 """
 
 import functools
+import os
 import shutil
 import sys
 import tempfile
@@ -19,6 +21,28 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+
+# Modules holding the longest tests (a whole lifecycle in one test), run first: started last, one of
+# them would leave the other workers of `pytest -n` idle at the end of the run.
+LONGEST_FIRST = ("test_permissions.py", "test_molecule.py", "test_interruption.py")
+
+
+def pytest_collection_modifyitems(items):
+    """The modules of LONGEST_FIRST first; the order within each module, and of the others, unchanged
+    (a module's tests stay together, so its module-scoped fixtures are built once per worker)."""
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_ansiballz_cache(tmp_path_factory):
+    """Each module is built into its payload once per session (each xdist worker), not once per run."""
+    from tools.ansible_run import SHARED_ANSIBALLZ_CACHE
+
+    os.environ[SHARED_ANSIBALLZ_CACHE] = str(tmp_path_factory.mktemp("ansiballz_cache"))
+    yield
+    os.environ.pop(SHARED_ANSIBALLZ_CACHE, None)
 
 
 @pytest.fixture(scope="session")
