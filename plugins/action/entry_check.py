@@ -53,7 +53,15 @@ class ActionModule(ActionBase):
         users = (
             rosa_hosts if entry_checks.PLAYBOOKS[playbook].rosa_clusters == "required" and rosa_hosts else [this_host]
         )
-        errors = entry_checks.required_errors(playbook, {host: hostvars[host] for host in users})
+        # A required variable may also come as a play variable (import_playbook with vars, a site playbook):
+        # those are not in hostvars, but in the task's variables, the same for every host of the play.
+        required = entry_checks.PLAYBOOKS[playbook].required
+        play_values = {name: self._templar.template(task_vars[name]) for name in required if name in task_vars}
+        values_by_host = {
+            host: {name: hostvars[host][name] if name in hostvars[host] else play_values.get(name) for name in required}
+            for host in users
+        }
+        errors = entry_checks.required_errors(playbook, values_by_host)
         warnings = []
         problem = entry_checks.rosa_group_problem(playbook, groups)
         if problem:

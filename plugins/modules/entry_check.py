@@ -17,7 +17,8 @@ description:
   - Only the ROSA clusters the run works on (those the C(--limit) leaves) are checked.
   - Refuses, in one line, a required variable of the playbook (C(aurora_cluster)) that is not set, or whose value
     the roles would refuse. It is looked for where the playbook uses it, on the hosts of C(rosa_clusters) for a
-    playbook that works on them (so it may come with their group vars).
+    playbook that works on them (so it may come with their group vars), or among the
+    variables of the play (for example the C(vars) of an C(import_playbook) of the collection's playbook).
   - Refuses a playbook that works on ROSA clusters when the inventory group C(rosa_clusters) is missing or empty,
     saying what the inventory holds instead and how to pass one. C(provision) only warns, since it creates the Aurora
     cluster without any ROSA cluster, to be connected later with C(peering).

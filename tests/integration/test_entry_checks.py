@@ -275,3 +275,23 @@ def test_the_entry_check_runs_under_a_limit_that_leaves_localhost_out(emulator, 
         "aurora_strict_vars is true: unknown variables are refused"
     ]
     assert emulator.recorded_actions() == []
+
+
+def test_a_required_variable_given_as_vars_of_an_imported_playbook_is_found(emulator, tmp_path):
+    # As molecule's destroy and site playbooks pass it: play variables, in no hostvars.
+    site = tmp_path / "site.yml"
+    site.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "Delete through the collection's playbook",
+                    "ansible.builtin.import_playbook": "keycloak.aurora.delete",
+                    "vars": {"aurora_cluster": "{{ 'imported-' ~ 'aurora' }}"},
+                }
+            ]
+        )
+    )
+    run = run_playbook(emulator.env(), str(site))
+    assert run.returncode == 0, run.stdout
+    assert "is not set" not in messages(run)
+    assert "imported-aurora" in run.stdout  # the role got the templated value: nothing of it to delete
