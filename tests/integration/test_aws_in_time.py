@@ -264,6 +264,6 @@ def test_the_same_cluster_provisioned_and_deleted_twice(emu, tmp_path):
     second = playbook(emu, "delete.yml", tmp_path, advance=[(deleting(emu), ALL_DELETED)])
     assert second.returncode == 0, second.stdout[-3000:]
     snapshots = final_snapshots(emu)
-    assert len(snapshots) == 2 and first_snapshot in [name for name, _ in snapshots]
-    assert all(status == "available" for _, status in snapshots)
+    assert len(snapshots) == 2 and first_snapshot in [name for name, _status in snapshots]
+    assert all(status == "available" for _name, status in snapshots)
     assert leftovers(emu) == NOTHING_LEFT

@@ -622,6 +622,6 @@ def test_an_existing_keycloak_cr_is_merge_patched_to_aurora_and_nothing_else_cha
             == (after["metadata"]["resourceVersion"])
         )
 
-        missing = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **dict(settings, keycloak_cr_name="sso"))
+        missing = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **{**settings, "keycloak_cr_name": "sso"})
         assert missing.returncode != 0
         assert "There is no Keycloak CR sso (k8s.keycloak.org/v2beta1) in the namespace keycloak" in missing.stdout

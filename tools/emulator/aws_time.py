@@ -138,7 +138,7 @@ class _State:
     def run_due(self):
         now = self.now()
         while self.due and self.due[0][0] <= now:
-            _, _, action = heapq.heappop(self.due)
+            _when, _order, action = heapq.heappop(self.due)
             try:
                 action()
             except Exception as error:  # one broken action must not block the others or the request

@@ -315,7 +315,7 @@ def forbidden(attributes):
     """The API server's answer when RBAC denies a request, worded as the RBAC authorizer words it."""
     verb, group, resource, namespace = attributes
     scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-    plural, _, subresource = resource.partition("/")
+    plural, _slash, subresource = resource.partition("/")
     target = f'resource "{plural}"' + (f' subresource "{subresource}"' if subresource else "")
     message = (
         f'{plural}{"." + group if group else ""} is forbidden: User "{USER}" cannot {verb} {target} '

@@ -105,7 +105,7 @@ class PostgresServer:
             self._workdir, self._temporary_workdir = _make_workdir(self.base_dir, self._account)
             self._initdb()
             if self.tls:
-                self._require_tls()
+                self._require_tls(*self.tls)
             self.port = _free_port()
         try:
             self._process = self._spawn()
@@ -166,9 +166,8 @@ class PostgresServer:
             *("--auth-local", "trust", "--auth-host", "scram-sha-256", "--no-sync", "--no-instructions"),
         )
 
-    def _require_tls(self):
+    def _require_tls(self, cert_file, key_file):
         """Install the server certificate and let TCP logins in over TLS only."""
-        cert_file, key_file = self.tls
         for source, name in ((cert_file, "server.crt"), (key_file, "server.key")):
             target = self._data_dir / name
             shutil.copyfile(source, target)
