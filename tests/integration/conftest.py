@@ -2,6 +2,8 @@
 
 emulator_server: one emulator process for the whole session.
 emulator:        the same emulator, reset (resources and recorder) before each test.
+emu:             an emulator in AWS time mode with the durations of the test module's DURATIONS, one per
+                 module, reset before each test.
 rosa:            rosa(name, region=..., machine_cidr=..., kind=..., azs=..., workers=...) seeds a ROSA cluster.
 postgres:        a running PostgreSQL server for one test (tools/emulator/postgres.py): database and
                  login role keycloak on 127.0.0.1, password in postgres.password.
@@ -58,6 +60,22 @@ def emulator_server(tmp_path_factory):
 def emulator(emulator_server):
     emulator_server.reset()
     return emulator_server
+
+
+@pytest.fixture(scope="module")
+def timed_server(request, tmp_path_factory):
+    from tools.emulator.harness import Emulator
+
+    log_path = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]) / "moto_server.log"
+    emulator = Emulator.start(log_path=log_path, aws_time=request.module.DURATIONS)
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def emu(timed_server):
+    timed_server.reset()
+    return timed_server
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 
 from tools.ansible_run import PlaybookRun
 from tools.ansible_run import start_playbook
-from tools.emulator.harness import Emulator
 
 CLUSTER = "keycloak-aurora"
 INSTANCES = [f"{CLUSTER}-instance-1", f"{CLUSTER}-instance-2"]
@@ -36,19 +35,6 @@ ALL_CREATED = DURATIONS["cluster_create"] + DURATIONS["instance_create"] + 1
 ALL_DELETED = DURATIONS["instance_delete"] + DURATIONS["cluster_snapshot"] + DURATIONS["eni_linger"] + 1
 POLL_DELAY = "0.2"
 PLAYBOOK_TIMEOUT = 300
-
-
-@pytest.fixture(scope="module")
-def timed_server(tmp_path_factory):
-    emulator = Emulator.start(log_path=tmp_path_factory.mktemp("aws-in-time") / "moto_server.log", aws_time=DURATIONS)
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def emu(timed_server):
-    timed_server.reset()
-    return timed_server
 
 
 def playbook(emu, name, tmp_path, *, advance=(), **extra_vars):

@@ -19,7 +19,6 @@ from tools.emulator.aws_time import AWS_DURATIONS
 from tools.emulator.aws_time import DEFAULT_SCALE
 from tools.emulator.aws_time import durations
 from tools.emulator.harness import LAUNCHER
-from tools.emulator.harness import Emulator
 
 # The instance is quicker than its cluster here, to show it still waits for it; the final snapshot
 # outlasts the cluster's own deletion, to show the cluster waits for it.
@@ -38,19 +37,6 @@ DURATIONS = {
 }
 OTHER_REGION = "us-east-1"
 ENGINE = {"Engine": "aurora-postgresql"}
-
-
-@pytest.fixture(scope="module")
-def timed_server(tmp_path_factory):
-    emulator = Emulator.start(log_path=tmp_path_factory.mktemp("aws-time") / "moto_server.log", aws_time=DURATIONS)
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def emu(timed_server):
-    timed_server.reset()
-    return timed_server
 
 
 def _error(call, **kwargs):
