@@ -157,7 +157,16 @@ def connection_diff(plan, *, rosa_network, aurora_network):
 
 
 def ensure_peering(
-    rosa_client, aurora_client, *, rosa_vpc_id, aurora_vpc_id, aurora_region, tags, check_mode, wait_timeout
+    rosa_client,
+    aurora_client,
+    *,
+    rosa_vpc_id,
+    aurora_vpc_id,
+    aurora_region,
+    tags,
+    check_mode,
+    wait_timeout,
+    run_started=None,
 ):
     """Exactly one live peering ROSA VPC -> Aurora VPC, accepted and active. Returns (changed, summary)."""
     live = find_peerings(rosa_client, accepter_vpc_ids=[aurora_vpc_id], requester_vpc_id=rosa_vpc_id)
@@ -180,7 +189,7 @@ def ensure_peering(
             )["VpcPeeringConnectionId"]
         created = True
     accepted, state = peering.ensure_peering_accepted(
-        aurora_client, peering_id=peering_id, check_mode=check_mode, wait_timeout=wait_timeout
+        aurora_client, peering_id=peering_id, check_mode=check_mode, wait_timeout=wait_timeout, run_started=run_started
     )
     return created or accepted, state["peering"]
 

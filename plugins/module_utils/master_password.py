@@ -36,6 +36,7 @@ def reset_master_password(
     tags=None,
     check_mode=False,
     wait_timeout=3600,
+    run_started=None,
     delay=POLL_DELAY,
     sleep=time.sleep,
     clock=time.monotonic,
@@ -61,7 +62,7 @@ def reset_master_password(
         version = secret.stage_new_password(
             secrets_client, name=name, username=found["MasterUsername"], password=new_password, tags=tags or {}
         )
-    remaining = deadline(wait_timeout, clock)
+    remaining = deadline(wait_timeout, clock, run_started)
 
     def wait_until_available():
         wait_for_cluster(

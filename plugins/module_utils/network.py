@@ -497,6 +497,7 @@ def ensure_network_absent(
     cluster,
     check_mode,
     timeout,
+    run_started=None,
     delay=DELETE_RETRY_DELAY,
     sleep=time.sleep,
     clock=time.monotonic,
@@ -509,7 +510,7 @@ def ensure_network_absent(
 
     Returns ``(changed, removed)``; ``removed`` names what was (in check mode: would be) deleted.
     """
-    waiting = dict(wait_timeout=timeout, remaining=deadline(timeout, clock), delay=delay, sleep=sleep)
+    waiting = dict(wait_timeout=timeout, remaining=deadline(timeout, clock, run_started), delay=delay, sleep=sleep)
     removed = {"db_subnet_group_name": None, "security_group_ids": [], "subnet_ids": [], "vpc_id": None}
     name = naming.subnet_group_name(cluster)
     if describe_db_subnet_group(rds_client, name):

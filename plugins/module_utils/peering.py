@@ -32,11 +32,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_
 
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
+from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import poll_delay
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import timed_out_after
 
 # Seconds between two polls: a peering appears in the accepter region, and turns active after
-# acceptance, within seconds on AWS.
-POLL_DELAY = 5
+# acceptance, within seconds on AWS (shorter when the tests or the benchmark ask: waiting.poll_delay).
+POLL_DELAY = poll_delay(5)
 
 INITIATING = "initiating-request"
 PENDING = "pending-acceptance"
@@ -256,6 +257,7 @@ def ensure_peering_accepted(
     check_mode=False,
     wait=True,
     wait_timeout=300,
+    run_started=None,
     delay=POLL_DELAY,
     sleep=time.sleep,
     clock=None,
@@ -266,7 +268,7 @@ def ensure_peering_accepted(
     cannot be accepted before. ``wait`` decides whether to wait for ``active`` after that.
     """
     clock = clock or time.monotonic
-    remaining = deadline(wait_timeout, clock)
+    remaining = deadline(wait_timeout, clock, run_started)
     waiting = dict(delay=delay, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
     region = getattr(getattr(client, "meta", None), "region_name", None)
 

@@ -586,6 +586,7 @@ def ensure_cluster_present(
     check_mode=False,
     wait=True,
     wait_timeout=3600,
+    run_started=None,
     warn=_no_warn,
     delay=POLL_DELAY,
     sleep=time.sleep,
@@ -618,7 +619,7 @@ def ensure_cluster_present(
         tags=tags,
         purge_tags=purge_tags,
     )
-    remaining = deadline(wait_timeout, clock)
+    remaining = deadline(wait_timeout, clock, run_started)
     waiting = dict(wait=wait, wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep, clock=clock)
 
     # moto overwrites a cluster on a second CreateDBCluster, AWS refuses it: look first, always.
@@ -1040,6 +1041,7 @@ def ensure_cluster_absent(
     check_mode=False,
     wait=True,
     wait_timeout=3600,
+    run_started=None,
     delay=POLL_DELAY,
     sleep=time.sleep,
     clock=time.monotonic,
@@ -1051,7 +1053,7 @@ def ensure_cluster_absent(
     protection is never lifted here. ``state`` also lists, as
     ``earlier_final_snapshots``, the final snapshots earlier deletes of the same name left behind.
     """
-    remaining = deadline(wait_timeout, clock)
+    remaining = deadline(wait_timeout, clock, run_started)
     cluster = describe_db_cluster(client, identifier)
     if cluster is None:
         return False, {"cluster": {}, "before": {}, "after": {}}

@@ -9,7 +9,8 @@ AWS's transitions take minutes (a DB instance is ``creating`` for 5-15 min, the 
 of a deleted one linger for up to about 20 min), and while one lasts AWS refuses what depends on it
 with a state fault (InvalidDBClusterStateFault, DependencyViolation, ...). amazon.aws's jittered
 backoff gives up after about 3 minutes: here such a fault is retried until the run's one deadline
-(``deadline(wait_timeout)``, shared by every step of a module's run) has passed.
+(``deadline(wait_timeout, run_started=...)``, shared by every step of a playbook run: each module
+gets what the earlier ones left) has passed.
 
 Polls are ``POLL_DELAY_VARIABLE`` seconds apart when that environment variable is set, and never
 further apart than each caller's own delay (15 s for a DB cluster): the tests and the benchmark set
@@ -53,10 +54,15 @@ def timed_out_after(timeout, wait_timeout=None):
     return f"Timed out after aurora_wait_timeout (wait_timeout) {budget}s"
 
 
-def deadline(timeout, clock=time.monotonic):
-    """A callable giving the seconds left of ``timeout``, counted from now (never below 0): one budget
-    shared by the successive waits of a run."""
-    end = clock() + timeout
+def deadline(timeout, clock=time.monotonic, run_started=None, wall=time.time):
+    """A callable giving the seconds left of ``timeout`` (never below 0): one budget shared by the
+    successive waits of a run.
+
+    Counted from now, or from ``run_started`` (seconds since the epoch) when the run began before this
+    module: a playbook's modules then share the one budget, each getting what the earlier ones left.
+    """
+    spent = max(0.0, wall() - run_started) if run_started is not None else 0.0
+    end = clock() + timeout - spent
     return lambda: max(0, end - clock())
 
 

@@ -201,6 +201,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
+  - keycloak.aurora.run_deadline
 """
 
 EXAMPLES = r"""
@@ -519,6 +520,7 @@ def run(module):
         check_mode=module.check_mode,
         wait=params["wait"],
         wait_timeout=params["wait_timeout"],
+        run_started=params["run_started"],
     )
     result = {}
     if params["state"] == "absent":
@@ -589,6 +591,7 @@ def main():
         final_snapshot_identifier=dict(type="str"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
+        run_started=dict(type="float"),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )

@@ -89,6 +89,7 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - keycloak.aurora.run_deadline
 attributes:
   check_mode:
     support: full
@@ -168,6 +169,7 @@ def run(module):
             tags=tags,
             check_mode=module.check_mode,
             wait_timeout=params["wait_timeout"],
+            run_started=params["run_started"],
         )
     else:
         changed, found = present(module, client, name, tags)
@@ -207,6 +209,7 @@ def main():
         password=dict(type="str", no_log=True),
         reset_password=dict(type="bool", default=False, no_log=False),
         wait_timeout=dict(type="int", default=3600),
+        run_started=dict(type="float"),
         recovery_window_days=dict(type="int", default=7),
         tags=dict(type="dict", default={}),
     )

@@ -80,6 +80,7 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - keycloak.aurora.run_deadline
 attributes:
   check_mode:
     support: full
@@ -298,6 +299,7 @@ def run(module):
             cluster=params["cluster"],
             check_mode=module.check_mode,
             timeout=params["wait_timeout"],
+            run_started=params["run_started"],
         )
         module.exit_json(changed=changed, removed=removed)
     validate(params)
@@ -347,6 +349,7 @@ def main():
         cluster=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         wait_timeout=dict(type="int", default=900),
+        run_started=dict(type="float"),
         vpc_cidr=dict(type="str"),
         cidr_pool=dict(type="str", default="192.168.0.0/16"),
         avoid_cidrs=dict(type="list", elements="str", default=[]),

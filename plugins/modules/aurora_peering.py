@@ -94,6 +94,7 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - keycloak.aurora.run_deadline
 attributes:
   check_mode:
     support: full
@@ -330,6 +331,7 @@ def connect(module, rosa_client, aurora_client):
         tags=tags,
         check_mode=check_mode,
         wait_timeout=params["wait_timeout"],
+        run_started=params["run_started"],
     )
     accepter_tags = connection.ensure_accepter_tags(aurora_client, summary=summary, tags=tags, check_mode=check_mode)
     peering_id = summary.get("vpc_peering_connection_id")
@@ -451,6 +453,7 @@ def main():
         aurora_network=dict(type="dict"),
         tags=dict(type="dict", default={}),
         wait_timeout=dict(type="int", default=300),
+        run_started=dict(type="float"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     try:

@@ -55,6 +55,7 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - keycloak.aurora.run_deadline
 attributes:
   check_mode:
     support: full
@@ -189,6 +190,7 @@ def run(module):
         check_mode=module.check_mode,
         wait=params["wait"],
         wait_timeout=params["wait_timeout"],
+        run_started=params["run_started"],
     )
     result = {"changed": changed, "peering": state["peering"]}
     if module._diff:
@@ -201,6 +203,7 @@ def main():
         peering_id=dict(type="str", required=True),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=300),
+        run_started=dict(type="float"),
         tags=dict(type="dict"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -12,7 +12,10 @@ import time
 import pytest
 
 from tools.ansible_run import PlaybookRun
+from tools.ansible_run import rosa_inventory
 from tools.ansible_run import start_playbook
+from tools.emulator.kubernetes_api import KubernetesAPI
+from tools.emulator.rosa import seed_rosa_cluster
 
 CLUSTER = "keycloak-aurora"
 INSTANCES = [f"{CLUSTER}-instance-1", f"{CLUSTER}-instance-2"]
@@ -37,7 +40,7 @@ POLL_DELAY = "0.2"
 PLAYBOOK_TIMEOUT = 300
 
 
-def playbook(emu, name, tmp_path, *, advance=(), **extra_vars):
+def playbook(emu, name, tmp_path, *, advance=(), inventory=None, env=None, **extra_vars):
     """Run playbooks/<name> for CLUSTER; ``advance``: [(ready, seconds)], in turn: once ``ready()`` says
     the playbook waits, move the emulator's clock ``seconds`` forward."""
     output = tmp_path / f"{name}-{time.monotonic_ns()}.json"
@@ -47,7 +50,8 @@ def playbook(emu, name, tmp_path, *, advance=(), **extra_vars):
             name,
             output=out,
             extra_vars={"aurora_cluster": CLUSTER, **extra_vars},
-            env={"KEYCLOAK_AURORA_POLL_DELAY": POLL_DELAY},
+            inventory=inventory,
+            env={"KEYCLOAK_AURORA_POLL_DELAY": POLL_DELAY, **(env or {})},
         )
         end = time.monotonic() + PLAYBOOK_TIMEOUT
         steps = list(advance)
@@ -162,6 +166,90 @@ def test_a_fresh_provision_requests_the_instances_while_the_cluster_is_creating(
     assert len(set(zones)) == 2
 
 
+def peering_states(emu, seeded):
+    """{ROSA cluster: the status of each of its peerings, as its own region lists them}."""
+    states = {}
+    for rosa in seeded:
+        found = emu.client("ec2", region=rosa["region"]).describe_vpc_peering_connections(
+            Filters=[{"Name": "requester-vpc-info.vpc-id", "Values": [rosa["vpc_id"]]}]
+        )["VpcPeeringConnections"]
+        states[rosa["name"]] = [p["Status"]["Code"] for p in found]
+    return states
+
+
+def test_a_provision_connects_two_rosa_clusters_and_writes_keycloak_while_the_instances_are_creating(
+    emu, tmp_path, own_tmpdir
+):
+    """Peering (one ROSA cluster in the Aurora region, one in another), routes, rules and Keycloak's
+    Secret need only the Aurora network: all done while AWS still creates the instances. Only the
+    endpoint waits for the writer."""
+    with emu.instant():
+        seeded = [
+            seed_rosa_cluster(emu, "rosa-a", machine_cidr="10.0.0.0/16"),
+            seed_rosa_cluster(emu, "rosa-c", region="eu-central-1", machine_cidr="10.2.0.0/16"),
+        ]
+    bundle = tmp_path / "rds-bundle.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n")
+    seen = {}
+    with KubernetesAPI().start() as api:
+        api.create_namespace("keycloak")
+        for name in seeded[0]["node_names"]:
+            api.add_node(name, {"node-role.kubernetes.io/worker": ""})
+        inventory = rosa_inventory(
+            tmp_path,
+            {
+                "rosa-a": {"rosa_kubeconfig": str(api.write_kubeconfig(tmp_path / "kubeconfig"))},
+                "rosa-c": {"rosa_region": "eu-central-1"},
+            },
+        )
+
+        def cross_region(status):
+            return lambda: peering_states(emu, seeded[1:]) == {"rosa-c": [status]}
+
+        def connected_and_written():
+            if emu.recorded_actions().count(("ec2", "AuthorizeSecurityGroupIngress")) < 2:
+                return False
+            if api.get_object("Secret", "keycloak-db-secret", "keycloak") is None:
+                return False
+            seen.update(
+                cluster=cluster_status(emu), instances=instance_states(emu), peerings=peering_states(emu, seeded)
+            )
+            return True
+
+        emu.start_recording()
+        run = playbook(
+            emu,
+            "provision.yml",
+            tmp_path,
+            inventory=inventory,
+            env={"TMPDIR": str(own_tmpdir)},
+            aurora_ca_bundle_path=str(bundle),
+            # The cross-region request reaches the Aurora region, then the accepted peering provisions:
+            # each moment brought forward once the playbook waits for it.
+            advance=[
+                (cross_region("initiating-request"), DURATIONS["peering_initiate"]),
+                (cross_region("provisioning"), DURATIONS["peering_provision"]),
+                (connected_and_written, ALL_CREATED),
+            ],
+        )
+        assert run.returncode == 0, run.stdout[-3000:]
+
+    # Both ROSA clusters connected and Keycloak's Secret written while the instances were still creating.
+    assert seen == {
+        "cluster": seen["cluster"],
+        "instances": dict.fromkeys(INSTANCES, "creating"),
+        "peerings": {"rosa-a": ["active"], "rosa-c": ["active"]},
+    }
+    rds = [action for service, action in emu.recorded_actions() if service == "rds"]
+    assert rds.index("CreateDBInstance") < rds.index("DescribeDBClusters", rds.index("CreateDBCluster"))
+    assert db_mutations(emu) == ["CreateDBCluster", "CreateDBInstance", "CreateDBInstance"]
+    assert instance_states(emu) == dict.fromkeys(INSTANCES, "available")
+    assert peering_states(emu, seeded) == {"rosa-a": ["active"], "rosa-c": ["active"]}
+    # The settings are printed once the writer is there, with its endpoint.
+    [endpoint] = [c["Endpoint"] for c in emu.client("rds").describe_db_clusters()["DBClusters"]]
+    assert f"jdbc:aws-wrapper:postgresql://{endpoint}:5432/keycloak" in run.stdout
+
+
 def test_a_rerun_while_the_instances_are_creating_adopts_them_and_waits(emu, tmp_path):
     stopped = playbook(emu, "provision.yml", tmp_path, aurora_wait_timeout=1)
     assert stopped.returncode != 0
@@ -230,6 +318,30 @@ def test_a_delete_through_lingering_interfaces_names_them_then_finishes_later(em
     emu.advance(DURATIONS["eni_linger"])
     again = playbook(emu, "delete.yml", tmp_path)
     assert again.returncode == 0, again.stdout[-3000:]
+    assert leftovers(emu) == NOTHING_LEFT
+
+
+def test_every_step_of_a_delete_gets_only_what_is_left_of_the_runs_one_wait_timeout(emu, tmp_path):
+    """aurora_run_started (set by the entry check, here given as an extra var) is when aurora_wait_timeout
+    began: a run that started 600 s ago with a 600 s budget has nothing left for any step."""
+    provisioned(emu, tmp_path)
+    spent = {"aurora_wait_timeout": 600, "aurora_run_started": time.time() - 600}
+    stopped = playbook(emu, "delete.yml", tmp_path, **spent)
+    assert stopped.returncode != 0
+    assert failure(stopped).startswith(
+        "Timed out after aurora_wait_timeout (wait_timeout) 600s waiting for DB cluster keycloak-aurora to be deleted"
+    )
+    assert instance_states(emu) == dict.fromkeys(INSTANCES, "deleting"), "what needs no wait was still requested"
+
+    # The cluster is gone and its interfaces linger: the network step, too, has nothing left.
+    emu.advance(DURATIONS["instance_delete"] + DURATIONS["cluster_snapshot"] + 1)
+    stopped = playbook(emu, "delete.yml", tmp_path, **spent)
+    assert stopped.returncode != 0
+    assert "only waiting helps. Run the delete again later." in failure(stopped)
+    assert leftovers(emu)["clusters"] == []
+
+    emu.advance(DURATIONS["eni_linger"])
+    assert playbook(emu, "delete.yml", tmp_path, **spent).returncode == 0
     assert leftovers(emu) == NOTHING_LEFT
 
 

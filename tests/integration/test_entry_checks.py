@@ -5,6 +5,8 @@ required variable, a forgotten or misnamed inventory group, and unpeering more t
 (or from every Aurora cluster) without a confirmation.
 """
 
+import time
+
 import pytest
 import yaml
 
@@ -295,3 +297,34 @@ def test_a_required_variable_given_as_vars_of_an_imported_playbook_is_found(emul
     assert run.returncode == 0, run.stdout
     assert "is not set" not in messages(run)
     assert "imported-aurora" in run.stdout  # the role got the templated value: nothing of it to delete
+
+
+def test_the_entry_check_starts_the_one_wait_timeout_of_the_run_on_every_host(emulator, tmp_path):
+    inv = rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {}})
+    site = tmp_path / "site.yml"
+    site.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "Check as the playbooks do",
+                    "hosts": "localhost,rosa_clusters",
+                    "gather_facts": False,
+                    "tasks": [{"keycloak.aurora.entry_check": {"playbook": "peering"}, "run_once": True}],
+                },
+                {
+                    "name": "A later play",
+                    "hosts": "localhost,rosa_clusters",
+                    "gather_facts": False,
+                    "tasks": [{"ansible.builtin.debug": {"var": "aurora_run_started"}}],
+                },
+            ]
+        )
+    )
+    before = time.time()
+    run = run_playbook(emulator.env(), str(site), extra_vars={"aurora_cluster": CLUSTER}, inventory=inv)
+    assert run.returncode == 0, run.stdout
+    [shown] = [task["hosts"] for task in run.report["plays"][1]["tasks"]]
+    started = {host: result["aurora_run_started"] for host, result in shown.items()}
+    assert set(started) == {"localhost", "rosa-a", "rosa-b"}
+    assert len(set(started.values())) == 1, "one start for the whole run"
+    assert before <= float(started["localhost"]) <= time.time()

@@ -110,6 +110,20 @@ def test_a_deadline_counts_down_one_budget_and_never_below_zero():
 
 
 @pytest.mark.parametrize(
+    ("started_ago", "left"),
+    [(0, 100), (40, 60), (100, 0), (500, 0), (-5, 100)],
+    ids=["just-now", "earlier-steps-took-40s", "spent", "long-spent", "clock-skew-never-adds"],
+)
+def test_a_run_deadline_leaves_a_later_module_only_what_earlier_steps_left(started_ago, left):
+    clock = FakeClock()
+    wall = 1_800_000_000.0
+    remaining = deadline(100, clock, run_started=wall - started_ago, wall=lambda: wall)
+    assert remaining() == left
+    clock.sleep(10)
+    assert remaining() == max(0, left - 10)
+
+
+@pytest.mark.parametrize(
     ("value", "expected"),
     [(None, 15), ("", 15), ("0.5", 0.5), ("60", 15), ("0", MIN_POLL_DELAY), ("soon", 15)],
     ids=["unset", "empty", "shorter", "never-longer", "never-busy", "not-a-number"],
