@@ -12,7 +12,7 @@ raise ``AnsibleAWSError`` (``AuroraClusterError`` for our own refusals) instead 
 
 ``state`` is a dict: ``cluster`` (the summary returned to the user), ``before`` and ``after``
 (the summaries for diff mode; ``after`` is the predicted state in check mode) and, for
-``state=present``, ``plan`` (what the run creates and removes, see ``plan_summary``).
+``state=present``, ``plan`` (what the run creates, removes and changes, see ``plan_summary``).
 """
 
 from __future__ import annotations
