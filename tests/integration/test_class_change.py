@@ -21,8 +21,8 @@ NEW_CLASS = "db.r6g.xlarge"
 DURATIONS = {
     "cluster_create": 2,
     "instance_create": 2,
-    "instance_modify": 2,
-    "instance_restart": 1,
+    "instance_modify": 1.5,
+    "instance_restart": 0.5,
     "cluster_failover": 1,
     "instance_delete": 2,
     "cluster_delete": 1,
@@ -110,6 +110,18 @@ def class_changes(emu):
     return changes
 
 
+def cluster_plan(run):
+    """The ``plan`` aurora_cluster returned to the task that converges the cluster."""
+    [plan] = [
+        result["plan"]
+        for play in run.report["plays"]
+        for task in play["tasks"]
+        if task["task"]["name"].endswith("Create or adopt the Aurora cluster and converge its instances")
+        for result in task["hosts"].values()
+    ]
+    return plan
+
+
 def warnings_of(run):
     return [
         w
@@ -137,6 +149,8 @@ def test_a_new_class_changes_the_reader_then_fails_over_then_the_old_writer_and_
     assert any(status == "failing-over" for status, _w, _states in seen)
     assert any(writer == (SECOND,) and dict(states)[FIRST] == "modifying" for _s, writer, states in seen)
 
+    plan = cluster_plan(run)
+    assert (plan["change_class"], plan["failover_to"]) == ([SECOND, FIRST], SECOND)
     assert class_changes(emu) == [
         ("ModifyDBInstance", SECOND),
         ("FailoverDBCluster", SECOND),
