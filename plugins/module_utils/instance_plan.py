@@ -12,7 +12,8 @@ with ``"pending_class"`` (the class of a modification AWS has taken but not appl
 
 Instance names are ``<c>-instance-N``. RDS stores identifiers in lower case whatever case they
 were created with, so names are compared case-insensitively. Instances named otherwise belong to
-someone else: they are counted, never created, modified or removed.
+someone else: they are counted, never created, modified or removed (one may still become the writer
+in a class change, see ``plan_class_change``).
 """
 
 from __future__ import annotations
@@ -233,10 +234,11 @@ def plan_class_change(cluster, members, instance_class, excluded=()):
         return NO_CLASS_CHANGE
     active = _active(members, excluded)
 
-    def on_its_way(member):
+    def has_or_gets_class(member):
+        # a change AWS has taken (pending) is under way, not to be asked for again
         return instance_class in (member.get("instance_class"), member.get("pending_class"))
 
-    changing = [m for m in active if _number(cluster, m["id"]) is not None and not on_its_way(m)]
+    changing = [m for m in active if _number(cluster, m["id"]) is not None and not has_or_gets_class(m)]
     readers = sorted((m for m in changing if not m.get("writer")), key=lambda m: _number(cluster, m["id"]))
     writer = next((m for m in changing if m.get("writer")), None)
     failover_to = None
@@ -247,7 +249,7 @@ def plan_class_change(cluster, members, instance_class, excluded=()):
 
             def preference(member):
                 number = _number(cluster, member["id"])
-                ends_new = on_its_way(member) or member["id"] in will_change
+                ends_new = has_or_gets_class(member) or member["id"] in will_change
                 return (not ends_new, number is None, number or 0, member["id"])
 
             failover_to = min(candidates, key=preference)["id"]
