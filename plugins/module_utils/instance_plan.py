@@ -3,14 +3,17 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Which DB instances an Aurora cluster needs, in which zones, and how far a wait has got.
+"""Which DB instances an Aurora cluster needs, in which zones, in which order their class changes,
+and how far a wait has got.
 
 Pure functions, no boto3: the AWS side lives in ``rds_cluster``. A member is described here by a
-plain dict ``{"id": str, "az": str | None, "writer": bool, "status": str, "instance_class": str}``.
+plain dict ``{"id": str, "az": str | None, "writer": bool, "status": str, "instance_class": str}``,
+with ``"pending_class"`` (the class of a modification AWS has taken but not applied yet) where known.
 
 Instance names are ``<c>-instance-N``. RDS stores identifiers in lower case whatever case they
 were created with, so names are compared case-insensitively. Instances named otherwise belong to
-someone else: they are counted, never created, modified or removed.
+someone else: they are counted, never created, modified or removed (one may still become the writer
+in a class change, see ``plan_class_change``).
 """
 
 from __future__ import annotations
@@ -57,6 +60,29 @@ create: list of (identifier, availability zone or None), in creation order.
 delete: identifiers of readers to remove, highest number first.
 unmanaged: identifiers not named <c>-instance-N (counted, left alone).
 shortfall: how many instances over the wanted number could not be planned for removal.
+"""
+
+ClassChange = namedtuple("ClassChange", ["order", "writer", "failover_to"])
+ClassChange.__doc__ = """In which order the instance class changes, one instance at a time.
+
+order: the identifiers whose class changes, in this order: the readers by number, the writer last.
+writer: the writer, when its class changes; else None.
+failover_to: the reader that becomes the writer before the old writer's class changes; None when the
+    writer keeps its class, or when no other instance can take over (the writer then restarts in place).
+"""
+NO_CLASS_CHANGE = ClassChange(order=[], writer=None, failover_to=None)
+
+# The actions of a rolling class change (``class_change_step``).
+WAIT = "wait"
+MODIFY = "modify"
+FAILOVER = "failover"
+DONE = "done"
+
+ClassStep = namedtuple("ClassStep", ["action", "identifiers"])
+ClassStep.__doc__ = """The next step of a rolling class change.
+
+action: WAIT until ``identifiers`` (possibly none) and the cluster are available; MODIFY the class of
+    ``identifiers[0]``; FAILOVER to ``identifiers[0]``; or DONE.
 """
 
 WaitProgress = namedtuple("WaitProgress", ["done", "pending", "failed"])
@@ -187,12 +213,78 @@ def plan_instances(cluster, wanted, members, availability_zones):
     return InstancePlan(create=create, delete=delete, unmanaged=unmanaged, shortfall=shortfall)
 
 
-def wait_progress(instances, available=(), gone=(), instance_class=None):
+def _active(members, excluded):
+    leaving = set(identifier.lower() for identifier in excluded)
+    return [m for m in members if m.get("status") != DELETING and m["id"].lower() not in leaving]
+
+
+def plan_class_change(cluster, members, instance_class, excluded=()):
+    """Plan changing the class of the ``<cluster>-instance-N`` members to ``instance_class``.
+
+    On AWS a class change is minutes of ``modifying`` and then a restart: changed all at once, the
+    cluster has no writer for that time. So one instance at a time: the readers first, each by
+    number, then a failover to a reader that has the new class (or will have it by then), then the
+    old writer, now a reader. A cluster with no other instance can only restart its writer in place.
+
+    ``excluded`` are the instances this run removes: they are neither changed nor failed over to.
+    Instances named otherwise keep their class; one of them becomes the writer only when no instance
+    of the new class can.
+    """
+    if not instance_class:
+        return NO_CLASS_CHANGE
+    active = _active(members, excluded)
+
+    def has_or_gets_class(member):
+        # a change AWS has taken (pending) is under way, not to be asked for again
+        return instance_class in (member.get("instance_class"), member.get("pending_class"))
+
+    changing = [m for m in active if _number(cluster, m["id"]) is not None and not has_or_gets_class(m)]
+    readers = sorted((m for m in changing if not m.get("writer")), key=lambda m: _number(cluster, m["id"]))
+    writer = next((m for m in changing if m.get("writer")), None)
+    failover_to = None
+    if writer is not None:
+        will_change = set(m["id"] for m in readers)
+        candidates = [m for m in active if not m.get("writer")]
+        if candidates:
+
+            def preference(member):
+                number = _number(cluster, member["id"])
+                ends_new = has_or_gets_class(member) or member["id"] in will_change
+                return (not ends_new, number is None, number or 0, member["id"])
+
+            failover_to = min(candidates, key=preference)["id"]
+    order = [m["id"] for m in readers] + ([writer["id"]] if writer else [])
+    return ClassChange(order=order, writer=writer["id"] if writer else None, failover_to=failover_to)
+
+
+def class_change_step(cluster, cluster_status, members, instance_class, excluded=()):
+    """The next step of the class change ``plan_class_change`` plans, from the cluster as it is now.
+
+    Decided afresh from what AWS shows each time, so a run that meets a change half done (an
+    instance ``modifying``, a failover over) goes on from there. Nothing is changed while the cluster
+    or one of the ``<cluster>-instance-N`` members or the failover target is not ``available``: one
+    instance at a time, and the writer never before another instance can take over.
+    """
+    change = plan_class_change(cluster, members, instance_class, excluded)
+    if not change.order:
+        return ClassStep(DONE, [])
+    involved = set(m["id"] for m in _active(members, excluded) if _number(cluster, m["id"]) is not None)
+    involved.update([change.failover_to] if change.failover_to else [])
+    unsettled = sorted(m["id"] for m in members if m["id"] in involved and m.get("status") != AVAILABLE)
+    if cluster_status != AVAILABLE or unsettled:
+        return ClassStep(WAIT, unsettled)
+    if change.order[0] == change.writer and change.failover_to:
+        return ClassStep(FAILOVER, [change.failover_to])
+    return ClassStep(MODIFY, [change.order[0]])
+
+
+def wait_progress(instances, available=(), gone=(), instance_class=None, writer=None):
     """Tell how far a wait has got.
 
     ``instances`` are the members as described now; ``available`` the identifiers that must be
     available (and, when ``instance_class`` maps an identifier to a class, of that class: right
-    after ModifyDBInstance AWS still reports the old class as ``available`` for a while);
+    after ModifyDBInstance AWS still reports the old class as ``available`` for a while; and the
+    identifier ``writer``, when given, the writer: a failover is over only once the writer has moved);
     ``gone`` the identifiers that must no longer be described.
     """
     by_id = dict((m["id"].lower(), m) for m in instances)
@@ -213,6 +305,8 @@ def wait_progress(instances, available=(), gone=(), instance_class=None):
             pending.append((identifier, member["status"]))
         elif wanted_class and member.get("instance_class") != wanted_class:
             pending.append((identifier, f"{member['status']}, class {member.get('instance_class')}"))
+        elif writer and identifier.lower() == writer.lower() and not member.get("writer"):
+            pending.append((identifier, f"{member['status']}, not the writer yet"))
     for identifier in gone:
         member = by_id.get(identifier.lower())
         if member is not None:

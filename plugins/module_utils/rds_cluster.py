@@ -12,7 +12,7 @@ raise ``AnsibleAWSError`` (``AuroraClusterError`` for our own refusals) instead 
 
 ``state`` is a dict: ``cluster`` (the summary returned to the user), ``before`` and ``after``
 (the summaries for diff mode; ``after`` is the predicted state in check mode) and, for
-``state=present``, ``plan`` (what the run creates and removes, see ``plan_summary``).
+``state=present``, ``plan`` (what the run creates, removes and changes, see ``plan_summary``).
 """
 
 from __future__ import annotations
@@ -39,9 +39,15 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import 
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import naming_resource
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import AVAILABLE
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import DELETING
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import DONE
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import FAILED
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import FAILOVER
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import NO_CLASS_CHANGE
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import WAIT
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import class_change_step
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import classify
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import describe_states
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import plan_class_change
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import plan_instances
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import spread_over_zones
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import usable_zones
@@ -49,7 +55,6 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan impo
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import wanted_count
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import CREATING_TAG
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import cluster_tags
-from ansible_collections.keycloak.aurora.plugins.module_utils.naming import instance_number
 from ansible_collections.keycloak.aurora.plugins.module_utils.secret import read_credentials
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import outlast
@@ -170,6 +175,12 @@ def delete_db_cluster(client, **params):
     return True
 
 
+@AuroraErrorHandler.common_error_handler("fail over DB cluster")
+@AWSRetry.jittered_backoff()
+def failover_db_cluster(client, **params):
+    return client.failover_db_cluster(**params)["DBCluster"]
+
+
 @AuroraErrorHandler.common_error_handler("create DB instance")
 @AWSRetry.jittered_backoff()
 def create_db_instance(client, **params):
@@ -271,6 +282,7 @@ def wait_for_members(
     available=(),
     gone=(),
     instance_class=None,
+    writer=None,
     timeout=3600,
     delay=POLL_DELAY,
     sleep=time.sleep,
@@ -281,8 +293,9 @@ def wait_for_members(
 
     Each round is one DescribeDBClusters and one DescribeDBInstances: instances requested right after
     the cluster come up with it, so one loop waits for everything, not the cluster and then each
-    instance. An instance or the cluster in a failed state fails the wait at once; the timeout names
-    the cluster's state and every instance still on its way.
+    instance. ``instance_class`` and ``writer`` are as in ``wait_progress``. An instance or the cluster
+    in a failed state fails the wait at once; the timeout names the cluster's state and every instance
+    still on its way.
     """
     deadline = clock() + timeout
     while True:
@@ -290,8 +303,8 @@ def wait_for_members(
         status = cluster.get("Status") if cluster else "missing"
         if classify(status) == FAILED:
             raise AuroraClusterError(f"DB cluster {identifier} is {status} and does not become available on its own")
-        members = [_member(i) for i in describe_cluster_instances(client, identifier)]
-        progress = wait_progress(members, available=available, gone=gone, instance_class=instance_class)
+        members = _members(cluster or {}, describe_cluster_instances(client, identifier))
+        progress = wait_progress(members, available=available, gone=gone, instance_class=instance_class, writer=writer)
         if progress.failed:
             raise AuroraClusterError(
                 f"DB instances of cluster {identifier} are in a state they will not leave on their own: "
@@ -376,6 +389,20 @@ def modify_instance_when_ready(client, cluster_id, instance_id, instance_class, 
     )
 
 
+def failover_when_ready(client, cluster_id, target, **waiting):
+    """FailoverDBCluster to the reader ``target``, once the cluster and the target can take it."""
+    return _outlasting(
+        lambda: failover_db_cluster(client, DBClusterIdentifier=cluster_id, TargetDBInstanceIdentifier=target),
+        codes=[CLUSTER_STATE_FAULT, *INSTANCE_STATE_FAULTS],
+        what=f"fail over DB cluster {cluster_id} to {target}",
+        state=lambda: (
+            f"the cluster is {_status_of_cluster(client, cluster_id)}, "
+            f"{target} is {_status_of_instance(client, cluster_id, target)}"
+        ),
+        **waiting,
+    )
+
+
 def create_instance_when_ready(client, params, **waiting):
     """CreateDBInstance; AWS takes it while the cluster is ``creating``, and refuses it in some other states."""
     cluster_id = params["DBClusterIdentifier"]
@@ -442,6 +469,78 @@ def delete_cluster_once(client, params, **waiting):
         progress=lambda _error: _status_of_cluster(client, identifier) in (DELETING, "gone"),
         **waiting,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The instance class, changed one instance at a time
+# ---------------------------------------------------------------------------------------------
+
+
+def change_classes(client, identifier, instance_class, excluded, *, wait, wait_timeout, remaining, delay, sleep, clock):
+    """Give the ``<identifier>-instance-N`` instances the class ``instance_class``, one at a time.
+
+    Each step is decided from what AWS shows then (``class_change_step``), so a change an earlier run
+    left half done goes on from where it is: a reader's class, waited for until it is available with
+    the new class; the failover to a reader of the new class, waited for until that reader is the
+    writer; the old writer's class last. ``excluded`` are the readers this run removes. Every wait
+    takes from the run's one deadline (``remaining``). Without ``wait`` only the next step is taken,
+    none while the one before is still under way.
+    """
+    outlasting = dict(wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep)
+    while True:
+        cluster = describe_db_cluster(client, identifier) or {}
+        members = _members(cluster, describe_cluster_instances(client, identifier))
+        step = class_change_step(identifier, cluster.get("Status"), members, instance_class, excluded)
+        if step.action == DONE or (step.action == WAIT and not wait):
+            return
+        if step.action == WAIT:
+            outcome = {"available": step.identifiers}
+        elif step.action == FAILOVER:
+            [target] = step.identifiers
+            failover_when_ready(client, identifier, target, **outlasting)
+            outcome = {"available": [target], "writer": target}
+        else:
+            [instance_id] = step.identifiers
+            modify_instance_when_ready(client, identifier, instance_id, instance_class, **outlasting)
+            outcome = {"available": [instance_id], "instance_class": {instance_id: instance_class}}
+        if not wait:
+            return
+        wait_for_members(
+            client,
+            identifier,
+            timeout=remaining(),
+            delay=delay,
+            sleep=sleep,
+            clock=clock,
+            wait_timeout=wait_timeout,
+            **outcome,
+        )
+
+
+def class_change_warnings(identifier, change, members, instance_class, wait):
+    """What a class change says before it starts, in check mode too: a restart of the writer is never a surprise."""
+    warnings = []
+    if change.writer and not change.failover_to:
+        warnings.append(
+            f"instance_class={instance_class} (aurora_instance_class in the playbooks): DB cluster {identifier} has "
+            f"no other instance to take over from its writer {change.writer}, so changing its class restarts the "
+            "writer, and Keycloak loses its database until it is available again (minutes). With a reader "
+            "(aurora_instances=2) the reader would take over first"
+        )
+    # Only when no reader of the new class can take over (see plan_class_change).
+    target = next((m for m in members if m["id"] == change.failover_to and m["id"] not in change.order), None)
+    if target and instance_class not in (target["instance_class"], target.get("pending_class")):
+        warnings.append(
+            f"DB instance {target['id']} becomes the writer of DB cluster {identifier} and keeps its class "
+            f"{target['instance_class']}: only instances named {identifier}-instance-N are changed"
+        )
+    if change.order and not wait:
+        warnings.append(
+            f"wait=false: the class of the instances of DB cluster {identifier} changes one instance at a time, "
+            "each waited for before the next, so this run takes only the next step; run again once it is over, "
+            f"or with wait=true, for the rest of {', '.join(change.order)}"
+        )
+    return warnings
 
 
 # ---------------------------------------------------------------------------------------------
@@ -749,19 +848,6 @@ def _creating_count(cluster):
     return int(value) if value and value.isdigit() else None
 
 
-def _class_changes(cluster_id, members, plan, instance_class):
-    if not instance_class:
-        return []
-    return sorted(
-        m["id"]
-        for m in members
-        if m["status"] != DELETING
-        and m["id"] not in plan.delete
-        and instance_number(cluster_id.lower(), m["id"].lower()) is not None
-        and instance_class not in (m["instance_class"], m["pending_class"])
-    )
-
-
 def _converge(
     client,
     cluster,
@@ -802,7 +888,10 @@ def _converge(
         warn(removal_message(identifier, wanted, members, plan))
     cluster_changes = _cluster_changes(cluster, desired)
     tags_to_set, tags_to_unset = _tag_changes(cluster, desired)
-    resized = _class_changes(identifier, members, plan, desired["instance_class"])
+    change = plan_class_change(identifier, members, desired["instance_class"], excluded=plan.delete)
+    # Said before anything changes, and the same in check mode.
+    for message in class_change_warnings(identifier, change, members, desired["instance_class"], wait):
+        warn(message)
     new_class = desired["instance_class"] or DEFAULT_INSTANCE_CLASS
     existing_classes = set(m["instance_class"] for m in members if m["status"] != DELETING and m["instance_class"])
     if plan.create and not desired["instance_class"] and existing_classes - {new_class}:
@@ -810,12 +899,14 @@ def _converge(
             f"new instances of DB cluster {identifier} get class {new_class} while its members use "
             f"{', '.join(sorted(existing_classes))}; set instance_class to choose"
         )
-    changed = created or bool(cluster_changes or tags_to_set or tags_to_unset or plan.create or plan.delete or resized)
+    changed = created or bool(
+        cluster_changes or tags_to_set or tags_to_unset or plan.create or plan.delete or change.order
+    )
     before = cluster_summary(cluster, instances)
-    planned = plan_summary(plan, wanted, created=created)
+    planned = plan_summary(plan, wanted, change, created=created)
 
     if check_mode:
-        after = _predicted(before, cluster_changes, tags_to_set, tags_to_unset, plan, resized, new_class)
+        after = _predicted(before, cluster_changes, tags_to_set, tags_to_unset, plan, change, new_class)
         return changed, {"cluster": before, "before": before, "after": after, "plan": planned}
 
     if wait and classify(cluster.get("Status")) == FAILED:
@@ -844,18 +935,19 @@ def _converge(
     _create_instances(client, cluster, plan.create, members, zones, instance_params, warn, outlasting)
     if cluster_changes:
         modify_cluster_when_ready(client, identifier, cluster_changes, **outlasting)
-    for instance_id in resized:
-        modify_instance_when_ready(client, identifier, instance_id, desired["instance_class"], **outlasting)
     # Aurora instances never take a final snapshot: the cluster volume outlives them.
     for instance_id in plan.delete:
         delete_instance_once(client, identifier, instance_id, **outlasting)
+    # Last, as it waits between its steps: the instances above come up (or go) meanwhile.
+    if change.order:
+        change_classes(client, identifier, desired["instance_class"], plan.delete, wait=wait, clock=clock, **outlasting)
 
     waited = False
     if wait:
         keep = [m["id"] for m in members if m["status"] != DELETING and m["id"] not in plan.delete]
         keep += [instance_id for instance_id, _az in plan.create]
         gone = list(plan.delete) + [m["id"] for m in members if m["status"] == DELETING]
-        expected_class = dict((i, desired["instance_class"]) for i in resized)
+        expected_class = dict((i, desired["instance_class"]) for i in change.order)
         progress = wait_progress(members, available=keep, gone=gone, instance_class=expected_class)
         if changed or not progress.done or cluster.get("Status") != AVAILABLE:
             wait_for_members(
@@ -891,13 +983,15 @@ def removal_message(identifier, wanted, members, plan):
     )
 
 
-def plan_summary(plan, wanted, *, created):
-    """The ``plan`` result: what this run creates (or, in check mode, would create) and removes."""
+def plan_summary(plan, wanted, change=NO_CLASS_CHANGE, *, created):
+    """The ``plan`` result: what this run creates (or, in check mode, would create), removes and changes."""
     return {
         "create_cluster": created,
         "instances": wanted,
         "create_instances": [{"db_instance_identifier": i, "availability_zone": az} for i, az in plan.create],
         "remove_instances": list(plan.delete),
+        "change_class": list(change.order),
+        "failover_to": change.failover_to,
     }
 
 
@@ -972,7 +1066,7 @@ def _snapshot_quota_message(identifier, params, earlier_finals, instances):
     )
 
 
-def _predicted(before, cluster_changes, tags_to_set, tags_to_unset, plan, resized, new_class):
+def _predicted(before, cluster_changes, tags_to_set, tags_to_unset, plan, change, new_class):
     after = dict(before)
     if "DeletionProtection" in cluster_changes:
         after["deletion_protection"] = cluster_changes["DeletionProtection"]
@@ -990,8 +1084,10 @@ def _predicted(before, cluster_changes, tags_to_set, tags_to_unset, plan, resize
         if member["db_instance_identifier"] in plan.delete:
             continue
         member = dict(member)
-        if member["db_instance_identifier"] in resized:
+        if member["db_instance_identifier"] in change.order:
             member["db_instance_class"] = new_class
+        if change.failover_to:
+            member["is_cluster_writer"] = member["db_instance_identifier"] == change.failover_to
         members.append(member)
     has_writer = any(m["is_cluster_writer"] for m in members)
     for index, (instance_id, az) in enumerate(plan.create):
@@ -1029,7 +1125,7 @@ def _predicted_new(desired, plan, subnet_group, snapshot_identifier):
     }
     new_class = desired["instance_class"] or DEFAULT_INSTANCE_CLASS
     tags = cluster_tags(desired["identifier"], desired["tags"])
-    return _predicted(skeleton, {}, tags, [], plan, [], new_class)
+    return _predicted(skeleton, {}, tags, [], plan, NO_CLASS_CHANGE, new_class)
 
 
 def ensure_cluster_absent(

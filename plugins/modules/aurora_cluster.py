@@ -87,8 +87,20 @@ options:
     description:
       - The DB instance class.
       - When not set, new instances get V(db.t4g.large) and existing ones keep their class.
-      - When set, existing C(<identifier>-instance-N) instances of another class are modified
-        at once (ApplyImmediately), which restarts them.
+      - When set, existing C(<identifier>-instance-N) instances of another class are changed (ApplyImmediately), one
+        at a time so that the cluster keeps an available writer; on AWS each is C(modifying) for minutes and then
+        restarts. The readers go first, by number, each waited for until it is available with the new class; then
+        the cluster fails over (FailoverDBCluster) to a reader of the new class, waited for until it is the writer;
+        the old writer, now a reader, goes last. RV(plan.change_class) and RV(plan.failover_to) name that order,
+        in check mode too.
+      - A cluster with a single instance has no reader to take over, so its writer restarts with the new class, and
+        Keycloak loses its database meanwhile. A warning says so (in check mode too).
+      - Instances named otherwise keep their class. One of them becomes the writer (with a warning) only when no
+        instance of the new class can.
+      - A run that meets a change under way (an instance C(modifying), a failover over) goes on from there.
+      - With O(wait=false), a run takes only the next step (one instance's change, or the failover), since every
+        step waits for the one before; a warning says so. Run again once that step is over, or with O(wait=true),
+        to go on.
     type: str
   database_name:
     description:
@@ -169,6 +181,7 @@ options:
     description:
       - Wait until the cluster and all its instances are available, or with O(state=absent) until the
         cluster is gone.
+      - With O(wait=false), a change of O(instance_class) takes one step per run (see there).
       - With O(wait=false) and O(state=absent), the run ends once AWS has taken the deletion of the cluster.
     type: bool
     default: true
@@ -219,7 +232,7 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "jdbc:aws-wrapper:postgresql://{{ aurora.cluster.endpoint }}:{{ aurora.cluster.port }}/keycloak"
 
-- name: Scale to three instances of a production class
+- name: Scale to three instances of a production class, changing the existing ones one at a time
   keycloak.aurora.aurora_cluster:
     identifier: keycloak-aurora
     instances: 3
@@ -420,7 +433,7 @@ earlier_final_snapshots:
       sample: available
 plan:
   description:
-    - What the run creates and removes; in check mode, what it would.
+    - What the run creates, removes and changes; in check mode, what it would.
   returned: when O(state=present)
   type: dict
   contains:
@@ -446,6 +459,23 @@ plan:
       type: list
       elements: str
       sample: ["keycloak-aurora-instance-3"]
+    change_class:
+      description:
+        - The DB instances whose class changes to O(instance_class), in the order they are changed, one at a
+          time; the writer, when it is one of them, is last.
+        - Empty when O(instance_class) is not set or every instance has it.
+      returned: success
+      type: list
+      elements: str
+      sample: ["keycloak-aurora-instance-2", "keycloak-aurora-instance-1"]
+    failover_to:
+      description:
+        - The reader that becomes the writer before the old writer's class changes.
+        - V(null) when the writer keeps its class, or when no other instance can take over (the writer then
+          restarts in place).
+      returned: success
+      type: str
+      sample: keycloak-aurora-instance-2
 diff:
   description: The cluster before and after (predicted in check mode).
   returned: in diff mode

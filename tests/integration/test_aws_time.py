@@ -27,6 +27,7 @@ DURATIONS = {
     "instance_create": 10,
     "instance_modify": 10,
     "instance_restart": 10,
+    "cluster_failover": 10,
     "instance_delete": 10,
     "cluster_delete": 10,
     "cluster_snapshot": 30,
@@ -234,6 +235,29 @@ def test_a_creating_cluster_and_instance_cannot_be_modified_or_failed_over(emu):
     rds.modify_db_cluster(DBClusterIdentifier="kc", BackupRetentionPeriod=7, ApplyImmediately=True)
     rds.failover_db_cluster(DBClusterIdentifier="kc", TargetDBInstanceIdentifier="kc-2")
     assert _instance(rds, "kc-2")["DBInstanceStatus"] == "available"
+
+
+def _writer(rds, name="kc"):
+    members = rds.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]["DBClusterMembers"]
+    return [m["DBInstanceIdentifier"] for m in members if m["IsClusterWriter"]]
+
+
+def test_a_failover_is_failing_over_and_moves_the_writer_at_its_end(emu):
+    rds = emu.client("rds")
+    _available(emu, rds, _network(emu), instances=("kc-1", "kc-2"))
+    assert _writer(rds) == ["kc-1"]
+
+    answer = rds.failover_db_cluster(DBClusterIdentifier="kc", TargetDBInstanceIdentifier="kc-2")["DBCluster"]
+    assert answer["Status"] == "failing-over"
+    assert _cluster_status(rds) == "failing-over"
+    assert _writer(rds) == ["kc-1"], "the old writer stays the writer until the failover is over"
+    assert [_instance(rds, name)["DBInstanceStatus"] for name in ("kc-1", "kc-2")] == ["available", "available"]
+    code = _error(rds.failover_db_cluster, DBClusterIdentifier="kc", TargetDBInstanceIdentifier="kc-1")
+    assert code == ("InvalidDBClusterStateFault", 400)
+
+    emu.advance(DURATIONS["cluster_failover"] + 1)
+    assert _cluster_status(rds) == "available"
+    assert _writer(rds) == ["kc-2"]
 
 
 # --- deleting ------------------------------------------------------------------------------------

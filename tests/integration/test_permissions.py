@@ -289,7 +289,8 @@ def test_every_action_of_the_lifecycle_is_allowed_by_the_policy(emulator, rosa, 
     named = {"aurora_cluster": CLUSTER}
     steps = [
         ("provision", "provision.yml", named, []),
-        ("provision again", "provision.yml", named, []),
+        # a new instance class: ModifyDBInstance, and FailoverDBCluster before the writer's turn
+        ("provision again, another class", "provision.yml", {**named, "aurora_instance_class": "db.r6g.large"}, []),
         ("peering --check", "peering.yml", named, ["--check"]),
         ("endpoint", "endpoint.yml", {**named, "output_file": str(tmp_path / "db.env"), "include_password": True}, []),
         ("unpeer rosa-a", "unpeer.yml", named, ["--limit", "rosa-a"]),

@@ -17,6 +17,9 @@ observable through the ordinary Describe calls, and refuses what AWS refuses mea
   ModifyDBInstance of an instance that is not ``available``: InvalidDBInstanceState; ModifyDBCluster
   or FailoverDBCluster of a cluster that is not ``available``: InvalidDBClusterStateFault (moto
   already refuses a failover to an instance that is not ``available``).
+- FailoverDBCluster: the cluster is ``failing-over`` for ``cluster_failover``, and the writer
+  (``IsClusterWriter`` of its DBClusterMembers) moves to the target only at its end, as on AWS: until
+  then the old writer is still the writer. The instances stay ``available`` throughout.
 - DeleteDBInstance: ``deleting`` for ``instance_delete``, then gone; again meanwhile:
   InvalidDBInstanceState. DeleteDBCluster: InvalidDBClusterStateFault while a member is not
   ``deleting``; then ``deleting`` until ``cluster_delete`` has passed and its members are gone; the
@@ -52,8 +55,9 @@ requests behave as in moto's instant mode, e.g. to seed fixtures, or in time aga
 already under way keep their clock). ``/moto-api/reset`` forgets every pending transition.
 
 Not modelled: other resources' and other operations' durations (Secrets Manager, security group
-rules, routes, tags, Stop/Start, Reboot, FailoverDBCluster, ModifyDBCluster take no time, as in
-moto); changes without ApplyImmediately (moto applies them at once) and PendingModifiedValues;
+rules, routes, tags, Stop/Start, Reboot, ModifyDBCluster take no time, as in moto); the seconds
+of a failover in which connections to the writer drop (both instances stay ``available``);
+changes without ApplyImmediately (moto applies them at once) and PendingModifiedValues;
 a final DB snapshot of a non-Aurora instance is taken when the deletion ends, not when it starts;
 ``failed`` and ``incompatible-*`` states, capacity, quotas beyond moto's; the automated snapshot
 of a new cluster is there at once; the ENI of an instance is not attached (no Attachment) and does
@@ -74,15 +78,17 @@ import urllib.parse
 # AWS's typical durations, in seconds, from the RDS and VPC user guides and observed runs: an Aurora
 # cluster without instances is `creating` for a few minutes; an Aurora instance takes 5-15 minutes to
 # create and minutes to delete; a class change is minutes of `modifying` with a restart (about a
-# minute without a writer) at its end; a final cluster snapshot of a small cluster takes a couple of
-# minutes; the requester-managed interfaces of a deleted instance are released after minutes (up to
-# about 20); a cross-region peering request reaches the other region within tens of seconds and an
-# accepted one is `provisioning` for seconds; EC2's eventual consistency is seconds.
+# minute without a writer) at its end; a failover makes a reader the writer within about 30 seconds;
+# a final cluster snapshot of a small cluster takes a couple of minutes; the requester-managed
+# interfaces of a deleted instance are released after minutes (up to about 20); a cross-region
+# peering request reaches the other region within tens of seconds and an accepted one is
+# `provisioning` for seconds; EC2's eventual consistency is seconds.
 AWS_DURATIONS = {
     "cluster_create": 240.0,
     "instance_create": 600.0,
     "instance_modify": 420.0,
     "instance_restart": 60.0,
+    "cluster_failover": 30.0,
     "instance_delete": 360.0,
     "cluster_delete": 120.0,
     "cluster_snapshot": 120.0,
@@ -309,7 +315,22 @@ def _patch_rds():
             raise InvalidDBClusterStateFault(
                 f"DB cluster {db_cluster_identifier} is not in available state (it is {cluster.status})."
             )
-        return original_failover(self, db_cluster_identifier, target_db_instance_identifier)
+        old_writer = cluster.writer if cluster is not None else None
+        # moto's own checks, then the flag moved at once
+        cluster = original_failover(self, db_cluster_identifier, target_db_instance_identifier)
+        new_writer = cluster.writer
+        if not _STATE.timed or old_writer is None or new_writer is old_writer:
+            return cluster
+        # The flag goes back to the old writer until the failover is over.
+        new_writer.is_cluster_writer, old_writer.is_cluster_writer = False, True
+        _set_phases(cluster, [("failing-over", _STATE.durations["cluster_failover"])])
+
+        def promote():
+            if new_writer in cluster._members:
+                cluster.failover(new_writer)
+
+        _STATE.schedule(_phases_end(cluster), promote)
+        return cluster
 
     original_delete_snapshot = RDSBackend.delete_db_cluster_snapshot
 

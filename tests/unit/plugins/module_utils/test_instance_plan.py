@@ -7,8 +7,18 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan impo
 AZS = ["eu-west-1b", "eu-west-1a", "eu-west-1c"]  # unsorted on purpose
 
 
-def member(identifier, az="eu-west-1a", writer=False, status="available", instance_class="db.t4g.large"):
-    return {"id": identifier, "az": az, "writer": writer, "status": status, "instance_class": instance_class}
+OLD, NEW = "db.t4g.large", "db.r6g.xlarge"
+
+
+def member(identifier, az="eu-west-1a", writer=False, status="available", instance_class=OLD, pending_class=None):
+    return {
+        "id": identifier,
+        "az": az,
+        "writer": writer,
+        "status": status,
+        "instance_class": instance_class,
+        "pending_class": pending_class,
+    }
 
 
 def test_new_cluster_round_robin_over_sorted_zones():
@@ -167,6 +177,14 @@ def test_wait_progress_waits_for_the_new_class():
     assert wait_progress(members, available=["kc-instance-1"], instance_class={"kc-instance-1": "db.r6g.large"}).done
 
 
+def test_wait_progress_waits_for_the_writer_to_move():
+    members = [member("kc-instance-1", writer=True), member("kc-instance-2")]
+    progress = wait_progress(members, available=["kc-instance-2"], writer="kc-instance-2")
+    assert progress.pending == [("kc-instance-2", "available, not the writer yet")]
+    members = [member("kc-instance-1"), member("kc-instance-2", writer=True)]
+    assert wait_progress(members, available=["kc-instance-2"], writer="kc-instance-2").done
+
+
 def test_describe_states():
     assert instance_plan.describe_states([("a", "creating"), ("b", "missing")]) == "a (creating), b (missing)"
 
@@ -238,3 +256,159 @@ def test_a_kept_count_plans_nothing():
     members = [member("kc-instance-1", writer=True), member("kc-instance-2"), member("kc-instance-3", "eu-west-1c")]
     plan = plan_instances("kc", instance_plan.wanted_count(None, members), members, AZS)
     assert plan == instance_plan.InstancePlan(create=[], delete=[], unmanaged=[], shortfall=0)
+
+
+# class changes ----------------------------------------------------------------------------------
+
+
+def test_a_class_change_takes_the_readers_by_number_then_fails_over_then_the_old_writer():
+    members = [
+        member("kc-instance-10"),
+        member("kc-instance-3"),
+        member("kc-instance-1", writer=True),
+        member("kc-instance-2"),
+    ]
+    change = instance_plan.plan_class_change("kc", members, NEW)
+    assert change.order == ["kc-instance-2", "kc-instance-3", "kc-instance-10", "kc-instance-1"]
+    assert (change.writer, change.failover_to) == ("kc-instance-1", "kc-instance-2")
+
+
+def test_no_class_asked_for_or_every_instance_of_it_changes_nothing():
+    members = [member("kc-instance-1", writer=True), member("kc-instance-2")]
+    assert instance_plan.plan_class_change("kc", members, None) == instance_plan.NO_CLASS_CHANGE
+    assert instance_plan.plan_class_change("kc", members, OLD) == instance_plan.NO_CLASS_CHANGE
+
+
+def test_a_writer_of_the_new_class_needs_no_failover():
+    members = [member("kc-instance-1", writer=True, instance_class=NEW), member("kc-instance-2")]
+    assert instance_plan.plan_class_change("kc", members, NEW) == instance_plan.ClassChange(
+        order=["kc-instance-2"], writer=None, failover_to=None
+    )
+
+
+def test_a_lone_writer_changes_in_place():
+    change = instance_plan.plan_class_change("kc", [member("kc-instance-1", writer=True)], NEW)
+    assert change == instance_plan.ClassChange(order=["kc-instance-1"], writer="kc-instance-1", failover_to=None)
+
+
+def test_readers_removed_by_the_run_are_neither_changed_nor_failed_over_to():
+    members = [member("kc-instance-1", writer=True), member("kc-instance-2"), member("kc-instance-3")]
+    change = instance_plan.plan_class_change("kc", members, NEW, excluded=["kc-instance-3"])
+    assert change.order == ["kc-instance-2", "kc-instance-1"] and change.failover_to == "kc-instance-2"
+    alone = instance_plan.plan_class_change("kc", members, NEW, excluded=["kc-instance-2", "kc-instance-3"])
+    assert alone == instance_plan.ClassChange(order=["kc-instance-1"], writer="kc-instance-1", failover_to=None)
+
+
+def test_deleting_members_are_left_out():
+    members = [member("kc-instance-1", writer=True), member("kc-instance-2", status="deleting")]
+    change = instance_plan.plan_class_change("kc", members, NEW)
+    assert change.order == ["kc-instance-1"] and change.failover_to is None
+
+
+def test_the_failover_goes_to_a_reader_of_the_new_class_first():
+    members = [
+        member("kc-instance-1", writer=True),
+        member("kc-instance-2", instance_class=NEW),
+        member("kc-instance-3", pending_class=NEW),  # on its way: AWS has taken the change
+    ]
+    change = instance_plan.plan_class_change("kc", members, NEW)
+    assert change.order == ["kc-instance-1"] and change.failover_to == "kc-instance-2"
+    members[1] = member("kc-instance-2", status="deleting")
+    assert instance_plan.plan_class_change("kc", members, NEW).failover_to == "kc-instance-3"
+
+
+def test_instances_named_otherwise_keep_their_class_and_take_over_only_when_nothing_else_can():
+    members = [member("kc-instance-1", writer=True), member("manual-reader"), member("kc-instance-2")]
+    change = instance_plan.plan_class_change("kc", members, NEW)
+    assert change.order == ["kc-instance-2", "kc-instance-1"] and change.failover_to == "kc-instance-2"
+    members = [member("kc-instance-1", writer=True), member("manual-reader")]
+    change = instance_plan.plan_class_change("kc", members, NEW)
+    assert change.order == ["kc-instance-1"] and change.failover_to == "manual-reader"
+    members = [member("manual-writer", writer=True), member("kc-instance-1")]
+    change = instance_plan.plan_class_change("kc", members, NEW)
+    assert change == instance_plan.ClassChange(order=["kc-instance-1"], writer=None, failover_to=None)
+
+
+def test_class_change_names_are_compared_case_insensitively():
+    members = [member("kc-aurora-instance-1", writer=True), member("kc-aurora-instance-2")]
+    change = instance_plan.plan_class_change("KC-Aurora", members, NEW)
+    assert change.order == ["kc-aurora-instance-2", "kc-aurora-instance-1"]
+
+
+def step(members, cluster_status="available", excluded=()):
+    return instance_plan.class_change_step("kc", cluster_status, members, NEW, excluded)
+
+
+def test_a_step_waits_while_an_instance_or_the_cluster_is_in_a_transition():
+    members = [member("kc-instance-1", writer=True), member("kc-instance-2", status="modifying")]
+    assert step(members) == (instance_plan.WAIT, ["kc-instance-2"])
+    members = [member("kc-instance-1", writer=True), member("kc-instance-2", instance_class=NEW)]
+    assert step(members, cluster_status="failing-over") == (instance_plan.WAIT, [])
+    # a new reader is waited for before it takes over
+    members = [member("kc-instance-1", writer=True), member("kc-instance-2", status="creating", instance_class=NEW)]
+    assert step(members) == (instance_plan.WAIT, ["kc-instance-2"])
+
+
+def test_a_step_waits_for_none_of_the_instances_it_leaves_alone():
+    members = [
+        member("kc-instance-1", writer=True),
+        member("kc-instance-2"),
+        member("kc-instance-3", status="deleting"),
+        member("manual-reader", status="rebooting"),
+    ]
+    assert step(members) == (instance_plan.MODIFY, ["kc-instance-2"])
+
+
+def apply(members, action):
+    """What AWS shows once ``action`` (a MODIFY or FAILOVER step) is over."""
+    kind, [identifier] = action
+    for m in members:
+        if kind == instance_plan.MODIFY and m["id"] == identifier:
+            m["instance_class"] = NEW
+        if kind == instance_plan.FAILOVER:
+            m["writer"] = m["id"] == identifier
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (1, [("modify", "kc-instance-1")]),
+        (2, [("modify", "kc-instance-2"), ("failover", "kc-instance-2"), ("modify", "kc-instance-1")]),
+        (
+            3,
+            [
+                ("modify", "kc-instance-2"),
+                ("modify", "kc-instance-3"),
+                ("failover", "kc-instance-2"),
+                ("modify", "kc-instance-1"),
+            ],
+        ),
+    ],
+)
+def test_the_steps_of_a_whole_change_never_touch_the_writer_while_another_instance_could_take_over(count, expected):
+    members = [member(f"kc-instance-{n}", writer=n == 1) for n in range(1, count + 1)]
+    steps = []
+    while True:
+        action = step(members)
+        if action.action == instance_plan.DONE:
+            break
+        assert action.action != instance_plan.WAIT
+        [target] = action.identifiers
+        writer = next(m["id"] for m in members if m["writer"])
+        if action.action == instance_plan.MODIFY and count > 1:
+            assert target != writer
+        steps.append((action.action, target))
+        apply(members, action)
+    assert steps == expected
+    assert all(m["instance_class"] == NEW for m in members)
+
+
+def test_a_rerun_goes_on_from_where_the_change_is():
+    # the failover is over: the old writer is a reader of the old class
+    members = [member("kc-instance-1"), member("kc-instance-2", writer=True, instance_class=NEW)]
+    assert step(members) == (instance_plan.MODIFY, ["kc-instance-1"])
+    # the reader has its new class, the writer not yet
+    members = [member("kc-instance-1", writer=True), member("kc-instance-2", instance_class=NEW)]
+    assert step(members) == (instance_plan.FAILOVER, ["kc-instance-2"])
+    members = [member("kc-instance-1", instance_class=NEW), member("kc-instance-2", writer=True, instance_class=NEW)]
+    assert step(members) == (instance_plan.DONE, [])

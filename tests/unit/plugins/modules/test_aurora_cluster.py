@@ -27,6 +27,7 @@ MUTATING = {
     "delete_db_cluster",
     "create_db_instance",
     "modify_db_instance",
+    "failover_db_cluster",
     "delete_db_instance",
     "add_tags_to_resource",
     "remove_tags_from_resource",
@@ -86,6 +87,10 @@ class FakeRDS:
         self.waiter_errors = []
         # {method name: [error code, ...]}: the next calls of that method answer these state faults
         self.faults = {}
+        # {cluster: instance}: failovers under way, over at the cluster's next description
+        self.failovers = {}
+        # instances whose class change never ends
+        self.endless = set()
 
     # helpers ------------------------------------------------------------------------------------
 
@@ -164,8 +169,15 @@ class FakeRDS:
             raise client_error("DBClusterNotFoundFault", "DescribeDBClusters")
         cluster = self.clusters[DBClusterIdentifier.lower()]
         view = self._cluster_view(cluster)
-        # Time passes between two polls: a new cluster is available the next time it is described.
+        # Time passes between two polls: a new cluster is available the next time it is described,
+        # and a failover is over, the writer moved.
         if cluster["Status"] == "creating" and not self.cluster_never_available:
+            cluster["Status"] = "available"
+        if cluster["Status"] == "failing-over":
+            target = self.failovers.pop(cluster["DBClusterIdentifier"])
+            for instance in self.instances.values():
+                if instance["DBClusterIdentifier"] == cluster["DBClusterIdentifier"]:
+                    instance["_writer"] = instance["DBInstanceIdentifier"] == target
             cluster["Status"] = "available"
         return {"DBClusters": [view]}
 
@@ -185,6 +197,8 @@ class FakeRDS:
                 instance["DBInstanceStatus"] = script.pop(0)
             elif instance["DBInstanceStatus"] == "deleting":
                 del self.instances[identifier]
+            elif instance["DBInstanceStatus"] == "modifying" and identifier in self.endless:
+                pass
             elif instance["DBInstanceStatus"] in ("creating", "modifying"):
                 instance["DBInstanceStatus"] = "available"
                 if instance.get("_new_class"):
@@ -301,9 +315,24 @@ class FakeRDS:
         self.calls.append(("modify_db_instance", kwargs))
         self._fault("modify_db_instance")
         instance = self.instances[kwargs["DBInstanceIdentifier"]]
+        if instance["DBInstanceStatus"] != "available":
+            raise client_error("InvalidDBInstanceState", "ModifyDBInstance")
         instance["_new_class"] = kwargs["DBInstanceClass"]
         instance["DBInstanceStatus"] = "modifying"
         return {"DBInstance": dict(instance)}
+
+    def failover_db_cluster(self, **kwargs):
+        self.calls.append(("failover_db_cluster", kwargs))
+        self._fault("failover_db_cluster")
+        cluster = self.clusters[kwargs["DBClusterIdentifier"]]
+        if cluster["Status"] != "available":
+            raise client_error("InvalidDBClusterStateFault", "FailoverDBCluster")
+        if self.instances[kwargs["TargetDBInstanceIdentifier"]]["DBInstanceStatus"] != "available":
+            raise client_error("InvalidDBInstanceState", "FailoverDBCluster")
+        # As on AWS, the writer moves only once the failover is over.
+        cluster["Status"] = "failing-over"
+        self.failovers[cluster["DBClusterIdentifier"]] = kwargs["TargetDBInstanceIdentifier"]
+        return {"DBCluster": self._cluster_view(cluster)}
 
     def delete_db_instance(self, **kwargs):
         self.calls.append(("delete_db_instance", kwargs))
@@ -761,7 +790,14 @@ def test_an_existing_cluster_keeps_its_count_when_instances_is_not_set(rds, cloc
     assert rds.mutating() == []
     assert warnings == []
     assert len(state["after"]["members"]) == 3
-    assert state["plan"] == {"create_cluster": False, "instances": 3, "create_instances": [], "remove_instances": []}
+    assert state["plan"] == {
+        "create_cluster": False,
+        "instances": 3,
+        "create_instances": [],
+        "remove_instances": [],
+        "change_class": [],
+        "failover_to": None,
+    }
 
 
 def test_a_cluster_without_instances_gets_two_when_instances_is_not_set(rds, clock):
@@ -967,10 +1003,198 @@ def test_instance_class_changes_only_when_given(rds, clock):
     assert present(rds, clock)[0] is False
     changed, state = present(rds, clock, instance_class="db.r6g.large")
     assert changed
+    # the reader has the class already: it takes over, then the old writer changes
+    assert rds.called("failover_db_cluster") == [
+        {"DBClusterIdentifier": "kc", "TargetDBInstanceIdentifier": "kc-instance-2"}
+    ]
     assert rds.called("modify_db_instance") == [
         {"DBInstanceIdentifier": "kc-instance-1", "DBInstanceClass": "db.r6g.large", "ApplyImmediately": True}
     ]
     assert [m["db_instance_class"] for m in state["cluster"]["members"]] == ["db.r6g.large", "db.r6g.large"]
+
+
+# the instance class, one instance at a time ---------------------------------------------------
+
+
+def writer(rds):
+    return [i for i, instance in rds.instances.items() if instance["_writer"]]
+
+
+def mutations(rds):
+    """The mutating calls in order, with the instance each names."""
+    return [
+        (name, kwargs.get("DBInstanceIdentifier") or kwargs.get("TargetDBInstanceIdentifier"))
+        for name, kwargs in rds.calls
+        if name in MUTATING
+    ]
+
+
+def test_a_class_change_takes_the_reader_then_fails_over_to_it_then_takes_the_old_writer(rds, clock):
+    existing_two(rds)
+    warnings = []
+    changed, state = present(rds, clock, instance_class="db.r6g.xlarge", warn=warnings.append)
+    assert changed and warnings == []
+    assert mutations(rds) == [
+        ("modify_db_instance", "kc-instance-2"),
+        ("failover_db_cluster", "kc-instance-2"),
+        ("modify_db_instance", "kc-instance-1"),
+    ]
+    assert state["plan"]["change_class"] == ["kc-instance-2", "kc-instance-1"]
+    assert state["plan"]["failover_to"] == "kc-instance-2"
+    # each step waited for: the reader described with its new class before the failover, the new
+    # writer described as the writer before the old writer was touched
+    names = rds.names()
+    failover, last = names.index("failover_db_cluster"), len(names) - 1 - names[::-1].index("modify_db_instance")
+    assert "describe_db_instances" in names[names.index("modify_db_instance") : failover]
+    assert "describe_db_clusters" in names[failover:last]
+    assert writer(rds) == ["kc-instance-2"]
+    assert [
+        (m["db_instance_identifier"], m["db_instance_class"], m["is_cluster_writer"])
+        for m in state["cluster"]["members"]
+    ] == [
+        ("kc-instance-1", "db.r6g.xlarge", False),
+        ("kc-instance-2", "db.r6g.xlarge", True),
+    ]
+
+    rds.calls.clear()
+    again, state = present(rds, clock, instance_class="db.r6g.xlarge")
+    assert not again and rds.mutating() == []
+    assert state["plan"]["change_class"] == [] and state["plan"]["failover_to"] is None
+
+
+def test_check_mode_names_the_order_of_a_class_change_and_sends_nothing(rds, clock):
+    existing_two(rds)
+    rds.add_instance("kc-instance-3", "eu-west-1c")
+    changed, state = present(rds, clock, instance_class="db.r6g.xlarge", check_mode=True)
+    assert changed and rds.mutating() == []
+    assert state["plan"]["change_class"] == ["kc-instance-2", "kc-instance-3", "kc-instance-1"]
+    assert state["plan"]["failover_to"] == "kc-instance-2"
+    after = [
+        (m["db_instance_identifier"], m["db_instance_class"], m["is_cluster_writer"]) for m in state["after"]["members"]
+    ]
+    assert after == [
+        ("kc-instance-1", "db.r6g.xlarge", False),
+        ("kc-instance-2", "db.r6g.xlarge", True),
+        ("kc-instance-3", "db.r6g.xlarge", False),
+    ]
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_lone_writer_is_restarted_with_a_warning_that_keycloak_loses_its_database(rds, clock, check_mode):
+    rds.add_cluster()
+    rds.add_instance("kc-instance-1", "eu-west-1a", writer=True)
+    warnings = []
+    changed, state = present(rds, clock, instance_class="db.r6g.xlarge", warn=warnings.append, check_mode=check_mode)
+    assert changed
+    [warning] = warnings
+    assert "kc-instance-1" in warning and "restarts the writer" in warning and "Keycloak loses its database" in warning
+    assert "aurora_instance_class" in warning
+    assert state["plan"]["change_class"] == ["kc-instance-1"] and state["plan"]["failover_to"] is None
+    if check_mode:
+        assert rds.mutating() == []
+    else:
+        assert mutations(rds) == [("modify_db_instance", "kc-instance-1")]
+        assert state["cluster"]["members"][0]["db_instance_class"] == "db.r6g.xlarge"
+
+
+def test_a_reader_the_run_removes_is_not_changed_and_the_writer_then_restarts_in_place(rds, clock):
+    existing_two(rds)
+    warnings = []
+    present(rds, clock, instances=1, instance_class="db.r6g.xlarge", warn=warnings.append)
+    assert mutations(rds) == [("delete_db_instance", "kc-instance-2"), ("modify_db_instance", "kc-instance-1")]
+    assert any("restarts the writer" in w for w in warnings)
+
+
+def test_a_rerun_meeting_a_reader_modifying_waits_for_it_and_goes_on(rds, clock):
+    existing_two(rds)
+    rds.instances["kc-instance-2"].update(DBInstanceStatus="modifying", _new_class="db.r6g.xlarge")
+    changed, _state = present(rds, clock, instance_class="db.r6g.xlarge")
+    assert changed
+    assert mutations(rds) == [("failover_db_cluster", "kc-instance-2"), ("modify_db_instance", "kc-instance-1")]
+
+
+def test_a_rerun_after_the_failover_changes_only_the_old_writer(rds, clock):
+    existing_two(rds, writer=2)
+    rds.instances["kc-instance-2"]["DBInstanceClass"] = "db.r6g.xlarge"
+    changed, state = present(rds, clock, instance_class="db.r6g.xlarge")
+    assert changed
+    assert state["plan"] == dict(state["plan"], change_class=["kc-instance-1"], failover_to=None)
+    assert mutations(rds) == [("modify_db_instance", "kc-instance-1")]
+    assert writer(rds) == ["kc-instance-2"]
+
+
+def test_without_wait_each_run_takes_the_next_step_of_a_class_change(rds, clock):
+    existing_two(rds)
+    steps = []
+    for _run in range(4):
+        rds.calls.clear()
+        warnings = []
+        present(rds, clock, instance_class="db.r6g.xlarge", wait=False, warn=warnings.append)
+        steps.append(mutations(rds))
+        assert all("wait=false" in w for w in warnings) and len(warnings) == (1 if steps[-1] else 0)
+    # (in the fake, what a run started is over once the next run has described it)
+    assert steps == [
+        [("modify_db_instance", "kc-instance-2")],
+        [("failover_db_cluster", "kc-instance-2")],
+        [("modify_db_instance", "kc-instance-1")],
+        [],
+    ]
+    assert clock.sleeps == []
+
+
+def test_without_wait_a_run_meeting_the_last_step_under_way_sends_nothing(rds, clock):
+    existing_two(rds)
+    rds.instances["kc-instance-2"].update(DBInstanceStatus="modifying", _new_class="db.r6g.xlarge")
+    rds.endless.add("kc-instance-2")
+    present(rds, clock, instance_class="db.r6g.xlarge", wait=False)
+    assert rds.mutating() == [] and clock.sleeps == []
+
+
+def test_a_class_change_that_outlasts_the_deadline_names_the_instance_and_its_state(rds, clock):
+    existing_two(rds)
+    rds.endless.add("kc-instance-2")
+    with pytest.raises(AuroraClusterError) as raised:
+        present(rds, clock, instance_class="db.r6g.xlarge", wait_timeout=60)
+    message = str(raised.value)
+    assert "Timed out after aurora_wait_timeout (wait_timeout) 60s" in message
+    assert "kc-instance-2 (modifying)" in message
+    assert mutations(rds) == [("modify_db_instance", "kc-instance-2")], "the writer is never touched meanwhile"
+    assert sum(clock.sleeps) == 60
+
+
+def test_the_steps_of_a_class_change_share_the_one_deadline_of_the_run(rds, clock):
+    existing_two(rds)
+    # 10 s for the reader, 20 s refused and 10 s for the failover: the old writer's wait is left nothing
+    rds.faults["failover_db_cluster"] = ["InvalidDBClusterStateFault"] * 2
+    rds.endless.add("kc-instance-1")
+    with pytest.raises(AuroraClusterError, match=r"40s .*not available yet: kc-instance-1 \(modifying\)"):
+        present(rds, clock, instance_class="db.r6g.xlarge", wait_timeout=40)
+    assert len(rds.called("failover_db_cluster")) == 3
+    assert clock.sleeps == [10, 10, 10, 10]
+
+
+def test_a_failover_refused_past_the_deadline_names_the_cluster_and_the_target(rds, clock):
+    existing_two(rds)
+    rds.instances["kc-instance-2"]["DBInstanceClass"] = "db.r6g.xlarge"
+    rds.faults["failover_db_cluster"] = ["InvalidDBClusterStateFault"] * 1000
+    with pytest.raises(AuroraClusterError) as raised:
+        present(rds, clock, instance_class="db.r6g.xlarge", wait_timeout=30)
+    message = str(raised.value)
+    assert (
+        "waiting to fail over DB cluster kc to kc-instance-2: the cluster is available, kc-instance-2 is available"
+        in message
+    )
+    assert rds.called("modify_db_instance") == []
+
+
+def test_an_instance_named_otherwise_taking_over_is_a_warning(rds, clock):
+    rds.add_cluster()
+    rds.add_instance("kc-instance-1", "eu-west-1a", writer=True)
+    rds.add_instance("manual-reader", "eu-west-1b")
+    warnings = []
+    present(rds, clock, instance_class="db.r6g.xlarge", warn=warnings.append)
+    assert mutations(rds) == [("failover_db_cluster", "manual-reader"), ("modify_db_instance", "kc-instance-1")]
+    assert len(warnings) == 1 and "manual-reader becomes the writer" in warnings[0] and "keeps its class" in warnings[0]
 
 
 def test_cluster_settings_change_only_when_given(rds, clock):
