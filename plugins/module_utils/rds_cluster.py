@@ -517,7 +517,7 @@ def change_classes(client, identifier, instance_class, excluded, *, wait, wait_t
         )
 
 
-def class_change_warnings(identifier, change, members, instance_class, wait):
+def class_change_warnings(identifier, change, members, instance_class):
     """What a class change says before it starts, in check mode too: a restart of the writer is never a surprise."""
     warnings = []
     if change.writer and not change.failover_to:
@@ -533,12 +533,6 @@ def class_change_warnings(identifier, change, members, instance_class, wait):
         warnings.append(
             f"DB instance {target['id']} becomes the writer of DB cluster {identifier} and keeps its class "
             f"{target['instance_class']}: only instances named {identifier}-instance-N are changed"
-        )
-    if change.order and not wait:
-        warnings.append(
-            f"wait=false: the class of the instances of DB cluster {identifier} changes one instance at a time, "
-            "each waited for before the next, so this run takes only the next step; run again once it is over, "
-            f"or with wait=true, for the rest of {', '.join(change.order)}"
         )
     return warnings
 
@@ -890,7 +884,7 @@ def _converge(
     tags_to_set, tags_to_unset = _tag_changes(cluster, desired)
     change = plan_class_change(identifier, members, desired["instance_class"], excluded=plan.delete)
     # Said before anything changes, and the same in check mode.
-    for message in class_change_warnings(identifier, change, members, desired["instance_class"], wait):
+    for message in class_change_warnings(identifier, change, members, desired["instance_class"]):
         warn(message)
     new_class = desired["instance_class"] or DEFAULT_INSTANCE_CLASS
     existing_classes = set(m["instance_class"] for m in members if m["status"] != DELETING and m["instance_class"])

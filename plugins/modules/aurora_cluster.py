@@ -99,8 +99,8 @@ options:
         instance of the new class can.
       - A run that meets a change under way (an instance C(modifying), a failover over) goes on from there.
       - With O(wait=false), a run takes only the next step (one instance's change, or the failover), since every
-        step waits for the one before; a warning says so. Run again once that step is over, or with O(wait=true),
-        to go on.
+        step waits for the one before. A later run goes on; one with O(wait=true) takes every step left, as the
+        role C(aurora_create) does in its C(tasks_from=wait).
     type: str
   database_name:
     description:

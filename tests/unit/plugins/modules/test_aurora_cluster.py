@@ -1131,7 +1131,7 @@ def test_without_wait_each_run_takes_the_next_step_of_a_class_change(rds, clock)
         warnings = []
         present(rds, clock, instance_class="db.r6g.xlarge", wait=False, warn=warnings.append)
         steps.append(mutations(rds))
-        assert all("wait=false" in w for w in warnings) and len(warnings) == (1 if steps[-1] else 0)
+        assert warnings == []
     # (in the fake, what a run started is over once the next run has described it)
     assert steps == [
         [("modify_db_instance", "kc-instance-2")],
