@@ -32,7 +32,8 @@ demo: venv postgresql
 	$(BIN)/python tools/demo.py $(if $(KEEP),--keep)
 
 # Time, CPU and AWS requests of the playbooks against the emulator: bench/results.md and bench/results.png.
-# BENCH_RUNS=n (default 3) runs each scenario n times.
+# BENCH_RUNS=n (default 3) runs each scenario n times; the AWS-time group (timeline.png, the aws CLI procedure
+# as reference; needs `aws` on PATH) runs once. BENCH_ONLY=instant or BENCH_ONLY=aws-time runs one group.
 bench: venv requirements-bench.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(BIN)/python bench/run.py

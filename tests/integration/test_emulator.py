@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -233,6 +234,22 @@ def test_recorder_captures_query_and_json_actions(emulator):
 
     emulator.start_recording()  # starts from an empty log
     assert emulator.recorded_actions() == []
+
+
+def test_recorder_stamps_each_request_with_its_arrival_time(emulator):
+    ec2 = emulator.client("ec2")
+    emulator.start_recording()
+    before = time.time()
+    ec2.describe_vpcs()
+    time.sleep(0.3)
+    between = time.time()
+    ec2.create_vpc(CidrBlock=VPC_A)
+    after = time.time()
+    emulator.stop_recording()
+
+    first, second = emulator.recorded_requests()
+    assert before <= first["time"] <= between <= second["time"] <= after
+    assert emulator.recorded_actions() == [("ec2", "DescribeVpcs"), ("ec2", "CreateVpc")]
 
 
 def test_recorder_captures_concurrent_requests(emulator):

@@ -209,7 +209,8 @@ class Emulator:
         self._api("recorder/stop-recording")
 
     def recorded_requests(self):
-        """Recorded requests in arrival order (dicts: method, url, headers, body, body_encoded)."""
+        """Recorded requests in arrival order (dicts: method, url, headers, body, body_encoded, and time:
+        when the request arrived, seconds since the epoch)."""
         text = self._api("recorder/download-recording", method="GET")
         entries = [json.loads(line) for line in text.splitlines() if line.strip()]
         return [e for e in entries if not urllib.parse.urlsplit(e.get("url", "")).path.startswith("/moto-api")]

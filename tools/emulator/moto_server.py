@@ -172,7 +172,7 @@ def _patch_moto():
     # e. The recorder appends each request with two writes to a freshly opened file, from every
     # server thread at once; serialise it so concurrent requests cannot interleave or tear lines.
     recorder_lock = threading.Lock()
-    for name in ("_record_request", "reset_recording", "download_recording", "upload_recording"):
+    for name in ("reset_recording", "download_recording", "upload_recording"):
         original = getattr(Recorder, name)
 
         def locked(self, *args, _original=original, **kwargs):
@@ -180,6 +180,29 @@ def _patch_moto():
                 return _original(self, *args, **kwargs)
 
         setattr(Recorder, name, locked)
+
+    # f. The recorder writes no time. Each entry it appends gains "time": when the request arrived
+    # (seconds since the epoch, comparable with other processes' clocks), so that the requests of a
+    # run can be laid out on a timeline; readers of the other fields are unaffected.
+    original_record = Recorder._record_request
+
+    def record_request(self, request, body=None):
+        arrived = time.time()
+        with recorder_lock:
+            start = os.path.getsize(self._location) if os.path.exists(self._location) else 0
+            original_record(self, request, body)
+            with open(self._location, "r+b") as file:
+                file.seek(start)
+                written = file.read()
+                if not written.strip():  # recording off, or a request the recorder skips
+                    return
+                entry = json.loads(written)
+                entry["time"] = arrived
+                file.seek(start)
+                file.truncate()
+                file.write(json.dumps(entry).encode() + b"\n")
+
+    Recorder._record_request = record_request
 
 
 def _aws_time_table(scale, durations_json):
