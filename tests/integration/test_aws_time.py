@@ -206,6 +206,7 @@ def test_a_class_change_is_modifying_then_a_restart(emu):
     rds.modify_db_instance(DBInstanceIdentifier="kc-1", DBInstanceClass="db.r6g.xlarge", ApplyImmediately=True)
     modifying = _instance(rds, "kc-1")
     assert (modifying["DBInstanceStatus"], modifying["DBInstanceClass"]) == ("modifying", "db.r6g.large")
+    assert modifying["PendingModifiedValues"] == {"DBInstanceClass": "db.r6g.xlarge"}
     assert _error(rds.modify_db_instance, DBInstanceIdentifier="kc-1", DBInstanceClass="db.r6g.2xlarge") == (
         "InvalidDBInstanceState",
         400,
@@ -214,6 +215,7 @@ def test_a_class_change_is_modifying_then_a_restart(emu):
     emu.advance(DURATIONS["instance_modify"] + 1)
     restarting = _instance(rds, "kc-1")
     assert (restarting["DBInstanceStatus"], restarting["DBInstanceClass"]) == ("rebooting", "db.r6g.xlarge")
+    assert not restarting.get("PendingModifiedValues")
 
     emu.advance(DURATIONS["instance_restart"])
     assert _instance(rds, "kc-1")["DBInstanceStatus"] == "available"

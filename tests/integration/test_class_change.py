@@ -111,8 +111,9 @@ def class_changes(emu):
 
 
 def cluster_plan(run):
-    """The ``plan`` aurora_cluster returned to the task that converges the cluster."""
-    [plan] = [
+    """The ``plan`` aurora_cluster returned to the task that converges the cluster, in provision's first
+    pass (the one that requests; its wait pass, later, takes the steps left)."""
+    [plan, *_wait_pass] = [
         result["plan"]
         for play in run.report["plays"]
         for task in play["tasks"]

@@ -13,7 +13,8 @@ observable through the ordinary Describe calls, and refuses what AWS refuses mea
   CreateDBCluster / RestoreDBClusterFromSnapshot under a name still taken (also by a deleting
   cluster) are refused (InvalidDBClusterStateFault, DBClusterAlreadyExistsFault).
 - ModifyDBInstance with ApplyImmediately and a new class: ``modifying`` for ``instance_modify``
-  (DBInstanceClass changes at its end), then ``rebooting`` for ``instance_restart``. Any
+  (DBInstanceClass changes at its end; until then PendingModifiedValues.DBInstanceClass shows the new
+  class), then ``rebooting`` for ``instance_restart``. Any
   ModifyDBInstance of an instance that is not ``available``: InvalidDBInstanceState; ModifyDBCluster
   or FailoverDBCluster of a cluster that is not ``available``: InvalidDBClusterStateFault (moto
   already refuses a failover to an instance that is not ``available``).
@@ -57,7 +58,7 @@ already under way keep their clock). ``/moto-api/reset`` forgets every pending t
 Not modelled: other resources' and other operations' durations (Secrets Manager, security group
 rules, routes, tags, Stop/Start, Reboot, ModifyDBCluster take no time, as in moto); the seconds
 of a failover in which connections to the writer drop (both instances stay ``available``);
-changes without ApplyImmediately (moto applies them at once) and PendingModifiedValues;
+changes without ApplyImmediately (moto applies them at once) and PendingModifiedValues other than a class change's;
 a final DB snapshot of a non-Aurora instance is taken when the deletion ends, not when it starts;
 ``failed`` and ``incompatible-*`` states, capacity, quotas beyond moto's; the automated snapshot
 of a new cluster is there at once; the ENI of an instance is not attached (no Attachment) and does
@@ -373,7 +374,14 @@ def _patch_rds():
             db_kwargs.pop("db_instance_class")
             modify, restart = _STATE.durations["instance_modify"], _STATE.durations["instance_restart"]
             _set_phases(database, [("modifying", modify), ("rebooting", restart)])
-            _STATE.schedule(_STATE.after("instance_modify"), lambda: setattr(database, "db_instance_class", new_class))
+            # As on AWS, the new class shows as pending until it takes effect (moto serializes the attribute).
+            database.pending_modified_values = {"DBInstanceClass": new_class}
+
+            def apply_class():
+                database.db_instance_class = new_class
+                database.pending_modified_values = None
+
+            _STATE.schedule(_STATE.after("instance_modify"), apply_class)
         return original_modify_instance(self, db_instance_identifier, db_kwargs)
 
     original_delete_instance = RDSBackend.delete_db_instance
