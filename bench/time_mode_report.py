@@ -270,7 +270,9 @@ def request_row(request, rows):
     for key in ("DBInstanceIdentifier", "DBClusterIdentifier", "VpcPeeringConnectionId"):
         if request.parameters.get(key) in rows:
             return rows[request.parameters[key]]
-    return next((rows[value] for value in request.parameters.values() if value in rows), OTHER)
+    # Not by a tag's value: CreateVpc's tag AuroraCluster=<c> names the cluster, not the request's resource.
+    named = (value for key, value in request.parameters.items() if "Tag" not in key)
+    return next((rows[value] for value in named if value in rows), OTHER)
 
 
 def segments(run):
