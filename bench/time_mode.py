@@ -94,18 +94,10 @@ class Sampler(threading.Thread):
 
     def __init__(self, emulator, vpc_rows):
         super().__init__(daemon=True)
-        import boto3
         from botocore.config import Config
 
         def client(service, region):
-            return boto3.client(
-                service,
-                region_name=region,
-                endpoint_url=emulator.url,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                config=Config(user_agent_extra=SAMPLER_AGENT),
-            )
+            return emulator.client(service, region, config=Config(user_agent_extra=SAMPLER_AGENT))
 
         self.rds = client("rds", DEFAULT_REGION)
         self.ec2 = {region: client("ec2", region) for region in REGIONS}

@@ -21,15 +21,15 @@ CLUSTER = "keycloak-aurora"
 INSTANCES = [f"{CLUSTER}-instance-1", f"{CLUSTER}-instance-2"]
 DURATIONS = {
     "cluster_create": 20,
-    "instance_create": 40,
+    "instance_create": 80,
     "instance_modify": 20,
     "instance_restart": 5,
     "instance_delete": 20,
     "cluster_delete": 10,
     "cluster_snapshot": 10,
     "eni_linger": 40,
-    "peering_initiate": 10,
-    "peering_provision": 5,
+    "peering_initiate": 30,
+    "peering_provision": 10,
     "eventual_consistency": 1,
 }
 # Past every transition a provision or a delete starts (instances wait for their cluster; a cluster
@@ -115,7 +115,13 @@ def leftovers(emu):
     secrets = emu.client("secretsmanager").list_secrets()["SecretList"]
     return {
         "vpcs": [v["VpcId"] for v in vpcs],
-        "interfaces": [i["NetworkInterfaceId"] for i in ec2.describe_network_interfaces()["NetworkInterfaces"]],
+        # The DB instances' (a seeded ROSA cluster's workers have theirs).
+        "interfaces": [
+            i["NetworkInterfaceId"]
+            for i in ec2.describe_network_interfaces(Filters=[{"Name": "requester-id", "Values": ["amazon-rds"]}])[
+                "NetworkInterfaces"
+            ]
+        ],
         "subnet_groups": [g["DBSubnetGroupName"] for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]],
         "clusters": [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]],
         "instances": list(instance_states(emu)),
@@ -177,12 +183,13 @@ def peering_states(emu, seeded):
     return states
 
 
-def test_a_provision_connects_two_rosa_clusters_and_writes_keycloak_while_the_instances_are_creating(
+def test_two_rosa_clusters_are_connected_while_the_instances_create_and_deleted_in_cascade_past_lingering_interfaces(
     emu, tmp_path, own_tmpdir
 ):
     """Peering (one ROSA cluster in the Aurora region, one in another), routes, rules and Keycloak's
     Secret need only the Aurora network: all done while AWS still creates the instances. Only the
-    endpoint waits for the writer."""
+    endpoint waits for the writer. The cascading delete then waits out the interfaces the deleted
+    instances leave behind."""
     with emu.instant():
         seeded = [
             seed_rosa_cluster(emu, "rosa-a", machine_cidr="10.0.0.0/16"),
@@ -248,6 +255,33 @@ def test_a_provision_connects_two_rosa_clusters_and_writes_keycloak_while_the_in
     # The settings are printed once the writer is there, with its endpoint.
     [endpoint] = [c["Endpoint"] for c in emu.client("rds").describe_db_clusters()["DBClusters"]]
     assert f"jdbc:aws-wrapper:postgresql://{endpoint}:5432/keycloak" in run.stdout
+    aurora_cidr = emu.client("ec2").describe_vpcs(Filters=[{"Name": "tag:AuroraCluster", "Values": [CLUSTER]}])["Vpcs"][
+        0
+    ]["CidrBlock"]
+
+    emu.start_recording()
+    instances_gone = DURATIONS["instance_delete"] + DURATIONS["cluster_snapshot"] + 1
+    deleted = playbook(
+        emu,
+        "delete.yml",
+        tmp_path,
+        aurora_delete_peerings=True,
+        advance=[
+            (deleting(emu), instances_gone),
+            # The instances are gone, their interfaces linger: the subnets are refused until they go.
+            (lambda: emu.recorded_actions().count(("ec2", "DeleteSubnet")) >= 2, DURATIONS["eni_linger"]),
+        ],
+    )
+    assert deleted.returncode == 0, deleted.stdout[-3000:]
+    assert leftovers(emu) == NOTHING_LEFT
+    assert peering_states(emu, seeded) == {"rosa-a": ["deleted"], "rosa-c": ["deleted"]}
+    for rosa in seeded:
+        tables = emu.client("ec2", region=rosa["region"]).describe_route_tables(
+            RouteTableIds=rosa["private_route_table_ids"]
+        )["RouteTables"]
+        assert [r for t in tables for r in t["Routes"] if r.get("DestinationCidrBlock") == aurora_cidr] == []
+    mutations = [action for _service, action in emu.mutating_actions()]
+    assert mutations.index("DeleteVpcPeeringConnection") < mutations.index("DeleteDBInstance")
 
 
 def test_a_rerun_while_the_instances_are_creating_adopts_them_and_waits(emu, tmp_path):
@@ -274,6 +308,36 @@ def test_a_rerun_while_the_instances_are_creating_adopts_them_and_waits(emu, tmp
     assert seen == dict.fromkeys(INSTANCES, "creating"), "the re-run met the instances creating"
     assert db_mutations(emu) == [], "nothing created a second time"
     assert instance_states(emu) == dict.fromkeys(INSTANCES, "available")
+
+
+def test_a_rerun_while_a_cross_region_peering_is_on_its_way_adopts_it(emu, tmp_path):
+    provisioned(emu, tmp_path)
+    with emu.instant():
+        seeded = [seed_rosa_cluster(emu, "rosa-c", region="eu-central-1", machine_cidr="10.2.0.0/16")]
+    inventory = rosa_inventory(tmp_path, {"rosa-c": {"rosa_region": "eu-central-1"}})
+
+    emu.start_recording()
+    stopped = playbook(emu, "peering.yml", tmp_path, inventory=inventory, aurora_wait_timeout=1)
+    assert stopped.returncode != 0
+    assert "Timed out after aurora_wait_timeout (wait_timeout) 1s" in failure(stopped)
+    emu.advance(DURATIONS["eventual_consistency"])  # the new peering id, just requested, shows in listings
+    assert peering_states(emu, seeded) == {"rosa-c": ["initiating-request"]}
+
+    again = playbook(
+        emu,
+        "peering.yml",
+        tmp_path,
+        inventory=inventory,
+        advance=[
+            (lambda: peering_states(emu, seeded) == {"rosa-c": ["initiating-request"]}, DURATIONS["peering_initiate"]),
+            (lambda: peering_states(emu, seeded) == {"rosa-c": ["provisioning"]}, DURATIONS["peering_provision"]),
+        ],
+    )
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert peering_states(emu, seeded) == {"rosa-c": ["active"]}
+    mutations = [action for _service, action in emu.mutating_actions()]
+    assert mutations.count("CreateVpcPeeringConnection") == 1, "the peering on its way was adopted, not requested again"
+    assert mutations.count("AcceptVpcPeeringConnection") == 1
 
 
 # --- delete ------------------------------------------------------------------------------------

@@ -157,7 +157,7 @@ class Emulator:
             "AWS_EC2_METADATA_DISABLED": "true",
         }
 
-    def client(self, service, region=DEFAULT_REGION):
+    def client(self, service, region=DEFAULT_REGION, config=None):
         import boto3
 
         return boto3.client(
@@ -166,6 +166,7 @@ class Emulator:
             endpoint_url=self.url,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
+            config=config,
         )
 
     def _api(self, path, method="POST"):
