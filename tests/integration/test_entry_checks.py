@@ -328,3 +328,29 @@ def test_the_entry_check_starts_the_one_wait_timeout_of_the_run_on_every_host(em
     assert set(started) == {"localhost", "rosa-a", "rosa-b"}
     assert len(set(started.values())) == 1, "one start for the whole run"
     assert before <= float(started["localhost"]) <= time.time()
+
+
+def test_a_role_used_on_its_own_starts_the_clock_of_its_steps_itself(emulator, tmp_path):
+    site = tmp_path / "own.yml"
+    site.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "A playbook of the user's own, without the entry check",
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "roles": [{"role": "keycloak.aurora.aurora_delete", "aurora_cluster": CLUSTER}],
+                    "post_tasks": [{"ansible.builtin.debug": {"var": "aurora_run_started"}}],
+                }
+            ]
+        )
+    )
+    before = time.time()
+    run = run_playbook(emulator.env(), str(site))
+    assert run.returncode == 0, run.stdout
+    [shown] = [
+        task["hosts"]["localhost"]
+        for task in run.report["plays"][0]["tasks"]
+        if "aurora_run_started" in task["hosts"]["localhost"]
+    ]
+    assert before <= float(shown["aurora_run_started"]) <= time.time()
