@@ -14,10 +14,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.amazon.aws.plugins.module_utils import ec2
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import is_ansible_aws_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.rds import AnsibleRDSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
@@ -26,7 +23,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import AuroraErrorHandler
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import describe_db_cluster
+from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import describe_db_subnet_group
 from ansible_collections.keycloak.aurora.plugins.module_utils.regions import map_concurrently
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import outlast
@@ -48,28 +47,14 @@ SECURITY_GROUP_DESCRIPTION = "Aurora DB Security Group"
 _NOT_YET_VISIBLE = ["InvalidSubnetID.NotFound", "InvalidVpcID.NotFound", "InvalidRouteTableID.NotFound"]
 
 
-class SubnetGroupErrorHandler(AWSErrorHandler):
-    _CUSTOM_EXCEPTION = AnsibleRDSError
-
-    @classmethod
-    def _is_missing(cls):
-        return is_boto3_error_code("DBSubnetGroupNotFoundFault")
-
-
-@SubnetGroupErrorHandler.list_error_handler("describe db subnet group")
-@AWSRetry.jittered_backoff()
-def describe_db_subnet_group(client, name):
-    return client.describe_db_subnet_groups(DBSubnetGroupName=name)["DBSubnetGroups"][0]
-
-
 # Subnets created a moment ago may not be known to RDS yet (InvalidSubnet): EC2 is eventually consistent.
-@SubnetGroupErrorHandler.common_error_handler("create db subnet group")
+@AuroraErrorHandler.common_error_handler("create db subnet group")
 @AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidSubnet"])
 def create_db_subnet_group(client, **params):
     return client.create_db_subnet_group(**params)["DBSubnetGroup"]
 
 
-@SubnetGroupErrorHandler.common_error_handler("modify db subnet group")
+@AuroraErrorHandler.common_error_handler("modify db subnet group")
 @AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidSubnet"])
 def modify_db_subnet_group(client, **params):
     return client.modify_db_subnet_group(**params)["DBSubnetGroup"]
@@ -400,7 +385,7 @@ RDS_REQUESTER_ID = "amazon-rds"
 DELETE_RETRY_DELAY = poll_delay(10)
 
 
-@SubnetGroupErrorHandler.deletion_error_handler("delete db subnet group")
+@AuroraErrorHandler.deletion_error_handler("delete db subnet group")
 @AWSRetry.jittered_backoff()
 def delete_db_subnet_group(client, name):
     client.delete_db_subnet_group(DBSubnetGroupName=name)

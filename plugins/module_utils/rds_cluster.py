@@ -87,6 +87,8 @@ class AuroraClusterError(AuroraError):
 
 
 class AuroraErrorHandler(AWSErrorHandler):
+    """The error handler of every RDS call of the collection: DB clusters, instances and subnet groups."""
+
     _CUSTOM_EXCEPTION = AnsibleRDSError
 
     @classmethod
