@@ -55,7 +55,6 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan impo
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import wanted_count
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import CREATING_TAG
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import cluster_tags
-from ansible_collections.keycloak.aurora.plugins.module_utils.secret import read_credentials
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import outlast
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import poll_delay
@@ -212,23 +211,6 @@ def add_tags_to_resource(client, arn, tags):
 @AWSRetry.jittered_backoff()
 def remove_tags_from_resource(client, arn, keys):
     client.remove_tags_from_resource(ResourceName=arn, TagKeys=list(keys))
-
-
-def read_master_credentials(client, secret_id, username):
-    """Return ``(username, password)`` from the Secrets Manager secret ``{"username", "password"}``.
-
-    The secret is the one ``aurora_master_secret`` keeps; its user must be the cluster's master user.
-    Never put the secret's content into a message.
-    """
-    secret_username, password = read_credentials(client, secret_id)
-    if not isinstance(password, str) or not password:
-        raise AuroraClusterError(f"master_user_password_secret: the secret {secret_id} holds an empty password")
-    if secret_username and secret_username != username:
-        raise AuroraClusterError(
-            f"master_user_password_secret: secret {secret_id} is for user {secret_username}, "
-            f"but master_username is {username}; set master_username to match"
-        )
-    return username, password
 
 
 def wait_for_cluster(

@@ -503,7 +503,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import check_engine
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import ensure_cluster_absent
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import ensure_cluster_present
-from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import read_master_credentials
+from ansible_collections.keycloak.aurora.plugins.module_utils.secret import read_master_credentials
 
 
 def validate(params):

@@ -357,16 +357,6 @@ class FakeRDS:
         tags[:] = [tag for tag in tags if tag["Key"] not in kwargs["TagKeys"]]
 
 
-class FakeSecrets:
-    def __init__(self, secret_string):
-        self.secret_string = secret_string
-
-    def get_secret_value(self, SecretId):
-        if self.secret_string is None:
-            raise client_error("ResourceNotFoundException", "GetSecretValue")
-        return {"SecretString": self.secret_string}
-
-
 def credentials():
     return ("keycloak", "s3cr3t-Passw0rd")
 
@@ -1487,36 +1477,6 @@ def test_a_rerun_during_the_delete_adopts_it_and_waits(rds, clock):
     assert rds.mutating() == []
     assert rds.called("waiter.db_cluster_deleted")
     assert "final_snapshot_identifier" not in state
-
-
-# master credentials -----------------------------------------------------------------------------
-
-
-def test_read_master_credentials():
-    secrets = FakeSecrets(json.dumps({"username": "keycloak", "password": "pw-123456"}))
-    assert rds_cluster.read_master_credentials(secrets, "kc-master", "keycloak") == ("keycloak", "pw-123456")
-
-
-@pytest.mark.parametrize(
-    "secret",
-    [
-        "not json pw-123456",
-        json.dumps(["pw-123456"]),
-        json.dumps({"username": "keycloak"}),
-        json.dumps({"username": "keycloak", "password": ""}),
-    ],
-)
-def test_read_master_credentials_refuses_bad_secrets_without_echoing_them(secret):
-    with pytest.raises(AnsibleAWSError) as raised:
-        rds_cluster.read_master_credentials(FakeSecrets(secret), "kc-master", "keycloak")
-    assert "pw-123456" not in str(raised.value)
-    assert "kc-master" in str(raised.value)
-
-
-def test_read_master_credentials_refuses_another_user():
-    secrets = FakeSecrets(json.dumps({"username": "admin", "password": "pw-123456"}))
-    with pytest.raises(AuroraClusterError, match="master_username"):
-        rds_cluster.read_master_credentials(secrets, "kc-master", "keycloak")
 
 
 # the module -------------------------------------------------------------------------------------
