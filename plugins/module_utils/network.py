@@ -124,6 +124,18 @@ def desired_tags(cluster, extra_tags, name):
     return tags
 
 
+def find_security_group(client, cluster, vpc_id):
+    """``<c>-security-group`` in the VPC ``vpc_id``, None if there is none (a VPC has one group of a name)."""
+    groups = ec2.describe_security_groups(
+        client,
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "group-name", "Values": [naming.security_group_name(cluster)]},
+        ],
+    )
+    return groups[0] if groups else None
+
+
 def _missing_tags(resource, wanted):
     """Tags to add to an adopted resource: never overwrite a Name someone already gave it."""
     current = _tags(resource)
@@ -299,14 +311,8 @@ def ensure_security_group(client, *, cluster, vpc, tags, check_mode):
     """
     name = naming.security_group_name(cluster)
     wanted = desired_tags(cluster, tags, name)
-    groups = []
-    if vpc["VpcId"]:
-        groups = ec2.describe_security_groups(
-            client,
-            Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "group-name", "Values": [name]}],
-        )
-    if groups:
-        group = groups[0]
+    group = find_security_group(client, cluster, vpc["VpcId"]) if vpc["VpcId"] else None
+    if group:
         return _ensure_tags(client, group["GroupId"], group, wanted, check_mode), group["GroupId"], False
     if check_mode:
         return True, None, True
@@ -357,18 +363,16 @@ def describe_network(ec2_client, cluster):
     vpc = find_aurora_vpc(ec2_client, cluster)
     if vpc is None:
         return None
-    vpc_filter = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
     tables = ec2.describe_route_tables(
-        ec2_client, Filters=vpc_filter + [{"Name": "association.main", "Values": ["true"]}]
+        ec2_client,
+        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "association.main", "Values": ["true"]}],
     )
-    groups = ec2.describe_security_groups(
-        ec2_client, Filters=vpc_filter + [{"Name": "group-name", "Values": [naming.security_group_name(cluster)]}]
-    )
+    group = find_security_group(ec2_client, cluster, vpc["VpcId"])
     return {
         "vpc_id": vpc["VpcId"],
         "cidr_block": vpc["CidrBlock"],
         "main_route_table_id": tables[0]["RouteTableId"] if tables else None,
-        "security_group_id": groups[0]["GroupId"] if groups else None,
+        "security_group_id": group["GroupId"] if group else None,
         "security_group_name": naming.security_group_name(cluster),
     }
 
@@ -505,15 +509,9 @@ def ensure_network_absent(
     vpc = find_aurora_vpc(ec2_client, cluster)
     if vpc:
         vpc_id = vpc["VpcId"]
+        group = find_security_group(ec2_client, cluster, vpc_id)
+        removed["security_group_ids"] = [group["GroupId"]] if group else []
         vpc_filter = {"Name": "vpc-id", "Values": [vpc_id]}
-        groups = ec2.describe_security_groups(
-            ec2_client, Filters=[vpc_filter, {"Name": "group-name", "Values": [naming.security_group_name(cluster)]}]
-        )
-        removed["security_group_ids"] = sorted(
-            g["GroupId"]
-            for g in groups
-            if g["VpcId"] == vpc_id and g["GroupName"] == naming.security_group_name(cluster)
-        )
         removed["subnet_ids"] = sorted(
             s["SubnetId"] for s in ec2.describe_subnets(ec2_client, Filters=[vpc_filter]) if s["VpcId"] == vpc_id
         )
