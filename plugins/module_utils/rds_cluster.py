@@ -639,20 +639,17 @@ def _no_warn(_message):
     return None
 
 
-def ensure_cluster_present(
-    client,
-    *,
-    identifier,
+# The settings ensure_cluster_present converges the cluster to, each with its default: the one list of
+# them, which aurora_cluster passes from its options of the same names.
+CLUSTER_OPTIONS = dict(
     engine=DEFAULT_ENGINE,
     engine_version=None,
     instances=None,
     instance_class=None,
     database_name="keycloak",
     master_username="keycloak",
-    master_credentials=None,
     db_subnet_group_name=None,
     vpc_security_group_ids=None,
-    snapshot_identifier=None,
     deletion_protection=None,
     backup_retention_period=None,
     storage_encrypted=True,
@@ -660,6 +657,15 @@ def ensure_cluster_present(
     auto_minor_version_upgrade=False,
     tags=None,
     purge_tags=True,
+)
+
+
+def ensure_cluster_present(
+    client,
+    *,
+    identifier,
+    master_credentials=None,
+    snapshot_identifier=None,
     check_mode=False,
     wait=True,
     wait_timeout=3600,
@@ -668,34 +674,23 @@ def ensure_cluster_present(
     delay=POLL_DELAY,
     sleep=time.sleep,
     clock=time.monotonic,
+    **options,
 ):
     """Create (or restore) the cluster when missing, then converge its settings and instances.
 
     ``instances`` None keeps the count of an existing cluster and gives a new one two (see
     ``wanted_count``). ``master_credentials`` is a callable returning ``(username, password)``; it
     is called only when the cluster is created from scratch, so a secret is read only when it is needed.
+    ``options`` are the settings named in ``CLUSTER_OPTIONS``; one left out takes its default there.
     """
+    unknown = sorted(set(options) - set(CLUSTER_OPTIONS))
+    if unknown:
+        raise TypeError(f"ensure_cluster_present() got unknown options {unknown}")
+    desired = {**CLUSTER_OPTIONS, **options, "identifier": identifier}
+    instances = desired["instances"]
     if instances is not None and not 1 <= instances <= MAX_INSTANCES:
         raise AuroraClusterError(f"instances must be between 1 and {MAX_INSTANCES}, got {instances}")
-    check_engine(engine, engine_version)
-    desired = dict(
-        identifier=identifier,
-        engine=engine,
-        engine_version=engine_version,
-        instances=instances,
-        instance_class=instance_class,
-        database_name=database_name,
-        master_username=master_username,
-        db_subnet_group_name=db_subnet_group_name,
-        vpc_security_group_ids=vpc_security_group_ids,
-        deletion_protection=deletion_protection,
-        backup_retention_period=backup_retention_period,
-        storage_encrypted=storage_encrypted,
-        enable_performance_insights=enable_performance_insights,
-        auto_minor_version_upgrade=auto_minor_version_upgrade,
-        tags=tags,
-        purge_tags=purge_tags,
-    )
+    check_engine(desired["engine"], desired["engine_version"])
     remaining = deadline(wait_timeout, clock, run_started)
     waiting = dict(wait=wait, wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep, clock=clock)
 
@@ -718,25 +713,25 @@ def ensure_cluster_present(
 
     if check_mode:
         # Predicted as RDS will store them: in lower case.
-        subnet_group = (db_subnet_group_name or "default").lower()
+        subnet_group = (desired["db_subnet_group_name"] or "default").lower()
         wanted = wanted_count(instances, [])
         plan = plan_instances(identifier.lower(), wanted, [], _subnet_group_azs(client, subnet_group))
         after = _predicted_new(desired, plan, subnet_group, snapshot_identifier)
         return True, {"cluster": {}, "before": {}, "after": after, "plan": plan_summary(plan, wanted, created=True)}
 
     creating = {CREATING_TAG: str(wanted_count(instances, []))}
-    cluster_tag_list = ansible_dict_to_boto3_tag_list({**cluster_tags(identifier, tags), **creating})
-    params = {"DBClusterIdentifier": identifier, "Engine": engine, "Tags": cluster_tag_list}
-    if db_subnet_group_name:
-        params["DBSubnetGroupName"] = db_subnet_group_name
-    if vpc_security_group_ids is not None:
-        params["VpcSecurityGroupIds"] = list(vpc_security_group_ids)
-    params["DeletionProtection"] = bool(deletion_protection)
+    cluster_tag_list = ansible_dict_to_boto3_tag_list({**cluster_tags(identifier, desired["tags"]), **creating})
+    params = {"DBClusterIdentifier": identifier, "Engine": desired["engine"], "Tags": cluster_tag_list}
+    if desired["db_subnet_group_name"]:
+        params["DBSubnetGroupName"] = desired["db_subnet_group_name"]
+    if desired["vpc_security_group_ids"] is not None:
+        params["VpcSecurityGroupIds"] = list(desired["vpc_security_group_ids"])
+    params["DeletionProtection"] = bool(desired["deletion_protection"])
     if snapshot_identifier:
         # The snapshot decides the engine version, database, user, password and encryption.
         params["SnapshotIdentifier"] = snapshot_identifier
-        if engine_version:
-            params["EngineVersion"] = engine_version
+        if desired["engine_version"]:
+            params["EngineVersion"] = desired["engine_version"]
         with naming_resource(f"DB cluster {identifier} from snapshot {snapshot_identifier}"):
             cluster = restore_when_ready(
                 client, params, wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep
@@ -744,14 +739,14 @@ def ensure_cluster_present(
     else:
         username, password = master_credentials()
         params.update(
-            EngineVersion=engine_version or DEFAULT_ENGINE_VERSION,
-            DatabaseName=database_name,
+            EngineVersion=desired["engine_version"] or DEFAULT_ENGINE_VERSION,
+            DatabaseName=desired["database_name"],
             MasterUsername=username,
             MasterUserPassword=password,
-            StorageEncrypted=bool(storage_encrypted),
+            StorageEncrypted=bool(desired["storage_encrypted"]),
         )
-        if backup_retention_period is not None:
-            params["BackupRetentionPeriod"] = backup_retention_period
+        if desired["backup_retention_period"] is not None:
+            params["BackupRetentionPeriod"] = desired["backup_retention_period"]
         with naming_resource(f"DB cluster {identifier}"):
             cluster = create_db_cluster(client, **params)
     _changed, state = _converge(client, cluster, desired, created=True, check_mode=False, warn=warn, **waiting)

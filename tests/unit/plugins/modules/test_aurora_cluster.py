@@ -484,6 +484,12 @@ def test_create_with_explicit_settings(rds, clock):
     assert rds.called("modify_db_cluster") == []
 
 
+def test_an_unknown_option_is_refused_before_any_call(rds, clock):
+    with pytest.raises(TypeError, match="instance_klass"):
+        present(rds, clock, instance_klass="db.r6g.large")
+    assert rds.calls == []
+
+
 def test_create_without_credentials_is_refused(rds, clock):
     with pytest.raises(AuroraClusterError, match="master_user_password or master_user_password_secret"):
         present(rds, clock, master_credentials=None)
@@ -1497,6 +1503,20 @@ class FakeModule:
 
     def client(self, service):
         raise AssertionError(f"no {service} client may be made before the input is validated")
+
+
+def test_every_cluster_option_is_a_module_option(monkeypatch):
+    # run() passes each of them from module.params, which holds exactly the argument_spec's options.
+    specs = []
+
+    def capture(argument_spec, **_kwargs):
+        specs.append(argument_spec)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(aurora_cluster, "AnsibleAWSModule", capture)
+    with pytest.raises(SystemExit):
+        aurora_cluster.main()
+    assert set(rds_cluster.CLUSTER_OPTIONS) <= set(specs[0])
 
 
 @pytest.mark.parametrize(
