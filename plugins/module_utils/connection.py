@@ -21,6 +21,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 
 from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
+from ansible_collections.keycloak.aurora.plugins.module_utils import network
 from ansible_collections.keycloak.aurora.plugins.module_utils import peering
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import naming_resource
@@ -353,16 +354,8 @@ def disconnect(rosa_client, aurora_client, *, found, aurora_vpcs, machine_cidr, 
         requester_cidrs = [b["CidrBlock"] for b in connection["RequesterVpcInfo"].get("CidrBlockSet", [])]
         requester_cidrs.append(connection["RequesterVpcInfo"].get("CidrBlock"))
         cidrs = {c for c in requester_cidrs + [machine_cidr] if c}
-        groups = ec2.describe_security_groups(
-            aurora_client,
-            Filters=[
-                {"Name": "vpc-id", "Values": [aurora_vpc["VpcId"]]},
-                {"Name": "group-name", "Values": [naming.security_group_name(aurora_cluster)]},
-            ],
-        )
-        revoked = [
-            c for g in groups for c in revoke_ingress(aurora_client, group=g, source_cidrs=cidrs, check_mode=check_mode)
-        ]
+        group = network.find_security_group(aurora_client, aurora_cluster, aurora_vpc["VpcId"])
+        revoked = revoke_ingress(aurora_client, group=group, source_cidrs=cidrs, check_mode=check_mode) if group else []
         if not check_mode and peering.status_code(connection) in LIVE:
             ec2.delete_vpc_peering_connection(aurora_client, peering_id)
         removed.append(

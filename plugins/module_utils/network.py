@@ -14,10 +14,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.amazon.aws.plugins.module_utils import ec2
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import is_ansible_aws_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.rds import AnsibleRDSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
@@ -26,7 +23,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import AuroraErrorHandler
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import describe_db_cluster
+from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import describe_db_subnet_group
 from ansible_collections.keycloak.aurora.plugins.module_utils.regions import map_concurrently
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import outlast
@@ -48,28 +47,14 @@ SECURITY_GROUP_DESCRIPTION = "Aurora DB Security Group"
 _NOT_YET_VISIBLE = ["InvalidSubnetID.NotFound", "InvalidVpcID.NotFound", "InvalidRouteTableID.NotFound"]
 
 
-class SubnetGroupErrorHandler(AWSErrorHandler):
-    _CUSTOM_EXCEPTION = AnsibleRDSError
-
-    @classmethod
-    def _is_missing(cls):
-        return is_boto3_error_code("DBSubnetGroupNotFoundFault")
-
-
-@SubnetGroupErrorHandler.list_error_handler("describe db subnet group")
-@AWSRetry.jittered_backoff()
-def describe_db_subnet_group(client, name):
-    return client.describe_db_subnet_groups(DBSubnetGroupName=name)["DBSubnetGroups"][0]
-
-
 # Subnets created a moment ago may not be known to RDS yet (InvalidSubnet): EC2 is eventually consistent.
-@SubnetGroupErrorHandler.common_error_handler("create db subnet group")
+@AuroraErrorHandler.common_error_handler("create db subnet group")
 @AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidSubnet"])
 def create_db_subnet_group(client, **params):
     return client.create_db_subnet_group(**params)["DBSubnetGroup"]
 
 
-@SubnetGroupErrorHandler.common_error_handler("modify db subnet group")
+@AuroraErrorHandler.common_error_handler("modify db subnet group")
 @AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidSubnet"])
 def modify_db_subnet_group(client, **params):
     return client.modify_db_subnet_group(**params)["DBSubnetGroup"]
@@ -137,6 +122,18 @@ def desired_tags(cluster, extra_tags, name):
     tags = naming.cluster_tags(cluster, extra_tags)
     tags.setdefault("Name", name)
     return tags
+
+
+def find_security_group(client, cluster, vpc_id):
+    """``<c>-security-group`` in the VPC ``vpc_id``, None if there is none (a VPC has one group of a name)."""
+    groups = ec2.describe_security_groups(
+        client,
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "group-name", "Values": [naming.security_group_name(cluster)]},
+        ],
+    )
+    return groups[0] if groups else None
 
 
 def _missing_tags(resource, wanted):
@@ -314,14 +311,8 @@ def ensure_security_group(client, *, cluster, vpc, tags, check_mode):
     """
     name = naming.security_group_name(cluster)
     wanted = desired_tags(cluster, tags, name)
-    groups = []
-    if vpc["VpcId"]:
-        groups = ec2.describe_security_groups(
-            client,
-            Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "group-name", "Values": [name]}],
-        )
-    if groups:
-        group = groups[0]
+    group = find_security_group(client, cluster, vpc["VpcId"]) if vpc["VpcId"] else None
+    if group:
         return _ensure_tags(client, group["GroupId"], group, wanted, check_mode), group["GroupId"], False
     if check_mode:
         return True, None, True
@@ -372,18 +363,16 @@ def describe_network(ec2_client, cluster):
     vpc = find_aurora_vpc(ec2_client, cluster)
     if vpc is None:
         return None
-    vpc_filter = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
     tables = ec2.describe_route_tables(
-        ec2_client, Filters=vpc_filter + [{"Name": "association.main", "Values": ["true"]}]
+        ec2_client,
+        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "association.main", "Values": ["true"]}],
     )
-    groups = ec2.describe_security_groups(
-        ec2_client, Filters=vpc_filter + [{"Name": "group-name", "Values": [naming.security_group_name(cluster)]}]
-    )
+    group = find_security_group(ec2_client, cluster, vpc["VpcId"])
     return {
         "vpc_id": vpc["VpcId"],
         "cidr_block": vpc["CidrBlock"],
         "main_route_table_id": tables[0]["RouteTableId"] if tables else None,
-        "security_group_id": groups[0]["GroupId"] if groups else None,
+        "security_group_id": group["GroupId"] if group else None,
         "security_group_name": naming.security_group_name(cluster),
     }
 
@@ -400,7 +389,7 @@ RDS_REQUESTER_ID = "amazon-rds"
 DELETE_RETRY_DELAY = poll_delay(10)
 
 
-@SubnetGroupErrorHandler.deletion_error_handler("delete db subnet group")
+@AuroraErrorHandler.deletion_error_handler("delete db subnet group")
 @AWSRetry.jittered_backoff()
 def delete_db_subnet_group(client, name):
     client.delete_db_subnet_group(DBSubnetGroupName=name)
@@ -520,15 +509,9 @@ def ensure_network_absent(
     vpc = find_aurora_vpc(ec2_client, cluster)
     if vpc:
         vpc_id = vpc["VpcId"]
+        group = find_security_group(ec2_client, cluster, vpc_id)
+        removed["security_group_ids"] = [group["GroupId"]] if group else []
         vpc_filter = {"Name": "vpc-id", "Values": [vpc_id]}
-        groups = ec2.describe_security_groups(
-            ec2_client, Filters=[vpc_filter, {"Name": "group-name", "Values": [naming.security_group_name(cluster)]}]
-        )
-        removed["security_group_ids"] = sorted(
-            g["GroupId"]
-            for g in groups
-            if g["VpcId"] == vpc_id and g["GroupName"] == naming.security_group_name(cluster)
-        )
         removed["subnet_ids"] = sorted(
             s["SubnetId"] for s in ec2.describe_subnets(ec2_client, Filters=[vpc_filter]) if s["VpcId"] == vpc_id
         )

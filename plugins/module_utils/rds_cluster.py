@@ -55,7 +55,6 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan impo
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import wanted_count
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import CREATING_TAG
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import cluster_tags
-from ansible_collections.keycloak.aurora.plugins.module_utils.secret import read_credentials
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import deadline
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import outlast
 from ansible_collections.keycloak.aurora.plugins.module_utils.waiting import poll_delay
@@ -87,6 +86,8 @@ class AuroraClusterError(AuroraError):
 
 
 class AuroraErrorHandler(AWSErrorHandler):
+    """The error handler of every RDS call of the collection: DB clusters, instances and subnet groups."""
+
     _CUSTOM_EXCEPTION = AnsibleRDSError
 
     @classmethod
@@ -210,23 +211,6 @@ def add_tags_to_resource(client, arn, tags):
 @AWSRetry.jittered_backoff()
 def remove_tags_from_resource(client, arn, keys):
     client.remove_tags_from_resource(ResourceName=arn, TagKeys=list(keys))
-
-
-def read_master_credentials(client, secret_id, username):
-    """Return ``(username, password)`` from the Secrets Manager secret ``{"username", "password"}``.
-
-    The secret is the one ``aurora_master_secret`` keeps; its user must be the cluster's master user.
-    Never put the secret's content into a message.
-    """
-    secret_username, password = read_credentials(client, secret_id)
-    if not isinstance(password, str) or not password:
-        raise AuroraClusterError(f"master_user_password_secret: the secret {secret_id} holds an empty password")
-    if secret_username and secret_username != username:
-        raise AuroraClusterError(
-            f"master_user_password_secret: secret {secret_id} is for user {secret_username}, "
-            f"but master_username is {username}; set master_username to match"
-        )
-    return username, password
 
 
 def wait_for_cluster(
@@ -655,20 +639,17 @@ def _no_warn(_message):
     return None
 
 
-def ensure_cluster_present(
-    client,
-    *,
-    identifier,
+# The settings ensure_cluster_present converges the cluster to, each with its default: the one list of
+# them, which aurora_cluster passes from its options of the same names.
+CLUSTER_OPTIONS = dict(
     engine=DEFAULT_ENGINE,
     engine_version=None,
     instances=None,
     instance_class=None,
     database_name="keycloak",
     master_username="keycloak",
-    master_credentials=None,
     db_subnet_group_name=None,
     vpc_security_group_ids=None,
-    snapshot_identifier=None,
     deletion_protection=None,
     backup_retention_period=None,
     storage_encrypted=True,
@@ -676,6 +657,15 @@ def ensure_cluster_present(
     auto_minor_version_upgrade=False,
     tags=None,
     purge_tags=True,
+)
+
+
+def ensure_cluster_present(
+    client,
+    *,
+    identifier,
+    master_credentials=None,
+    snapshot_identifier=None,
     check_mode=False,
     wait=True,
     wait_timeout=3600,
@@ -684,34 +674,23 @@ def ensure_cluster_present(
     delay=POLL_DELAY,
     sleep=time.sleep,
     clock=time.monotonic,
+    **options,
 ):
     """Create (or restore) the cluster when missing, then converge its settings and instances.
 
     ``instances`` None keeps the count of an existing cluster and gives a new one two (see
     ``wanted_count``). ``master_credentials`` is a callable returning ``(username, password)``; it
     is called only when the cluster is created from scratch, so a secret is read only when it is needed.
+    ``options`` are the settings named in ``CLUSTER_OPTIONS``; one left out takes its default there.
     """
+    unknown = sorted(set(options) - set(CLUSTER_OPTIONS))
+    if unknown:
+        raise TypeError(f"ensure_cluster_present() got unknown options {unknown}")
+    desired = {**CLUSTER_OPTIONS, **options, "identifier": identifier}
+    instances = desired["instances"]
     if instances is not None and not 1 <= instances <= MAX_INSTANCES:
         raise AuroraClusterError(f"instances must be between 1 and {MAX_INSTANCES}, got {instances}")
-    check_engine(engine, engine_version)
-    desired = dict(
-        identifier=identifier,
-        engine=engine,
-        engine_version=engine_version,
-        instances=instances,
-        instance_class=instance_class,
-        database_name=database_name,
-        master_username=master_username,
-        db_subnet_group_name=db_subnet_group_name,
-        vpc_security_group_ids=vpc_security_group_ids,
-        deletion_protection=deletion_protection,
-        backup_retention_period=backup_retention_period,
-        storage_encrypted=storage_encrypted,
-        enable_performance_insights=enable_performance_insights,
-        auto_minor_version_upgrade=auto_minor_version_upgrade,
-        tags=tags,
-        purge_tags=purge_tags,
-    )
+    check_engine(desired["engine"], desired["engine_version"])
     remaining = deadline(wait_timeout, clock, run_started)
     waiting = dict(wait=wait, wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep, clock=clock)
 
@@ -734,25 +713,25 @@ def ensure_cluster_present(
 
     if check_mode:
         # Predicted as RDS will store them: in lower case.
-        subnet_group = (db_subnet_group_name or "default").lower()
+        subnet_group = (desired["db_subnet_group_name"] or "default").lower()
         wanted = wanted_count(instances, [])
         plan = plan_instances(identifier.lower(), wanted, [], _subnet_group_azs(client, subnet_group))
         after = _predicted_new(desired, plan, subnet_group, snapshot_identifier)
         return True, {"cluster": {}, "before": {}, "after": after, "plan": plan_summary(plan, wanted, created=True)}
 
     creating = {CREATING_TAG: str(wanted_count(instances, []))}
-    cluster_tag_list = ansible_dict_to_boto3_tag_list({**cluster_tags(identifier, tags), **creating})
-    params = {"DBClusterIdentifier": identifier, "Engine": engine, "Tags": cluster_tag_list}
-    if db_subnet_group_name:
-        params["DBSubnetGroupName"] = db_subnet_group_name
-    if vpc_security_group_ids is not None:
-        params["VpcSecurityGroupIds"] = list(vpc_security_group_ids)
-    params["DeletionProtection"] = bool(deletion_protection)
+    cluster_tag_list = ansible_dict_to_boto3_tag_list({**cluster_tags(identifier, desired["tags"]), **creating})
+    params = {"DBClusterIdentifier": identifier, "Engine": desired["engine"], "Tags": cluster_tag_list}
+    if desired["db_subnet_group_name"]:
+        params["DBSubnetGroupName"] = desired["db_subnet_group_name"]
+    if desired["vpc_security_group_ids"] is not None:
+        params["VpcSecurityGroupIds"] = list(desired["vpc_security_group_ids"])
+    params["DeletionProtection"] = bool(desired["deletion_protection"])
     if snapshot_identifier:
         # The snapshot decides the engine version, database, user, password and encryption.
         params["SnapshotIdentifier"] = snapshot_identifier
-        if engine_version:
-            params["EngineVersion"] = engine_version
+        if desired["engine_version"]:
+            params["EngineVersion"] = desired["engine_version"]
         with naming_resource(f"DB cluster {identifier} from snapshot {snapshot_identifier}"):
             cluster = restore_when_ready(
                 client, params, wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep
@@ -760,14 +739,14 @@ def ensure_cluster_present(
     else:
         username, password = master_credentials()
         params.update(
-            EngineVersion=engine_version or DEFAULT_ENGINE_VERSION,
-            DatabaseName=database_name,
+            EngineVersion=desired["engine_version"] or DEFAULT_ENGINE_VERSION,
+            DatabaseName=desired["database_name"],
             MasterUsername=username,
             MasterUserPassword=password,
-            StorageEncrypted=bool(storage_encrypted),
+            StorageEncrypted=bool(desired["storage_encrypted"]),
         )
-        if backup_retention_period is not None:
-            params["BackupRetentionPeriod"] = backup_retention_period
+        if desired["backup_retention_period"] is not None:
+            params["BackupRetentionPeriod"] = desired["backup_retention_period"]
         with naming_resource(f"DB cluster {identifier}"):
             cluster = create_db_cluster(client, **params)
     _changed, state = _converge(client, cluster, desired, created=True, check_mode=False, warn=warn, **waiting)

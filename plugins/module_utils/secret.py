@@ -17,6 +17,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
+from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
+
 # RDS refuses '/', '"', '@' and spaces in a master password; letters and digits also survive
 # every shell, JDBC URL and YAML file the password may pass through.
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
@@ -103,6 +105,23 @@ def read_credentials(client, secret_id):
         raise AnsibleSecretsManagerError(
             message=f"the secret {secret_id} does not hold JSON with 'username' and 'password' keys"
         ) from None
+
+
+def read_master_credentials(client, secret_id, username):
+    """Return ``(username, password)`` from the Secrets Manager secret ``{"username", "password"}``.
+
+    The secret is the one ``aurora_master_secret`` keeps; its user must be the cluster's master user.
+    Never put the secret's content into a message.
+    """
+    secret_username, password = read_credentials(client, secret_id)
+    if not isinstance(password, str) or not password:
+        raise AuroraError(f"master_user_password_secret: the secret {secret_id} holds an empty password")
+    if secret_username and secret_username != username:
+        raise AuroraError(
+            f"master_user_password_secret: secret {secret_id} is for user {secret_username}, "
+            f"but master_username is {username}; set master_username to match"
+        )
+    return username, password
 
 
 # The steps of plan_master_secret, in the order they run.

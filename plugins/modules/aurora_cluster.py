@@ -498,12 +498,13 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.keycloak.aurora.plugins.module_utils.naming import identifier_error
+from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import CLUSTER_OPTIONS
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import MAX_INSTANCES
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import AuroraClusterError
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import check_engine
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import ensure_cluster_absent
 from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import ensure_cluster_present
-from ansible_collections.keycloak.aurora.plugins.module_utils.rds_cluster import read_master_credentials
+from ansible_collections.keycloak.aurora.plugins.module_utils.secret import read_master_credentials
 
 
 def validate(params):
@@ -567,26 +568,12 @@ def run(module):
     else:
         changed, state = ensure_cluster_present(
             client,
-            engine=params["engine"],
-            engine_version=params["engine_version"],
-            instances=params["instances"],
-            instance_class=params["instance_class"],
-            database_name=params["database_name"],
-            master_username=params["master_username"],
             master_credentials=master_credentials(module),
-            db_subnet_group_name=params["db_subnet_group_name"],
-            vpc_security_group_ids=params["vpc_security_group_ids"],
             snapshot_identifier=params["snapshot_identifier"],
-            deletion_protection=params["deletion_protection"],
-            backup_retention_period=params["backup_retention_period"],
-            storage_encrypted=params["storage_encrypted"],
-            enable_performance_insights=params["enable_performance_insights"],
-            auto_minor_version_upgrade=params["auto_minor_version_upgrade"],
-            tags=params["tags"],
-            purge_tags=params["purge_tags"],
             # AnsibleModule.warn is exactly this function; AnsibleAWSModule.warn (amazon.aws 10.1) would
             # also copy the warning into the result, which ansible-core 2.19 reports as deprecated.
             warn=warn,
+            **{name: params[name] for name in CLUSTER_OPTIONS},
             **common,
         )
     result.update(changed=changed, cluster=state["cluster"])

@@ -1,9 +1,11 @@
 import json
 
 import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from aws_fakes import FakeSecretsManager
 
 from ansible_collections.keycloak.aurora.plugins.module_utils import secret
+from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
 
 
 def test_generated_passwords_are_strong_and_differ():
@@ -165,3 +167,34 @@ def test_a_malformed_secret_is_reported_without_its_value():
     with pytest.raises(secret.AnsibleSecretsManagerError) as raised:
         secret.read_credentials(client, "n")
     assert "hunter2" not in str(raised.value) and raised.value.__cause__ is None
+
+
+def holding(secret_string):
+    return FakeSecretsManager({"SecretString": secret_string})
+
+
+def test_read_master_credentials():
+    client = holding(json.dumps({"username": "keycloak", "password": "pw-123456"}))
+    assert secret.read_master_credentials(client, "kc-master", "keycloak") == ("keycloak", "pw-123456")
+
+
+@pytest.mark.parametrize(
+    "secret_string",
+    [
+        "not json pw-123456",
+        json.dumps(["pw-123456"]),
+        json.dumps({"username": "keycloak"}),
+        json.dumps({"username": "keycloak", "password": ""}),
+    ],
+)
+def test_read_master_credentials_refuses_bad_secrets_without_echoing_them(secret_string):
+    with pytest.raises(AnsibleAWSError) as raised:
+        secret.read_master_credentials(holding(secret_string), "kc-master", "keycloak")
+    assert "pw-123456" not in str(raised.value)
+    assert "kc-master" in str(raised.value)
+
+
+def test_read_master_credentials_refuses_another_user():
+    client = holding(json.dumps({"username": "admin", "password": "pw-123456"}))
+    with pytest.raises(AuroraError, match="master_username"):
+        secret.read_master_credentials(client, "kc-master", "keycloak")

@@ -357,16 +357,6 @@ class FakeRDS:
         tags[:] = [tag for tag in tags if tag["Key"] not in kwargs["TagKeys"]]
 
 
-class FakeSecrets:
-    def __init__(self, secret_string):
-        self.secret_string = secret_string
-
-    def get_secret_value(self, SecretId):
-        if self.secret_string is None:
-            raise client_error("ResourceNotFoundException", "GetSecretValue")
-        return {"SecretString": self.secret_string}
-
-
 def credentials():
     return ("keycloak", "s3cr3t-Passw0rd")
 
@@ -492,6 +482,12 @@ def test_create_with_explicit_settings(rds, clock):
     # the default subnet group is unknown here: AWS picks the zone
     assert "AvailabilityZone" not in instance
     assert rds.called("modify_db_cluster") == []
+
+
+def test_an_unknown_option_is_refused_before_any_call(rds, clock):
+    with pytest.raises(TypeError, match="instance_klass"):
+        present(rds, clock, instance_klass="db.r6g.large")
+    assert rds.calls == []
 
 
 def test_create_without_credentials_is_refused(rds, clock):
@@ -1489,36 +1485,6 @@ def test_a_rerun_during_the_delete_adopts_it_and_waits(rds, clock):
     assert "final_snapshot_identifier" not in state
 
 
-# master credentials -----------------------------------------------------------------------------
-
-
-def test_read_master_credentials():
-    secrets = FakeSecrets(json.dumps({"username": "keycloak", "password": "pw-123456"}))
-    assert rds_cluster.read_master_credentials(secrets, "kc-master", "keycloak") == ("keycloak", "pw-123456")
-
-
-@pytest.mark.parametrize(
-    "secret",
-    [
-        "not json pw-123456",
-        json.dumps(["pw-123456"]),
-        json.dumps({"username": "keycloak"}),
-        json.dumps({"username": "keycloak", "password": ""}),
-    ],
-)
-def test_read_master_credentials_refuses_bad_secrets_without_echoing_them(secret):
-    with pytest.raises(AnsibleAWSError) as raised:
-        rds_cluster.read_master_credentials(FakeSecrets(secret), "kc-master", "keycloak")
-    assert "pw-123456" not in str(raised.value)
-    assert "kc-master" in str(raised.value)
-
-
-def test_read_master_credentials_refuses_another_user():
-    secrets = FakeSecrets(json.dumps({"username": "admin", "password": "pw-123456"}))
-    with pytest.raises(AuroraClusterError, match="master_username"):
-        rds_cluster.read_master_credentials(secrets, "kc-master", "keycloak")
-
-
 # the module -------------------------------------------------------------------------------------
 
 
@@ -1537,6 +1503,20 @@ class FakeModule:
 
     def client(self, service):
         raise AssertionError(f"no {service} client may be made before the input is validated")
+
+
+def test_every_cluster_option_is_a_module_option(monkeypatch):
+    # run() passes each of them from module.params, which holds exactly the argument_spec's options.
+    specs = []
+
+    def capture(argument_spec, **_kwargs):
+        specs.append(argument_spec)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(aurora_cluster, "AnsibleAWSModule", capture)
+    with pytest.raises(SystemExit):
+        aurora_cluster.main()
+    assert set(rds_cluster.CLUSTER_OPTIONS) <= set(specs[0])
 
 
 @pytest.mark.parametrize(
