@@ -8,7 +8,6 @@ groups only, and sends no request (see plugins/modules/entry_check.py for its do
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import yaml
@@ -76,6 +75,4 @@ class ActionModule(ActionBase):
             result["warnings"] = warnings
         if errors:
             return dict(result, failed=True, msg="; ".join(errors))
-        # The run's one aurora_wait_timeout starts now; run_once hands the fact to every host of the play.
-        result["ansible_facts"] = {entry_checks.RUN_STARTED_FACT: time.time()}
         return dict(result, changed=False, msg="The input is complete and the inventory has what the playbook needs.")

@@ -13,10 +13,10 @@ options:
   run_started:
     description:
       - When the playbook run began, in seconds since the epoch. O(wait_timeout) is then counted from that
-        moment, not from the start of this module, so that the steps of one run share one budget: each
+        moment, not from the start of this module, so that the steps of one run share one budget and each
         module waits at most for what the earlier steps left.
-      - The collection's playbooks pass the fact C(aurora_run_started), which their first task
-        (M(keycloak.aurora.entry_check)) sets for every host of the run; its roles pass it when it is set.
+      - The collection's playbooks set the variable C(aurora_run_started) for every host right after their
+        entry check, and a role of the collection used on its own sets it at its first task; the roles pass it here.
       - Unset, this module gets the whole O(wait_timeout).
     type: float
 """

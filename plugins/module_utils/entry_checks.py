@@ -21,16 +21,14 @@ PREFIXES = ("aurora_", "rosa_", "keycloak_")
 
 # Variables of the playbooks rather than of a role (the roles' come from their argument specs), and
 # the facts one play hands the next, which a fact cache may show again in a later run.
-# Set by the entry check for every host of the run: the modules count aurora_wait_timeout from then.
-RUN_STARTED_FACT = "aurora_run_started"
-
 PLAYBOOK_VARIABLES = frozenset(
     {
         "aurora_strict_vars",
         "aurora_unpeer_confirm",
         "aurora_verify_connection",
         "aurora_database",
-        RUN_STARTED_FACT,
+        # set by the playbooks and roles: the start of the run's one aurora_wait_timeout
+        "aurora_run_started",
         "rosa_machine_cidrs",
         "rosa_vpc",
         "output_file",

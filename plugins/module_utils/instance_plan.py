@@ -257,20 +257,33 @@ def plan_class_change(cluster, members, instance_class, excluded=()):
     return ClassChange(order=order, writer=writer["id"] if writer else None, failover_to=failover_to)
 
 
+def _settled(member):
+    pending = member.get("pending_class")
+    return member.get("status") == AVAILABLE and (not pending or pending == member.get("instance_class"))
+
+
+def pending_classes(members, identifiers):
+    """{identifier: the class AWS has taken for it but not applied yet}, for those of ``identifiers`` that have one."""
+    wanted = set(identifiers)
+    return dict((m["id"], m["pending_class"]) for m in members if m["id"] in wanted and m.get("pending_class"))
+
+
 def class_change_step(cluster, cluster_status, members, instance_class, excluded=()):
     """The next step of the class change ``plan_class_change`` plans, from the cluster as it is now.
 
     Decided afresh from what AWS shows each time, so a run that meets a change half done (an
     instance ``modifying``, a failover over) goes on from there. Nothing is changed while the cluster
-    or one of the ``<cluster>-instance-N`` members or the failover target is not ``available``: one
-    instance at a time, and the writer never before another instance can take over.
+    or one of the ``<cluster>-instance-N`` members or the failover target is not ``available``, or has a
+    class change AWS has taken but not applied (for a moment after ModifyDBInstance AWS still shows it
+    ``available`` with the old class, the new one pending): one instance at a time, and the writer never
+    before another instance can take over.
     """
     change = plan_class_change(cluster, members, instance_class, excluded)
     if not change.order:
         return ClassStep(DONE, [])
     involved = set(m["id"] for m in _active(members, excluded) if _number(cluster, m["id"]) is not None)
     involved.update([change.failover_to] if change.failover_to else [])
-    unsettled = sorted(m["id"] for m in members if m["id"] in involved and m.get("status") != AVAILABLE)
+    unsettled = sorted(m["id"] for m in members if m["id"] in involved and not _settled(m))
     if cluster_status != AVAILABLE or unsettled:
         return ClassStep(WAIT, unsettled)
     if change.order[0] == change.writer and change.failover_to:

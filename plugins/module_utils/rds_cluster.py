@@ -47,6 +47,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan impo
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import class_change_step
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import classify
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import describe_states
+from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import pending_classes
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import plan_class_change
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import plan_instances
 from ansible_collections.keycloak.aurora.plugins.module_utils.instance_plan import spread_over_zones
@@ -478,7 +479,8 @@ def change_classes(client, identifier, instance_class, excluded, *, wait, wait_t
         if step.action == DONE or (step.action == WAIT and not wait):
             return
         if step.action == WAIT:
-            outcome = {"available": step.identifiers}
+            # Waited for until available, and with the class a change under way gives it.
+            outcome = {"available": step.identifiers, "instance_class": pending_classes(members, step.identifiers)}
         elif step.action == FAILOVER:
             [target] = step.identifiers
             failover_when_ready(client, identifier, target, **outlasting)

@@ -25,9 +25,6 @@ description:
   - Warns about every extra var, and every host var of the hosts of C(rosa_clusters), whose name starts with
     C(aurora_), C(rosa_) or C(keycloak_) (in any case) but is not a variable of the collection, naming the closest
     one. With C(aurora_strict_vars=true) (an extra var, what AWX job templates should set) these are refused instead.
-  - Sets the fact C(aurora_run_started) (seconds since the epoch) for every host of the play when run once, as the
-    playbooks run it. The collection's roles pass it to their modules (their option C(run_started)), so that one
-    C(aurora_wait_timeout) covers the whole run, not each step anew.
   - The known variables are the options of every entry point of the collection's roles (their
     C(meta/argument_specs.yml)) and the playbooks' own variables.
 options:
@@ -54,15 +51,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-ansible_facts:
-  description: The moment the run started, once the input is accepted.
-  type: dict
-  returned: success
-  contains:
-    aurora_run_started:
-      description: Seconds since the epoch.
-      type: float
-      sample: 1796054400.5
 msg:
   description: What was refused, one problem after another; or that the input is complete.
   type: str

@@ -299,18 +299,15 @@ def test_a_required_variable_given_as_vars_of_an_imported_playbook_is_found(emul
     assert "imported-aurora" in run.stdout  # the role got the templated value: nothing of it to delete
 
 
-def test_the_entry_check_starts_the_one_wait_timeout_of_the_run_on_every_host(emulator, tmp_path):
+def test_provision_starts_the_one_wait_timeout_of_the_run_on_every_host(emulator, rosa, tmp_path):
+    rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    rosa("rosa-b", machine_cidr="10.1.0.0/16")
     inv = rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {}})
     site = tmp_path / "site.yml"
     site.write_text(
         yaml.safe_dump(
             [
-                {
-                    "name": "Check as the playbooks do",
-                    "hosts": "localhost,rosa_clusters",
-                    "gather_facts": False,
-                    "tasks": [{"keycloak.aurora.entry_check": {"playbook": "peering"}, "run_once": True}],
-                },
+                {"name": "Provision", "ansible.builtin.import_playbook": "keycloak.aurora.provision"},
                 {
                     "name": "A later play",
                     "hosts": "localhost,rosa_clusters",
@@ -321,12 +318,13 @@ def test_the_entry_check_starts_the_one_wait_timeout_of_the_run_on_every_host(em
         )
     )
     before = time.time()
-    run = run_playbook(emulator.env(), str(site), extra_vars={"aurora_cluster": CLUSTER}, inventory=inv)
+    # Check mode: nothing is created, every play runs.
+    run = run_playbook(emulator.env(), str(site), extra_vars={"aurora_cluster": CLUSTER}, inventory=inv, check=True)
     assert run.returncode == 0, run.stdout
-    [shown] = [task["hosts"] for task in run.report["plays"][1]["tasks"]]
+    [shown] = [task["hosts"] for task in run.report["plays"][-1]["tasks"]]
     started = {host: result["aurora_run_started"] for host, result in shown.items()}
     assert set(started) == {"localhost", "rosa-a", "rosa-b"}
-    assert len(set(started.values())) == 1, "one start for the whole run"
+    assert len(set(started.values())) == 1, "one start for the whole run, set once"
     assert before <= float(started["localhost"]) <= time.time()
 
 

@@ -47,3 +47,15 @@ def test_ansible_doc_shows_every_role(role):
     )
     assert shown.returncode == 0, shown.stderr
     assert "ENTRY POINT:" in shown.stdout and "aurora_region" in shown.stdout
+
+
+@pytest.mark.parametrize("path", sorted(REPO_ROOT.glob("plugins/doc_fragments/*.py")), ids=lambda p: p.stem)
+def test_documentation_fragments_are_yaml(path):
+    tree = ast.parse(path.read_text())
+    [fragment] = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    blocks = [
+        node.value.value
+        for node in fragment.body
+        if isinstance(node, ast.Assign) and node.targets[0].id == "DOCUMENTATION"
+    ]
+    assert blocks and all(yaml.safe_load(block)["options"] for block in blocks)

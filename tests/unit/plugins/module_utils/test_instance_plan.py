@@ -349,6 +349,15 @@ def test_a_step_waits_while_an_instance_or_the_cluster_is_in_a_transition():
     assert step(members) == (instance_plan.WAIT, ["kc-instance-2"])
 
 
+def test_a_change_aws_has_taken_but_not_applied_is_waited_for_not_failed_over_to():
+    # Right after ModifyDBInstance AWS may still show the reader available, with the old class and the new one pending.
+    taken = member("kc-instance-2", pending_class=NEW)
+    assert step([member("kc-instance-1", writer=True), taken]) == (instance_plan.WAIT, ["kc-instance-2"])
+    three = [member("kc-instance-1", writer=True), taken, member("kc-instance-3")]
+    assert step(three) == (instance_plan.WAIT, ["kc-instance-2"]), "never two instances changing at once"
+    assert instance_plan.pending_classes(three, ["kc-instance-2", "kc-instance-3"]) == {"kc-instance-2": NEW}
+
+
 def test_a_step_waits_for_none_of_the_instances_it_leaves_alone():
     members = [
         member("kc-instance-1", writer=True),
