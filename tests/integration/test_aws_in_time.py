@@ -365,7 +365,11 @@ def test_a_delete_stopped_while_the_instances_are_deleting_finishes_when_run_aga
 def test_a_delete_through_lingering_interfaces_names_them_then_finishes_later(emu, tmp_path):
     provisioned(emu, tmp_path)
     instance_gone = DURATIONS["instance_delete"] + DURATIONS["cluster_snapshot"] + 1  # interfaces still linger
-    stopped = playbook(emu, "delete.yml", tmp_path, advance=[(deleting(emu), instance_gone)], aurora_wait_timeout=8)
+    # One budget for the run: enough for the cluster step even on a loaded machine, less than the interfaces linger.
+    budget = DURATIONS["eni_linger"] // 2
+    stopped = playbook(
+        emu, "delete.yml", tmp_path, advance=[(deleting(emu), instance_gone)], aurora_wait_timeout=budget
+    )
     assert stopped.returncode != 0
     assert leftovers(emu)["clusters"] == [] and leftovers(emu)["subnet_groups"] == []
 
