@@ -2,6 +2,8 @@
 
 emulator_server: one emulator process for the whole session.
 emulator:        the same emulator, reset (resources and recorder) before each test.
+shared_start:    shared_start(name, build): the emulator as build() left it, built once per worker under that
+                 name and copied back for the next test that asks (tools/emulator/state.py); returns build()'s value.
 emu:             an emulator in AWS time mode with the durations of the test module's DURATIONS, one per
                  module, reset before each test.
 rosa:            rosa(name, region=..., machine_cidr=..., kind=..., azs=..., workers=...) seeds a ROSA cluster.
@@ -11,6 +13,7 @@ own_tmpdir:      a TMPDIR of the test's own, with a short path, for ansible-play
 (autouse)        the session's ansible-playbook runs share their AnsiballZ payloads (tools/ansible_run.py).
 """
 
+import copy
 import functools
 import os
 import shutil
@@ -60,6 +63,29 @@ def emulator_server(tmp_path_factory):
 def emulator(emulator_server):
     emulator_server.reset()
     return emulator_server
+
+
+@pytest.fixture(scope="session")
+def _shared_starts():
+    return {}
+
+
+@pytest.fixture
+def shared_start(emulator, _shared_starts):
+    """A start that several tests share (say, a ROSA cluster peered with a provisioned Aurora cluster) costs a
+    whole playbook run to build and a fraction of it to copy back. ``build`` runs on the reset emulator the
+    first time a worker meets ``name``; it must depend on nothing but the name (one name, one start) and keep
+    nothing in a test's own directory, since later tests get only the emulator's state and its return value."""
+
+    def start(name, build):
+        if name in _shared_starts:
+            emulator.restore_state(name)
+        else:
+            _shared_starts[name] = build()
+            emulator.save_state(name)
+        return copy.deepcopy(_shared_starts[name])  # a test may change what it got
+
+    return start
 
 
 @pytest.fixture(scope="module")

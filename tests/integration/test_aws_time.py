@@ -485,3 +485,9 @@ def test_new_subnets_groups_route_tables_and_peerings_are_unknown_for_a_moment(e
     assert (
         json.dumps(ec2.describe_route_tables(RouteTableIds=[route_table])["RouteTables"][0]["Routes"]).count(pcx) == 1
     )
+
+
+def test_a_state_cannot_be_saved_in_time_mode_whose_timers_a_copy_would_lose(emu):
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        emu.save_state("start")
+    assert raised.value.code == 409

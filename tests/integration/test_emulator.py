@@ -4,6 +4,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -283,6 +284,85 @@ def test_reset_clears_resources_and_recording(emulator):
     vpcs = emulator.client("ec2").describe_vpcs()["Vpcs"]
     assert all(v["IsDefault"] for v in vpcs)
     assert emulator.recorded_actions() == []  # reset also stopped the recorder
+
+
+def _inventory(emulator):
+    """What a test would look at: VPCs and their subnets, clusters with their members, secrets."""
+    ec2, rds = emulator.client("ec2"), emulator.client("rds")
+    return {
+        "vpcs": sorted((v["VpcId"], v["CidrBlock"]) for v in ec2.describe_vpcs()["Vpcs"]),
+        "subnets": sorted(s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]),
+        "clusters": [
+            (c["DBClusterIdentifier"], sorted(m["DBInstanceIdentifier"] for m in c["DBClusterMembers"]))
+            for c in rds.describe_db_clusters()["DBClusters"]
+        ],
+        "secrets": sorted(s["Name"] for s in emulator.client("secretsmanager").list_secrets()["SecretList"]),
+    }
+
+
+def test_a_saved_state_comes_back_as_saved_however_often_it_is_changed(emulator):
+    ec2, rds = emulator.client("ec2"), emulator.client("rds")
+    vpc = ec2.create_vpc(CidrBlock=VPC_A)["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{n}.0/24", AvailabilityZone=f"eu-west-1{zone}")["Subnet"][
+            "SubnetId"
+        ]
+        for n, zone in enumerate("ab")
+    ]
+    rds.create_db_subnet_group(DBSubnetGroupName="g", DBSubnetGroupDescription="g", SubnetIds=subnets)
+    rds.create_db_cluster(
+        DBClusterIdentifier="kept",
+        Engine="aurora-postgresql",
+        MasterUsername="keycloak",
+        MasterUserPassword="secret-password",
+        DBSubnetGroupName="g",
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier="kept-1",
+        DBClusterIdentifier="kept",
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r6g.large",
+    )
+    emulator.client("secretsmanager").create_secret(Name="kept", SecretString="x")
+    saved = _inventory(emulator)
+    emulator.save_state("start")
+
+    for _ in range(2):  # each restore is a fresh copy: what the last test changed does not come back
+        rds.delete_db_instance(DBInstanceIdentifier="kept-1")
+        ec2.delete_subnet(SubnetId=subnets[0])
+        ec2.create_vpc(CidrBlock="10.20.0.0/16")
+        assert _inventory(emulator) != saved
+        emulator.restore_state("start")
+        assert _inventory(emulator) == saved
+
+    # The restored objects live: they change and refer to each other as the originals did.
+    rds.create_db_instance(
+        DBInstanceIdentifier="kept-2",
+        DBClusterIdentifier="kept",
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r6g.large",
+    )
+    assert _inventory(emulator)["clusters"] == [("kept", ["kept-1", "kept-2"])]
+
+
+def test_a_restore_replaces_everything_even_after_a_reset_and_leaves_the_recorder_alone(emulator):
+    emulator.client("ec2").create_vpc(CidrBlock=VPC_A)
+    saved = _inventory(emulator)
+    emulator.save_state("one-vpc")
+    emulator.reset()
+    emulator.client("secretsmanager").create_secret(Name="later", SecretString="x")  # a service the state never saw
+    emulator.start_recording()
+    emulator.restore_state("one-vpc")
+    assert emulator.recorded_actions() == []
+    assert _inventory(emulator) == saved  # the secret made after the save is gone too
+    assert ("ec2", "DescribeVpcs") in emulator.recorded_actions()  # still recording
+
+
+def test_restoring_an_unknown_state_fails_clearly(emulator):
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        emulator.restore_state("never-saved")
+    assert raised.value.code == 404
+    assert b"nothing saved as never-saved" in raised.value.read()
 
 
 @pytest.mark.parametrize(

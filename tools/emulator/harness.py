@@ -4,6 +4,7 @@ with Emulator.start() as emu:
     env = {**os.environ, **emu.env()}       # for ansible-playbook subprocesses
     emu.client("ec2").describe_vpcs()
     emu.start_recording(); ...; emu.mutating_actions()
+    emu.save_state("peered"); ...; emu.restore_state("peered")   # a shared start, copied back (state.py)
 
 with Emulator.start(aws_time={"instance_create": 2}) as emu:   # opt in: resources take time (aws_time.py)
     with emu.instant(): seed_rosa_cluster(emu, "rosa")         # fixtures without transitions
@@ -183,6 +184,14 @@ class Emulator:
         self._api("reset")
         self._api("recorder/stop-recording")
         self._api("recorder/reset-recording")
+
+    def save_state(self, name):
+        """Keep a copy of every resource the emulator holds now, as ``name`` (instant mode; state.py)."""
+        self._api(f"state/save?name={urllib.parse.quote(name)}")
+
+    def restore_state(self, name):
+        """Replace every resource the emulator holds by a fresh copy of what was saved as ``name``."""
+        self._api(f"state/restore?name={urllib.parse.quote(name)}")
 
     def aws_time(self):
         """The AWS time mode's state ({durations, clock, timed}); fails when the mode is off."""

@@ -205,19 +205,32 @@ def _patch_moto():
     Recorder._record_request = record_request
 
 
+def _make_tools_importable():
+    """Run as a script, this file does not see the repository's packages: put its root on sys.path."""
+    repo_root = str(Path(__file__).resolve().parents[2])
+    if repo_root not in sys.path:
+        sys.path.insert(0, repo_root)
+
+
 def _aws_time_table(scale, durations_json):
     """The durations of the AWS time mode, or None for moto's instant mode. Checked before binding."""
     if scale is None and durations_json is None:
         return None
-    repo_root = str(Path(__file__).resolve().parents[2])
-    if repo_root not in sys.path:  # run as a script: make tools.emulator importable
-        sys.path.insert(0, repo_root)
+    _make_tools_importable()
     from tools.emulator import aws_time
 
     try:
         return aws_time.durations(scale, json.loads(durations_json) if durations_json else None)
     except (ValueError, TypeError, AttributeError) as exc:
         raise SystemExit(f"moto_server: --aws-time: {exc}") from None
+
+
+def _state_app(app, *, timed):
+    """Serve /moto-api/state (tools/emulator/state.py) in front of ``app``."""
+    _make_tools_importable()
+    from tools.emulator import state
+
+    return state.control_app(app, timed=timed)
 
 
 def _exit_with_parent(parent_pid):
@@ -291,6 +304,7 @@ def main(argv=None):
 
         aws_time.install(aws_time_table)
         app = aws_time.control_app(app)
+    app = _state_app(app, timed=aws_time_table is not None)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno())
 
     def stop(signum, frame):
