@@ -6,6 +6,9 @@ shared_start:    shared_start(name, build): the emulator as build() left it, bui
                  name and copied back for the next test that asks (tools/emulator/state.py); returns build()'s value.
 emu:             an emulator in AWS time mode with the durations of the test module's DURATIONS, one per
                  module, reset before each test.
+provisioned:     provisioned(rosa_clusters=(...), **extra_vars): the account after a clean provision.yml of
+                 keycloak-aurora (or the given aurora_cluster) with those ROSA clusters seeded and in its inventory,
+                 built once per worker for each set of arguments (shared_start); returns the seeded clusters.
 rosa:            rosa(name, region=..., machine_cidr=..., kind=..., azs=..., workers=...) seeds a ROSA cluster.
 postgres:        a running PostgreSQL server for one test (tools/emulator/postgres.py): database and
                  login role keycloak on 127.0.0.1, password in postgres.password.
@@ -15,6 +18,7 @@ own_tmpdir:      a TMPDIR of the test's own, with a short path, for ansible-play
 
 import copy
 import functools
+import json
 import os
 import shutil
 import sys
@@ -75,7 +79,8 @@ def shared_start(emulator, _shared_starts):
     """A start that several tests share (say, a ROSA cluster peered with a provisioned Aurora cluster) costs a
     whole playbook run to build and a fraction of it to copy back. ``build`` runs on the reset emulator the
     first time a worker meets ``name``; it must depend on nothing but the name (one name, one start) and keep
-    nothing in a test's own directory, since later tests get only the emulator's state and its return value."""
+    nothing in a test's own directory, since later tests get only the emulator's state and its return value.
+    Call it before anything else changes the emulator: putting a start back replaces the whole account."""
 
     def start(name, build):
         if name in _shared_starts:
@@ -84,6 +89,33 @@ def shared_start(emulator, _shared_starts):
             _shared_starts[name] = build()
             emulator.save_state(name)
         return copy.deepcopy(_shared_starts[name])  # a test may change what it got
+
+    return start
+
+
+@pytest.fixture
+def provisioned(emulator, shared_start, tmp_path_factory):
+    """For the many tests whose start is a provisioned deployment and whose subject is what comes after it.
+
+    Each ROSA cluster is the keyword arguments of seed_rosa_cluster, with its name; its region, when given,
+    is its host's rosa_region in the inventory.
+    """
+    from tools.ansible_run import rosa_inventory
+    from tools.ansible_run import run_playbook
+    from tools.emulator.rosa import seed_rosa_cluster
+
+    def start(rosa_clusters=(), **extra_vars):
+        extra_vars = {"aurora_cluster": "keycloak-aurora", **extra_vars}
+
+        def build():
+            seeded = [seed_rosa_cluster(emulator, **cluster) for cluster in rosa_clusters]
+            hosts = {c["name"]: {"rosa_region": c["region"]} if "region" in c else {} for c in rosa_clusters}
+            inventory = rosa_inventory(tmp_path_factory.mktemp("provisioned"), hosts) if hosts else None
+            run = run_playbook(emulator.env(), "provision.yml", extra_vars=extra_vars, inventory=inventory)
+            assert run.returncode == 0, run.stdout[-4000:]
+            return seeded
+
+        return shared_start(json.dumps([rosa_clusters, extra_vars], sort_keys=True), build)
 
     return start
 

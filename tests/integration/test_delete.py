@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 from tools.emulator.faults import FaultProxy
 from tools.emulator.faults import snapshot_quota_reached
@@ -84,16 +83,14 @@ def peering_routes(emulator, rosa_cluster):
 
 
 @pytest.fixture
-def peered(emulator, rosa, tmp_path):
+def peered(provisioned):
     """A provisioned Aurora cluster peered with a ROSA cluster in its region and one in another."""
-    clusters = [
-        rosa("rosa-a", machine_cidr="10.0.0.0/16"),
-        rosa("rosa-b", region="eu-central-1", machine_cidr="10.1.0.0/16", kind="hcp"),
-    ]
-    inv = rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {"rosa_region": "eu-central-1"}})
-    run = run_playbook(emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}, inventory=inv)
-    assert run.returncode == 0, run.stdout
-    return clusters
+    return provisioned(
+        (
+            {"name": "rosa-a", "machine_cidr": "10.0.0.0/16"},
+            {"name": "rosa-b", "region": "eu-central-1", "machine_cidr": "10.1.0.0/16", "kind": "hcp"},
+        )
+    )
 
 
 def test_delete_refuses_while_peered_and_deletes_nothing(emulator, peered):
@@ -143,8 +140,8 @@ def test_cascading_delete_removes_everything_and_keeps_a_final_snapshot(emulator
     assert emulator.mutating_actions() == []
 
 
-def test_skip_final_snapshot(emulator):
-    assert run_playbook(emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}).returncode == 0
+def test_skip_final_snapshot(emulator, provisioned):
+    provisioned()
     run = delete(emulator, aurora_skip_final_snapshot=True)
     assert run.returncode == 0, run.stdout
     assert leftovers(emulator) == NOTHING_LEFT
@@ -157,17 +154,17 @@ def manual_snapshots(emulator):
     return sorted(s["DBClusterSnapshotIdentifier"] for s in snapshots)
 
 
-def earlier_snapshots(emulator):
+def earlier_snapshots(emulator, provisioned):
     """A provisioned cluster with two final snapshots of earlier deletes of the same name, and one of its own."""
-    assert run_playbook(emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}).returncode == 0
+    provisioned()
     rds = emulator.client("rds")
     for name in (f"{CLUSTER}-final-20240101000000", f"{CLUSTER}-final-20250301000000", f"{CLUSTER}-before-upgrade"):
         rds.create_db_cluster_snapshot(DBClusterIdentifier=CLUSTER, DBClusterSnapshotIdentifier=name)
     return [f"{CLUSTER}-final-20240101000000", f"{CLUSTER}-final-20250301000000"]
 
 
-def test_the_final_snapshots_of_earlier_deletes_are_listed(emulator):
-    earlier = earlier_snapshots(emulator)
+def test_the_final_snapshots_of_earlier_deletes_are_listed(emulator, provisioned):
+    earlier = earlier_snapshots(emulator, provisioned)
     emulator.start_recording()
     checked = delete(emulator, check=True)
     assert checked.returncode == 0, checked.stdout
@@ -183,8 +180,8 @@ def test_the_final_snapshots_of_earlier_deletes_are_listed(emulator):
     assert leftovers(emulator) == NOTHING_LEFT
 
 
-def test_a_full_snapshot_quota_says_which_final_snapshots_to_remove(emulator):
-    earlier = earlier_snapshots(emulator)
+def test_a_full_snapshot_quota_says_which_final_snapshots_to_remove(emulator, provisioned):
+    earlier = earlier_snapshots(emulator, provisioned)
     with FaultProxy(emulator.url, share=0, refuse=[snapshot_quota_reached()]) as proxy:
         run = run_playbook(proxy.env(), "delete.yml", extra_vars={"aurora_cluster": CLUSTER})
         assert proxy.refused == {("rds", "DeleteDBCluster"): 1}, "refused once, not retried"
@@ -261,8 +258,8 @@ STEPS = ["instance-2", "instance-1", "cluster", "subnet-group", "security-group"
 
 
 @pytest.mark.parametrize("removed", range(len(STEPS) + 1), ids=["nothing"] + STEPS)
-def test_every_half_deleted_state_is_finished(emulator, removed):
-    assert run_playbook(emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}).returncode == 0
+def test_every_half_deleted_state_is_finished(emulator, provisioned, removed):
+    provisioned()
     for step in STEPS[:removed]:
         _remove(emulator, step)
     run = delete(emulator)

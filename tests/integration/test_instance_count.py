@@ -37,8 +37,8 @@ def warnings_by_task(run):
     ]
 
 
-def test_a_second_run_without_aurora_instances_keeps_every_instance(emulator):
-    assert provision(emulator, aurora_instances=3).returncode == 0
+def test_a_second_run_without_aurora_instances_keeps_every_instance(emulator, provisioned):
+    provisioned(aurora_instances=3)
     three = [f"{CLUSTER}-instance-{n}" for n in (1, 2, 3)]
     assert instances(emulator) == three
 
@@ -52,8 +52,8 @@ def test_a_second_run_without_aurora_instances_keeps_every_instance(emulator):
     assert all(name != PREVIEW for name, _warnings in warnings_by_task(run) if _warnings)
 
 
-def test_fewer_instances_are_named_first_and_removed_only_outside_check_mode(emulator):
-    assert provision(emulator, aurora_instances=3).returncode == 0
+def test_fewer_instances_are_named_first_and_removed_only_outside_check_mode(emulator, provisioned):
+    provisioned(aurora_instances=3)
 
     emulator.start_recording()
     checked = provision(emulator, check=True, aurora_instances=2)

@@ -353,10 +353,11 @@ def test_a_killed_provision_run_again_ends_as_an_uninterrupted_one(emulator, uni
 
 
 @pytest.mark.parametrize("kill", DELETE_KILL_POINTS)
-def test_a_killed_cascading_delete_run_again_ends_as_an_uninterrupted_one(emulator, uninterrupted, tmp_path, kill):
-    rosa_clusters = seed(emulator)
+def test_a_killed_cascading_delete_run_again_ends_as_an_uninterrupted_one(
+    emulator, provisioned, uninterrupted, tmp_path, kill
+):
+    rosa_clusters = {cluster["name"]: cluster for cluster in provisioned(ROSA_CLUSTERS)}
     inventory = write_inventory(tmp_path)
-    run(emulator, "provision.yml", inventory)
     run_killed(emulator, "delete.yml", inventory, Hold(**kill), tmp_path, **DELETE_VARS)
     run(emulator, "delete.yml", inventory, **DELETE_VARS)
     # One final snapshot whatever the kill point: one taken before the kill is not taken again (the

@@ -136,8 +136,9 @@ def writes(api):
     return [r for r in api.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
 
 
-def provisioned(emulator, tmpdir_env, **extra_vars):
-    run = play(emulator, "provision.yml", None, tmpdir_env, **extra_vars)
+def provisioned_with_password(emulator, tmpdir_env, password):
+    """The writer of an Aurora cluster provisioned with a password of the test's own (the shared start has its own)."""
+    run = play(emulator, "provision.yml", None, tmpdir_env, aurora_master_password=password)
     assert run.returncode == 0, run.stdout
     return writer(emulator)
 
@@ -183,9 +184,11 @@ def test_provision_reads_the_worker_nodes_and_writes_the_keycloak_settings(
     assert generated_password(emulator) not in run.stdout
 
 
-def test_a_forbidden_nodes_list_names_the_permission_and_the_ways_around_it(emulator, rosa, tmp_path, tmpdir_env):
+def test_a_forbidden_nodes_list_names_the_permission_and_the_ways_around_it(
+    emulator, rosa, tmp_path, tmpdir_env, provisioned
+):
+    provisioned()  # first: it puts back a whole account
     seeded = rosa("rosa-a", machine_cidr="10.0.0.0/16")
-    provisioned(emulator, tmpdir_env)
     with kubernetes_api() as api:
         api.forbid("list", "nodes")
         kubeconfig = str(api.write_kubeconfig(tmp_path / "kubeconfig"))
@@ -214,8 +217,10 @@ def test_a_forbidden_nodes_list_names_the_permission_and_the_ways_around_it(emul
         assert [r for r in api.requests if r.path == "/api/v1/nodes"] == []
 
 
-def test_keycloak_config_is_idempotent_checkable_and_never_shows_the_password(emulator, tmp_path, tmpdir_env, bundle):
-    provisioned(emulator, tmpdir_env)
+def test_keycloak_config_is_idempotent_checkable_and_never_shows_the_password(
+    emulator, tmp_path, tmpdir_env, bundle, provisioned
+):
+    provisioned()
     with kubernetes_api() as api:
         inv = wired_inventory(api, tmp_path)
 
@@ -245,8 +250,8 @@ def test_keycloak_config_is_idempotent_checkable_and_never_shows_the_password(em
     )
 
 
-def test_the_bundle_as_a_secret_too_is_checkable_and_idempotent(emulator, tmp_path, tmpdir_env, bundle):
-    provisioned(emulator, tmpdir_env)
+def test_the_bundle_as_a_secret_too_is_checkable_and_idempotent(emulator, tmp_path, tmpdir_env, bundle, provisioned):
+    provisioned()
     with kubernetes_api() as api:
         inv = wired_inventory(api, tmp_path)
         settings = {"aurora_ca_bundle_path": str(bundle), "aurora_ca_bundle_as_secret": True}
@@ -272,9 +277,9 @@ def test_the_bundle_as_a_secret_too_is_checkable_and_idempotent(emulator, tmp_pa
         assert api.get_object("Secret", "keycloak-aurora-rootcert", NAMESPACE)["metadata"]["resourceVersion"] == version
 
 
-def test_the_bundle_is_downloaded_over_verified_https(emulator, tmp_path, tmpdir_env, bundle_server):
+def test_the_bundle_is_downloaded_over_verified_https(emulator, tmp_path, tmpdir_env, bundle_server, provisioned):
     url, trusted = bundle_server
-    provisioned(emulator, tmpdir_env)
+    provisioned()
     with kubernetes_api() as api:
         inv = wired_inventory(api, tmp_path)
 
@@ -294,8 +299,8 @@ def test_the_bundle_is_downloaded_over_verified_https(emulator, tmp_path, tmpdir
         assert api.get_object("ConfigMap", "keycloak-aurora-rootcert", NAMESPACE)["data"] == {"aurora.pem": BUNDLE}
 
 
-def test_a_missing_namespace_is_named(emulator, tmp_path, tmpdir_env, bundle):
-    provisioned(emulator, tmpdir_env)
+def test_a_missing_namespace_is_named(emulator, tmp_path, tmpdir_env, bundle, provisioned):
+    provisioned()
     with kubernetes_api() as api:
         inv = wired_inventory(api, tmp_path)
         run = play(
@@ -328,7 +333,7 @@ def configured(emulator, inv, env, postgres, bundle_file):
 def test_the_check_logs_in_over_verified_tls_and_fails_plainly_on_a_wrong_ca_or_a_stopped_server(
     emulator, tmp_path, tmpdir_env, tls_postgres
 ):
-    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=tls_postgres.password)
+    endpoint = provisioned_with_password(emulator, tmpdir_env, tls_postgres.password)
     with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
         inv = wired_inventory(api, tmp_path)
         configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
@@ -373,7 +378,7 @@ def test_the_check_logs_in_over_verified_tls_and_fails_plainly_on_a_wrong_ca_or_
 
 
 def test_the_jobs_refuse_plainly_without_the_secret_and_the_config_map(emulator, tmp_path, tmpdir_env, tls_postgres):
-    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=tls_postgres.password)
+    endpoint = provisioned_with_password(emulator, tmpdir_env, tls_postgres.password)
     with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
         inv = wired_inventory(api, tmp_path)
         for playbook, extra in (
@@ -392,7 +397,7 @@ def test_the_jobs_refuse_plainly_without_the_secret_and_the_config_map(emulator,
 def test_a_leftover_job_is_replaced_and_a_job_that_never_runs_times_out_clearly(
     emulator, tmp_path, tmpdir_env, tls_postgres
 ):
-    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=tls_postgres.password)
+    endpoint = provisioned_with_password(emulator, tmpdir_env, tls_postgres.password)
     with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
         api.create_object(
             {
@@ -426,7 +431,7 @@ def test_a_leftover_job_is_replaced_and_a_job_that_never_runs_times_out_clearly(
 
 
 def test_reset_refuses_without_confirmation_and_then_empties_the_schema(emulator, tmp_path, tmpdir_env, tls_postgres):
-    endpoint = provisioned(emulator, tmpdir_env, aurora_master_password=tls_postgres.password)
+    endpoint = provisioned_with_password(emulator, tmpdir_env, tls_postgres.password)
     tls_postgres.sql("CREATE TABLE realm (id text)")
     tls_postgres.sql("CREATE TABLE client (id text)")
     with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
@@ -541,9 +546,10 @@ def without_nulls(value):
 
 
 def test_an_existing_keycloak_cr_is_merge_patched_to_aurora_and_nothing_else_changes(
-    emulator, tmp_path, tmpdir_env, bundle
+    emulator, tmp_path, tmpdir_env, bundle, provisioned
 ):
-    endpoint, _port = provisioned(emulator, tmpdir_env)
+    provisioned()
+    endpoint, _port = writer(emulator)
     existing = {
         "apiVersion": "k8s.keycloak.org/v2beta1",
         "kind": "Keycloak",

@@ -135,8 +135,8 @@ def test_an_interrupted_reset_hands_out_no_password_the_cluster_does_not_have(em
     assert shown.returncode == 0 and f"KC_DB_PASSWORD={kept_password(emulator)}\n" in env_file.read_text()
 
 
-def test_a_given_password_set_by_a_reset_is_kept_where_a_secret_exists(emulator, tmp_path):
-    assert play(emulator, "provision.yml").returncode == 0
+def test_a_given_password_set_by_a_reset_is_kept_where_a_secret_exists(emulator, tmp_path, provisioned):
+    provisioned()
     emulator.start_recording()
     reset = play(emulator, "provision.yml", aurora_reset_master_password=True, aurora_master_password=HAND_MADE)
     emulator.stop_recording()
@@ -148,8 +148,8 @@ def test_a_given_password_set_by_a_reset_is_kept_where_a_secret_exists(emulator,
     assert shown.returncode == 0 and f"KC_DB_PASSWORD={HAND_MADE}\n" in env_file.read_text()
 
 
-def test_a_cluster_restored_from_its_final_snapshot_gets_its_secret_back(emulator, tmp_path):
-    assert play(emulator, "provision.yml").returncode == 0
+def test_a_cluster_restored_from_its_final_snapshot_gets_its_secret_back(emulator, tmp_path, provisioned):
+    provisioned()
     original = kept_password(emulator)
     deleted = play(emulator, "delete.yml")
     assert deleted.returncode == 0, deleted.stdout
@@ -194,9 +194,9 @@ def test_another_clusters_snapshot_is_refused_beside_a_live_secret_and_otherwise
     assert shown.returncode != 0 and "aurora_reset_master_password=true" in messages(shown)
 
 
-def test_an_earlier_clusters_secret_is_not_trusted_for_another_clusters_snapshot(emulator):
+def test_an_earlier_clusters_secret_is_not_trusted_for_another_clusters_snapshot(emulator, provisioned):
     # keycloak-aurora was made and deleted by the collection: its secret is scheduled for deletion.
-    assert play(emulator, "provision.yml").returncode == 0
+    provisioned()
     assert play(emulator, "delete.yml", aurora_skip_final_snapshot=True).returncode == 0
     hand_made_cluster(emulator, "made-elsewhere")
     rds = emulator.client("rds")

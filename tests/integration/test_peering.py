@@ -5,6 +5,8 @@ from tools.ansible_run import run_playbook
 
 CLUSTER = "keycloak-aurora"
 LIVE = ("pending-acceptance", "provisioning", "active")
+# rosa-a as most tests here seed it: in Aurora's region, its machine CIDR apart from Aurora's.
+ROSA_A = {"name": "rosa-a", "machine_cidr": "10.0.0.0/16"}
 
 
 def play(emulator, playbook, inv, check=False, args=(), **extra_vars):
@@ -124,10 +126,9 @@ def test_provision_peers_three_rosa_clusters_in_two_regions(emulator, rosa, tmp_
     assert_connected(emulator, clusters)
 
 
-def test_a_cross_region_peering_made_before_gets_its_aurora_side_tags_on_the_next_run(emulator, rosa, tmp_path):
-    gamma = rosa("rosa-c", region="eu-central-1", machine_cidr="10.2.0.0/16")
+def test_a_cross_region_peering_made_before_gets_its_aurora_side_tags_on_the_next_run(emulator, provisioned, tmp_path):
+    [gamma] = provisioned([{"name": "rosa-c", "region": "eu-central-1", "machine_cidr": "10.2.0.0/16"}])
     inv = rosa_inventory(tmp_path, {"rosa-c": {"rosa_region": "eu-central-1"}})
-    assert play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER).returncode == 0
     [connection] = peerings_of(emulator, gamma)
     peering_id = connection["VpcPeeringConnectionId"]
     tags = region_tags(emulator, "eu-central-1", peering_id)
@@ -158,10 +159,10 @@ def test_a_cross_region_peering_made_before_gets_its_aurora_side_tags_on_the_nex
 
 
 def test_a_cross_region_peering_made_by_the_scripts_gets_the_collections_tags_on_its_aurora_side(
-    emulator, rosa, tmp_path
+    emulator, rosa, provisioned, tmp_path
 ):
+    provisioned()
     gamma = rosa("rosa-c", region="eu-central-1", machine_cidr="10.2.0.0/16")
-    assert play(emulator, "provision.yml", rosa_inventory(tmp_path, {}), aurora_cluster=CLUSTER).returncode == 0
     vpc, _main, _group = aurora(emulator)
     peering_id = scripts_peering(emulator, gamma, vpc["VpcId"])
     inv = rosa_inventory(tmp_path, {"rosa-c": {"rosa_region": "eu-central-1"}})
@@ -180,10 +181,8 @@ def test_a_cross_region_peering_made_by_the_scripts_gets_the_collections_tags_on
     assert region_tags(emulator, "eu-central-1", peering_id) == {"AuroraCluster": CLUSTER}
 
 
-def test_a_same_region_peering_is_not_tagged_again(emulator, rosa, tmp_path):
-    alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16")
-    inv = rosa_inventory(tmp_path, {"rosa-a": {}})
-    assert play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER).returncode == 0
+def test_a_same_region_peering_is_not_tagged_again(emulator, rosa, provisioned, tmp_path):
+    [alpha] = provisioned([ROSA_A])
     [connection] = peerings_of(emulator, alpha)
     made = region_tags(emulator, "eu-west-1", connection["VpcPeeringConnectionId"])
     assert made == {"AuroraCluster": CLUSTER, "RosaCluster": "rosa-a", "Name": f"rosa-a to Aurora {CLUSTER}"}
@@ -212,10 +211,10 @@ def test_check_mode_on_a_fresh_setup_sends_no_mutating_request(emulator, rosa, t
     assert emulator.mutating_actions() == []
 
 
-def test_check_mode_of_peering_reports_what_it_would_add(emulator, rosa, tmp_path):
+def test_check_mode_of_peering_reports_what_it_would_add(emulator, rosa, provisioned, tmp_path):
+    provisioned()
     rosa("rosa-a", machine_cidr="10.0.0.0/16")
     inv = rosa_inventory(tmp_path, {"rosa-a": {}})
-    assert play(emulator, "provision.yml", rosa_inventory(tmp_path, {}), aurora_cluster=CLUSTER).returncode == 0
     emulator.start_recording()
     run = play(emulator, "peering.yml", inv, check=True, aurora_cluster=CLUSTER)
     assert run.returncode == 0, run.stdout
@@ -231,11 +230,9 @@ def test_ten_rosa_clusters_at_once_are_all_peered_on_the_first_run(emulator, ros
     assert_connected(emulator, clusters)
 
 
-def test_unpeer_one_host_removes_only_its_peering_routes_and_rule(emulator, rosa, tmp_path):
-    alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16")
-    beta = rosa("rosa-b", machine_cidr="10.1.0.0/16")
+def test_unpeer_one_host_removes_only_its_peering_routes_and_rule(emulator, provisioned, tmp_path):
+    alpha, beta = provisioned([ROSA_A, {"name": "rosa-b", "machine_cidr": "10.1.0.0/16"}])
     inv = rosa_inventory(tmp_path, {"rosa-a": {}, "rosa-b": {}})
-    assert play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER).returncode == 0
     [gone] = peerings_of(emulator, alpha)
 
     run = play(emulator, "unpeer.yml", inv, args=["--limit", "rosa-a"], aurora_cluster=CLUSTER)
@@ -271,10 +268,9 @@ def test_unpeer_without_a_cluster_disconnects_from_every_aurora_cluster(emulator
         assert peering_routes(main) == {} and database_cidrs(group) == []
 
 
-def test_unpeer_after_the_rosa_nodes_are_gone(emulator, rosa, tmp_path):
-    alpha = rosa("rosa-a", machine_cidr="10.0.0.0/16")
+def test_unpeer_after_the_rosa_nodes_are_gone(emulator, provisioned, tmp_path):
+    [alpha] = provisioned([ROSA_A])
     inv = rosa_inventory(tmp_path, {"rosa-a": {}})
-    assert play(emulator, "provision.yml", inv, aurora_cluster=CLUSTER).returncode == 0
     emulator.client("ec2").terminate_instances(InstanceIds=alpha["instance_ids"])
 
     run = play(emulator, "unpeer.yml", inv, aurora_cluster=CLUSTER)

@@ -82,8 +82,8 @@ def test_provision_creates_everything_by_the_contracted_names(emulator):
     assert settings["KC_DB_URL"] == f"jdbc:aws-wrapper:postgresql://{cluster['Endpoint']}:5432/keycloak"
 
 
-def test_second_run_changes_nothing_and_only_reads(emulator):
-    assert provision(emulator).returncode == 0
+def test_second_run_changes_nothing_and_only_reads(emulator, provisioned):
+    provisioned()
     emulator.start_recording()
     run = provision(emulator)
     assert run.returncode == 0, run.stdout
@@ -102,8 +102,8 @@ def test_check_mode_on_an_empty_account_reports_and_creates_nothing(emulator):
     assert emulator.client("rds").describe_db_clusters()["DBClusters"] == []
 
 
-def test_check_mode_after_provision_reports_no_change(emulator):
-    assert provision(emulator).returncode == 0
+def test_check_mode_after_provision_reports_no_change(emulator, provisioned):
+    provisioned()
     emulator.start_recording()
     run = provision(emulator, check=True)
     assert run.returncode == 0 and run.changed() == 0
@@ -278,8 +278,8 @@ def test_a_generated_password_never_appears_at_vvv(emulator):
         assert password not in run.stdout + run.stderr
 
 
-def test_endpoint_env_file_is_private_and_holds_no_password_unless_asked(emulator, tmp_path):
-    assert provision(emulator).returncode == 0
+def test_endpoint_env_file_is_private_and_holds_no_password_unless_asked(emulator, tmp_path, provisioned):
+    provisioned()
     password = json.loads(
         emulator.client("secretsmanager").get_secret_value(SecretId=f"{CLUSTER}-master-password")["SecretString"]
     )["password"]

@@ -12,7 +12,6 @@ from tools.ansible_run import PLAYBOOKS
 from tools.ansible_run import REPO_ROOT
 from tools.ansible_run import ansible_env
 from tools.ansible_run import rosa_inventory
-from tools.emulator.rosa import seed_rosa_cluster
 
 CLUSTER = "keycloak-aurora"
 
@@ -87,57 +86,33 @@ PLAYBOOKS_ON_THE_PEERING = [
 ]
 
 
-def fingerprint(emulator):
-    """Ids and states of the VPCs, peerings, DB clusters and instances: equal only in the same deployment."""
-    ec2, rds = emulator.client("ec2"), emulator.client("rds")
-    return (
-        sorted(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]),
-        sorted(
-            (p["VpcPeeringConnectionId"], p["Status"]["Code"])
-            for p in ec2.describe_vpc_peering_connections()["VpcPeeringConnections"]
-        ),
-        sorted((c["DBClusterIdentifier"], c["DbClusterResourceId"]) for c in rds.describe_db_clusters()["DBClusters"]),
-        sorted((i["DBInstanceIdentifier"], i["DbiResourceId"]) for i in rds.describe_db_instances()["DBInstances"]),
-    )
-
-
-@pytest.fixture(scope="module")
-def _two_peerings_built():
-    return {}
-
-
 @pytest.fixture
-def two_peerings(emulator_server, tmp_path_factory, _two_peerings_built):
+def two_peerings(emulator, shared_start, provisioned, tmp_path):
     """A provisioned cluster whose ROSA VPC has a second active peering into the Aurora VPC: (inventory,
-    the second peering). Built once per module and xdist worker: the cases refuse without changing
-    anything, so each can start from what the one before left. Built again whenever it no longer
-    stands as built (another test reset the emulator meanwhile, or a case changed something)."""
-    built = _two_peerings_built
-    if not built or fingerprint(emulator_server) != built["fingerprint"]:
-        emulator_server.reset()
-        rosa_cluster = seed_rosa_cluster(emulator_server, "rosa-a", machine_cidr="10.0.0.0/16")
-        inv = rosa_inventory(tmp_path_factory.mktemp("two-peerings"), {"rosa-a": {}})
-        provisioned = run(emulator_server, command("provision.yml", inv))
-        assert provisioned.returncode == 0, provisioned.stdout
-        second = duplicate_peering(emulator_server, rosa_cluster)
-        built.update(inventory=inv, second=second, fingerprint=fingerprint(emulator_server))
-    return built["inventory"], built["second"]
+    the second peering). A shared start: the cases refuse, and each starts from it as built."""
+
+    def build():
+        [rosa_cluster] = provisioned([{"name": "rosa-a", "machine_cidr": "10.0.0.0/16"}])
+        return duplicate_peering(emulator, rosa_cluster)
+
+    second = shared_start("two-peerings", build)
+    return rosa_inventory(tmp_path, {"rosa-a": {}}), second
 
 
 @pytest.mark.parametrize(
     ("playbook", "extra_vars"), PLAYBOOKS_ON_THE_PEERING, ids=["peering", "unpeer", "delete", "delete-with-peerings"]
 )
 def test_two_peerings_between_the_same_vpcs_are_listed_and_nothing_changes(
-    emulator_server, two_peerings, playbook, extra_vars
+    emulator, two_peerings, playbook, extra_vars
 ):
     inv, second = two_peerings
-    emulator_server.start_recording()
+    emulator.start_recording()
 
-    result = run(emulator_server, command(playbook, inv, **extra_vars))
+    result = run(emulator, command(playbook, inv, **extra_vars))
 
     assert result.returncode != 0
     assert second in result.stdout, result.stdout
-    assert emulator_server.mutating_actions() == []
+    assert emulator.mutating_actions() == []
 
 
 def deployment(emulator):
