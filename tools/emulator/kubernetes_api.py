@@ -29,9 +29,9 @@ adds ``dryRun=All`` to each write in check mode. So:
 - get, list (equality-based ``labelSelector``), create, patch (strategic merge and JSON merge)
   and delete, each with ``dryRun=All``; Status errors as Kubernetes words them (404 NotFound,
   409 AlreadyExists and Conflict, 422 Invalid, 400 BadRequest, 401 without the bearer token of
-  ``write_kubeconfig``); another method is a 405, another patch type a 415, as the API server
-  answers what a resource does not take (a strategic merge of the Keycloak CR too: custom
-  resources take none);
+  ``write_kubeconfig``); any other method is a 405 and any other patch type a 415, as the API
+  server answers a method or a media type a resource does not take (the Keycloak CR answers a
+  strategic merge with 415 too: custom resources take none);
 - ``resourceVersion`` (one counter, moved only by writes that change an object; a patch that
   carries a stale one is a 409 Conflict), ``uid``, ``creationTimestamp``, ``generation`` for Jobs
   and Keycloaks; Secrets fold ``stringData`` into ``data``; Jobs are defaulted as Kubernetes 1.31
@@ -1432,8 +1432,8 @@ class KubernetesAPI:
             if (attributes := rbac_attributes(request.method, request.path, request.query)) is not None
         }
 
-    def create_namespace(self, name, labels=None):
-        return self._cluster.create(NAMESPACES, None, {"metadata": {"name": name, "labels": dict(labels or {})}})
+    def create_namespace(self, name):
+        return self._cluster.create(NAMESPACES, None, {"metadata": {"name": name}})
 
     def add_node(self, name, labels=None):
         return self._cluster.create(NODES, None, {"metadata": {"name": name, "labels": dict(labels or {})}})
@@ -1456,19 +1456,16 @@ class KubernetesAPI:
     def list_objects(self, kind, namespace=None):
         return self._cluster.store.list(resource_for_kind(kind), namespace)
 
-    def write_kubeconfig(self, path, context="rosa", namespace=None):
+    def write_kubeconfig(self, path, context="rosa"):
         """A kubeconfig for this server (bearer token user) that the kubernetes client accepts."""
         if self.url is None:
             raise RuntimeError("start the stand-in before writing its kubeconfig")
-        context_entry = {"cluster": context, "user": context}
-        if namespace:
-            context_entry["namespace"] = namespace
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": context, "cluster": {"server": self.url}}],
             "users": [{"name": context, "user": {"token": self.token}}],
-            "contexts": [{"name": context, "context": context_entry}],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
             "current-context": context,
             "preferences": {},
         }
