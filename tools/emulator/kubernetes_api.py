@@ -15,28 +15,35 @@ as far as the ``kubernetes`` client's DynamicClient sends them on behalf of kube
         api.requests                                # what was sent: method, path, query, body, ...
         api.get_object("Secret", "keycloak-db-secret", "keycloak")
 
-What it serves:
+It serves what the roles send through kubernetes.core, and the refusals a real API server gives
+them; nothing more. The roles read Namespaces, Nodes, Secrets, ConfigMaps, Pods, their logs, Jobs
+and the Keycloak CR (GET, and lists by ``labelSelector``); kubernetes.core's ``k8s`` creates with
+POST, updates an existing object with a strategic merge PATCH (a merge PATCH for the Keycloak CR,
+whose role asks for one), deletes Jobs with DeleteOptions ``propagationPolicy: Background``, and
+adds ``dryRun=All`` to each write in check mode. So:
 
 - discovery (``/version``, ``/api``, ``/apis``, ``/api/v1``, ``/apis/batch``, ``/apis/batch/v1``,
-  ``/apis/k8s.keycloak.org/v2beta1``) for Namespaces, Nodes, Pods (with ``pods/log`` and
-  ``pods/status``), Secrets, ConfigMaps, Events, batch/v1 Jobs (with ``jobs/status``) and the
-  Keycloak operator's custom resource Keycloak (``keycloaks``, with ``keycloaks/status``; its spec
-  is stored as sent, the CRD's schema is not applied); anything else is a 404 Status;
-- get, list (``labelSelector``, ``fieldSelector``), create, replace, patch (strategic merge,
-  JSON merge, JSON patch, server-side apply) and delete, each with ``dryRun=All``; Status
-  errors as Kubernetes words them (404 NotFound, 409 AlreadyExists and Conflict, 422 Invalid,
-  400 BadRequest, 401 without the bearer token of ``write_kubeconfig``);
-- ``resourceVersion`` (one counter, moved only by writes that change an object), ``uid``,
-  ``creationTimestamp``, ``generation`` for Jobs; Secrets fold ``stringData`` into ``data``;
-  Jobs are defaulted as Kubernetes 1.31 does and their selector and template are immutable;
+  ``/apis/k8s.keycloak.org/v2beta1``) for Namespaces, Nodes, Pods (with ``pods/log``), Secrets,
+  ConfigMaps, batch/v1 Jobs and the Keycloak operator's custom resource Keycloak (``keycloaks``;
+  its spec is stored as sent, the CRD's schema is not applied); anything else is a 404 Status;
+- get, list (equality-based ``labelSelector``), create, patch (strategic merge and JSON merge)
+  and delete, each with ``dryRun=All``; Status errors as Kubernetes words them (404 NotFound,
+  409 AlreadyExists and Conflict, 422 Invalid, 400 BadRequest, 401 without the bearer token of
+  ``write_kubeconfig``); any other method is a 405 and any other patch type a 415, as the API
+  server answers a method or a media type a resource does not take (the Keycloak CR answers a
+  strategic merge with 415 too: custom resources take none);
+- ``resourceVersion`` (one counter, moved only by writes that change an object; a patch that
+  carries a stale one is a 409 Conflict), ``uid``, ``creationTimestamp``, ``generation`` for Jobs
+  and Keycloaks; Secrets fold ``stringData`` into ``data``; Jobs are defaulted as Kubernetes 1.31
+  does and their selector and template are immutable;
 - deletes honour ``propagationPolicy`` (query or DeleteOptions body); a Job deleted without one
   orphans its Pods, as batch/v1 does (with the API server's warning), so ask for Background;
 - a Job controller and a kubelet that runs the first container of each Pod as a local process,
   but only when its program is in ``allowed_commands``; ``network`` maps in-cluster host:port
   pairs to test addresses in ``-h/--host``, ``-p/--port`` arguments and PGHOST/PGPORT;
-  configMap and secret volumes (``items`` and ``optional`` too) are written to a directory of the
-  Pod's, and their ``mountPath`` is rewritten to it in arguments and environment values; a missing
-  ConfigMap or Secret keeps the Pod in ContainerCreating, as a FailedMount does.
+  configMap volumes are written to a directory of the Pod's, and their ``mountPath`` is rewritten
+  to it in arguments and environment values; a missing ConfigMap keeps the Pod in
+  ContainerCreating, as a FailedMount does.
 
 - RBAC as a record, not a rule: ``permissions_used()`` gives the verb, API group, resource and
   namespace of every request as the RBAC authorizer sees them, and ``forbid()`` makes a verb on a
@@ -53,11 +60,12 @@ Kubernetes' exponential back-off; ``Always`` Pods run once), more than the first
 (its log is the Pod's log), ``parallelism`` (Pods of a Job run one after another), a kubelet
 retry after ``CreateContainerConfigError``, graceful deletion and finalizers (deletes are
 immediate; Foreground behaves as Background), namespace deletion removing its objects,
-managedFields and apply conflicts (server-side apply is a create-or-strategic-merge), watch
-(answered 405: kubernetes.core's waits poll with GET), pagination (lists come whole), and
-strategic merge beyond this: lists merge by key only for the pod-template lists named in
-``POD_MERGE_KEYS`` (containers and env by name, ...), every other list is replaced, and
-``$patch``-style directives are refused with 400.
+watch (answered 405: kubernetes.core's waits poll with GET), pagination (lists come whole),
+PUT (405: kubernetes.core replaces only with ``force``, which no role sets), JSON patch and
+server-side apply (415), field selectors and set-based label selectors (400), secret volumes,
+volume ``items`` and ``optional``, and strategic merge beyond the objects roles patch: it merges
+as a JSON merge patch, and a list of objects (which Kubernetes would merge item by item by its
+key, containers by name) or a ``$patch`` directive is refused with 400.
 """
 
 import base64
@@ -82,8 +90,6 @@ from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-import yaml
-
 LOOPBACK = "127.0.0.1"
 KUBERNETES_VERSION = {
     "major": "1",
@@ -99,27 +105,12 @@ DEFAULT_COMMAND_TIMEOUT = 60
 NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # Who the kubeconfig's bearer token stands for, as Status messages name the user.
 USER = "keycloak-aurora-test"
-# The verbs discovery announces: exactly those served ("watch" and "deletecollection" are not).
-VERBS = ["create", "delete", "get", "list", "patch", "update"]
+# The verbs discovery announces: exactly those served ("update", "watch" and "deletecollection" are not).
+VERBS = ["create", "delete", "get", "list", "patch"]
 
 JSON = "application/json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
-JSON_PATCH = "application/json-patch+json"
-APPLY_PATCH = "application/apply-patch+yaml"
-PATCH_TYPES = (STRATEGIC_MERGE_PATCH, MERGE_PATCH, JSON_PATCH, APPLY_PATCH)
-
-# The patchMergeKey of the lists a pod template carries (k8s.io/api core/v1 types.go): a strategic
-# merge patch merges their items by that key. Every other list is replaced, as by a merge patch.
-POD_MERGE_KEYS = {
-    "containers": "name",
-    "initContainers": "name",
-    "env": "name",
-    "volumes": "name",
-    "volumeMounts": "mountPath",
-    "ports": "containerPort",
-    "imagePullSecrets": "name",
-}
 # Fields an update may not change (the API server's ValidateUpdate of these kinds).
 IMMUTABLE_FIELDS = {"Secret": ("type",), "Job": ("spec.selector", "spec.template")}
 JOB_RESTART_POLICIES = ("OnFailure", "Never")
@@ -144,6 +135,11 @@ class ResourceType:
     short_names: tuple = ()
     subresources: tuple = ()
     tracks_generation: bool = False
+    custom: bool = False  # served from a CRD: no strategic merge, for lack of the Go types that define it
+
+    @property
+    def patch_types(self):
+        return (MERGE_PATCH,) if self.custom else (STRATEGIC_MERGE_PATCH, MERGE_PATCH)
 
     @property
     def api_version(self):
@@ -184,17 +180,24 @@ class ResourceType:
 
 NAMESPACES = ResourceType("", "v1", "namespaces", "namespace", "Namespace", False, ("ns",))
 NODES = ResourceType("", "v1", "nodes", "node", "Node", False, ("no",))
-PODS = ResourceType("", "v1", "pods", "pod", "Pod", True, ("po",), ("log", "status"))
+PODS = ResourceType("", "v1", "pods", "pod", "Pod", True, ("po",), ("log",))
 SECRETS = ResourceType("", "v1", "secrets", "secret", "Secret", True)
 CONFIG_MAPS = ResourceType("", "v1", "configmaps", "configmap", "ConfigMap", True, ("cm",))
-EVENTS = ResourceType("", "v1", "events", "event", "Event", True, ("ev",))
-JOBS = ResourceType("batch", "v1", "jobs", "job", "Job", True, (), ("status",), tracks_generation=True)
-# The Keycloak operator's custom resource, as its CRD keycloaks.k8s.keycloak.org serves it (with a status
-# subresource); its spec is stored as sent, not validated against the CRD's schema.
+JOBS = ResourceType("batch", "v1", "jobs", "job", "Job", True, tracks_generation=True)
+# The Keycloak operator's custom resource, as its CRD keycloaks.k8s.keycloak.org serves it; its spec is
+# stored as sent, not validated against the CRD's schema.
 KEYCLOAKS = ResourceType(
-    "k8s.keycloak.org", "v2beta1", "keycloaks", "keycloak", "Keycloak", True, ("kc",), ("status",), True
+    "k8s.keycloak.org",
+    "v2beta1",
+    "keycloaks",
+    "keycloak",
+    "Keycloak",
+    True,
+    ("kc",),
+    tracks_generation=True,
+    custom=True,
 )
-RESOURCES = (NAMESPACES, NODES, PODS, SECRETS, CONFIG_MAPS, EVENTS, JOBS, KEYCLOAKS)
+RESOURCES = (NAMESPACES, NODES, PODS, SECRETS, CONFIG_MAPS, JOBS, KEYCLOAKS)
 GROUP_VERSIONS = (("", "v1"), ("batch", "v1"), ("k8s.keycloak.org", "v2beta1"))
 
 
@@ -328,106 +331,51 @@ def forbidden(attributes):
 
 _LABEL_KEY = r"[A-Za-z0-9][-A-Za-z0-9_./]*"
 _LABEL_VALUE = r"[-A-Za-z0-9_.]*"
-_SET_REQUIREMENT = re.compile(rf"({_LABEL_KEY})\s+(in|notin)\s*\(([^()]*)\)")
-_EQUALITY_REQUIREMENT = re.compile(rf"({_LABEL_KEY})\s*(==|!=|=)\s*({_LABEL_VALUE})")
-_EXISTENCE_REQUIREMENT = re.compile(rf"(!?)\s*({_LABEL_KEY})")
-_FIELD_REQUIREMENT = re.compile(r"([A-Za-z0-9.]+)\s*(==|!=|=)\s*(.*)")
+_LABEL_REQUIREMENT = re.compile(rf"(!?)\s*({_LABEL_KEY})(?:\s*(==|!=|=)\s*({_LABEL_VALUE}))?")
+_SET_REQUIREMENT = re.compile(r"\s(in|notin)\s*\(")
 
 
 @dataclasses.dataclass(frozen=True)
 class LabelRequirement:
     key: str
-    operator: str  # "=", "!=", "in", "notin", "exists", "!"
-    values: tuple = ()
+    operator: str  # "=", "!=", "exists", "!"
+    value: str = ""
 
     def matches(self, labels):
         present = self.key in labels
-        value = labels.get(self.key)
         if self.operator == "exists":
             return present
         if self.operator == "!":
             return not present
         if self.operator == "=":
-            return present and value == self.values[0]
-        if self.operator == "!=":
-            return not present or value != self.values[0]
-        if self.operator == "in":
-            return present and value in self.values
-        return not present or value not in self.values  # notin
-
-
-def _split_requirements(text):
-    """The comma-separated terms of a selector; commas inside ``in (a, b)`` do not separate."""
-    terms, depth, start = [], 0, 0
-    for index, char in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            terms.append(text[start:index].strip())
-            start = index + 1
-    terms.append(text[start:].strip())
-    return terms
+            return present and labels[self.key] == self.value
+        return not present or labels[self.key] != self.value  # !=
 
 
 def parse_label_selector(text):
-    """The requirements of a label selector in apimachinery's syntax; raises ValueError."""
+    """The requirements of an equality-based label selector in apimachinery's syntax; raises ValueError.
+
+    Set-based terms (``in``, ``notin``) are refused: no role selects with them.
+    """
     if not (text or "").strip():
         return ()
-    return tuple(_parse_label_requirement(term) for term in _split_requirements(text))
+    return tuple(_parse_label_requirement(term.strip()) for term in text.split(","))
 
 
 def _parse_label_requirement(term):
-    match = _SET_REQUIREMENT.fullmatch(term)
-    if match:
-        values = tuple(value.strip() for value in match.group(3).split(","))
-        if not all(re.fullmatch(_LABEL_VALUE, value) for value in values) or values == ("",):
-            raise ValueError(f"invalid values in {term!r}: for 'in', 'notin' operators, values set can't be empty")
-        return LabelRequirement(match.group(1), match.group(2), values)
-    match = _EQUALITY_REQUIREMENT.fullmatch(term)
-    if match:
-        operator = "=" if match.group(2) == "==" else match.group(2)
-        return LabelRequirement(match.group(1), operator, (match.group(3),))
-    match = _EXISTENCE_REQUIREMENT.fullmatch(term)
-    if match:
-        return LabelRequirement(match.group(2), match.group(1) or "exists")
-    raise ValueError(f"unable to parse requirement: {term!r}")
+    if _SET_REQUIREMENT.search(term):
+        raise ValueError(f"set-based requirements are not implemented by the stand-in: {term!r}")
+    match = _LABEL_REQUIREMENT.fullmatch(term)
+    if not match or (match.group(1) and match.group(3)):
+        raise ValueError(f"unable to parse requirement: {term!r}")
+    negated, key, operator, value = match.groups()
+    if operator is None:
+        return LabelRequirement(key, "!" if negated else "exists")
+    return LabelRequirement(key, "!=" if operator == "!=" else "=", value)
 
 
 def labels_match(requirements, labels):
     return all(requirement.matches(labels or {}) for requirement in requirements)
-
-
-def parse_field_selector(text):
-    """(field, operator, value) terms of a field selector; raises ValueError."""
-    if not (text or "").strip():
-        return ()
-    terms = []
-    for term in _split_requirements(text):
-        match = _FIELD_REQUIREMENT.fullmatch(term)
-        if not match:
-            raise ValueError(f"invalid selector: {term!r}")
-        operator = "!=" if match.group(2) == "!=" else "="
-        terms.append((match.group(1), operator, match.group(3).strip()))
-    return tuple(terms)
-
-
-def field_value(obj, field):
-    """The value of a dotted field path such as ``status.phase`` ("" when absent, as Kubernetes compares)."""
-    value = obj
-    for part in field.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return "" if value is None else str(value)
-
-
-def fields_match(terms, obj):
-    return all((field_value(obj, field) == value) == (operator == "=") for field, operator, value in terms)
-
-
-def supported_fields(rtype):
-    """The field labels the API server lets a list select on, for the types the stand-in serves."""
-    fields = {"metadata.name", "metadata.namespace"} if rtype.namespaced else {"metadata.name"}
-    if rtype is PODS:
-        fields.add("status.phase")
-    return fields
 
 
 # --- patches (pure) -------------------------------------------------------------------------------
@@ -447,117 +395,24 @@ def merge_patch(target, patch):
 
 
 def strategic_merge_patch(target, patch):
-    """A merge patch whose pod-template lists (POD_MERGE_KEYS) merge item by item; raises ValueError."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if key.startswith("$"):
-            raise ValueError(f"the strategic merge directive {key} is not implemented by the stand-in")
-        if value is None:
-            result.pop(key, None)
-        elif key in POD_MERGE_KEYS and isinstance(value, list) and isinstance(result.get(key), list):
-            result[key] = _merge_list(result[key], value, POD_MERGE_KEYS[key])
-        else:
-            result[key] = strategic_merge_patch(result.get(key), value)
-    return result
+    """A strategic merge patch of the objects roles patch (maps of strings): a merge patch; raises ValueError.
+
+    Kubernetes merges a list of objects item by item by its key (containers by name, ...): the
+    stand-in does not, and refuses such a list, as it refuses ``$patch`` directives, rather than
+    replace it as a merge patch would.
+    """
+    _refuse_unmerged(patch)
+    return merge_patch(target, patch)
 
 
-def _merge_list(current, patch, merge_key):
-    merged = copy.deepcopy(current)
-    for item in patch:
-        if not isinstance(item, dict) or merge_key not in item:
-            raise ValueError(f"map: {item!r} does not contain declared merge key: {merge_key}")
-        position = next(
-            (
-                index
-                for index, old in enumerate(merged)
-                if isinstance(old, dict) and old.get(merge_key) == item[merge_key]
-            ),
-            None,
-        )
-        if position is None:
-            merged.append(strategic_merge_patch({}, item))
-        else:
-            merged[position] = strategic_merge_patch(merged[position], item)
-    return merged
-
-
-def json_patch(document, operations):
-    """RFC 6902 ``add``, ``remove``, ``replace`` and ``test``; raises ValueError (``move``/``copy`` too)."""
-    if not isinstance(operations, list):
-        raise ValueError("a JSON patch is a list of operations")
-    result = copy.deepcopy(document)
-    for operation in operations:
-        result = _apply_operation(result, operation)
-    return result
-
-
-def _pointer(path):
-    if path == "":
-        return []
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise ValueError(f"invalid JSON pointer {path!r}")
-    return [token.replace("~1", "/").replace("~0", "~") for token in path[1:].split("/")]
-
-
-def _resolve(document, tokens):
-    for token in tokens:
-        if isinstance(document, dict) and token in document:
-            document = document[token]
-        elif isinstance(document, list) and token.isdigit() and int(token) < len(document):
-            document = document[int(token)]
-        else:
-            raise ValueError(f"path /{'/'.join(tokens)} does not exist")
-    return document
-
-
-def _list_index(items, token, adding):
-    if adding and token == "-":
-        return len(items)
-    limit = len(items) if adding else len(items) - 1
-    if not token.isdigit() or int(token) > limit:
-        raise ValueError(f"index {token} is out of bounds")
-    return int(token)
-
-
-def _apply_operation(document, operation):
-    if not isinstance(operation, dict):
-        raise ValueError(f"a JSON patch operation is an object, not {operation!r}")
-    op, path = operation.get("op"), operation.get("path")
-    if op not in ("add", "remove", "replace", "test"):
-        raise ValueError(f"the JSON patch operation {op!r} is not implemented by the stand-in")
-    if op != "remove" and "value" not in operation:
-        raise ValueError(f"the {op} operation at {path} has no value")
-    tokens = _pointer(path)
-    value = copy.deepcopy(operation.get("value"))
-    if op == "test":
-        if _resolve(document, tokens) != value:
-            raise ValueError(f"testing value {path} failed")
-        return document
-    if not tokens:  # the whole document
-        if op == "remove":
-            raise ValueError("cannot remove the whole document")
-        return value
-    parent, last = _resolve(document, tokens[:-1]), tokens[-1]
-    if isinstance(parent, list):
-        index = _list_index(parent, last, op == "add")
-        if op == "add":
-            parent.insert(index, value)
-        elif op == "remove":
-            del parent[index]
-        else:
-            parent[index] = value
-    elif isinstance(parent, dict):
-        if op != "add" and last not in parent:
-            raise ValueError(f"path {path} does not exist")
-        if op == "remove":
-            del parent[last]
-        else:
-            parent[last] = value
-    else:
-        raise ValueError(f"path {path} does not exist")
-    return document
+def _refuse_unmerged(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.startswith("$"):
+                raise ValueError(f"the strategic merge directive {key} is not implemented by the stand-in")
+            _refuse_unmerged(item)
+    elif isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        raise ValueError("a strategic merge of a list of objects is not implemented by the stand-in")
 
 
 # --- containers: environment, $(VAR) references, network (pure) ---------------------------------
@@ -673,38 +528,23 @@ def apply_mounts(args, env, mounts):
     return [moved(arg) for arg in args], {name: moved(value) for name, value in env.items()}
 
 
-def volume_files(volume, config_map_data, secret_data):
-    """{relative path: bytes} of a configMap or secret volume, as the kubelet projects it; raises ContainerConfigError.
+def volume_files(volume, config_map_data):
+    """{file name: bytes} of a configMap volume, as the kubelet projects it; raises ContainerConfigError.
 
-    ``config_map_data(name)`` and ``secret_data(name)`` give an object's data, or None when it does not exist.
+    ``config_map_data(name)`` gives a ConfigMap's data, or None when it does not exist. Other volume
+    sources, ``items`` and ``optional`` are refused: the Jobs of the roles mount one whole ConfigMap.
     """
-    if "configMap" in volume:
-        source, kind = volume["configMap"], "configmap"
-        data = config_map_data(source.get("name", ""))
-        data = None if data is None else {key: value.encode() for key, value in data.items()}
-    elif "secret" in volume:
-        source, kind = dict(volume["secret"], name=volume["secret"].get("secretName", "")), "secret"
-        data = secret_data(source["name"])
-        data = None if data is None else {key: base64.b64decode(value) for key, value in data.items()}
-    else:
-        sources = ", ".join(sorted(set(volume) - {"name"}))
+    unsupported = sorted(set(volume) - {"name", "configMap"}) + sorted(set(volume.get("configMap") or {}) - {"name"})
+    if unsupported or "configMap" not in volume:
+        sources = ", ".join(unsupported) or "a volume without configMap"
         raise ContainerConfigError(f"volume {volume.get('name')}: {sources} is not implemented by the stand-in")
+    name = volume["configMap"].get("name", "")
+    data = config_map_data(name)
     if data is None:
-        if source.get("optional"):
-            return {}
         raise ContainerConfigError(
-            f'MountVolume.SetUp failed for volume "{volume.get("name")}" : {kind} "{source["name"]}" not found'
+            f'MountVolume.SetUp failed for volume "{volume.get("name")}" : configmap "{name}" not found'
         )
-    items = source.get("items")
-    if not items:
-        return data
-    missing = [item["key"] for item in items if item["key"] not in data]
-    if missing and not source.get("optional"):
-        raise ContainerConfigError(
-            f'MountVolume.SetUp failed for volume "{volume.get("name")}" : '
-            f"{kind} references non-existent config key: {missing[0]}"
-        )
-    return {item["path"]: data[item["key"]] for item in items if item["key"] in data}
+    return {key: value.encode() for key, value in data.items()}
 
 
 def container_program(container):
@@ -958,23 +798,16 @@ class _Cluster:
             raise not_found(rtype, name)
         return obj
 
-    def list(self, rtype, namespace, label_selector=None, field_selector=None):
+    def list(self, rtype, namespace, label_selector=None):
         try:
             requirements = parse_label_selector(label_selector)
         except ValueError as exc:
-            raise bad_request(f"unable to parse requirement: {exc}") from exc
-        try:
-            terms = parse_field_selector(field_selector)
-        except ValueError as exc:
             raise bad_request(str(exc)) from exc
-        unsupported = [term[0] for term in terms if term[0] not in supported_fields(rtype)]
-        if unsupported:
-            raise bad_request(f"field label not supported: {unsupported[0]}")
         with self.store.lock:
             items = [
                 obj
                 for obj in self.store.list(rtype, namespace)
-                if labels_match(requirements, obj["metadata"].get("labels")) and fields_match(terms, obj)
+                if labels_match(requirements, obj["metadata"].get("labels"))
             ]
             revision = self.store.revision
         for item in items:  # list items carry no kind or apiVersion: the list says them once
@@ -1049,11 +882,13 @@ class _Cluster:
         elif rtype is JOBS:
             self.sync_job(obj["metadata"]["namespace"], obj["metadata"]["name"])
 
-    def update(self, rtype, namespace, name, change, dry_run=False):
-        """Replace the object with ``change(current)`` (a PUT body or a patched copy); a no-op keeps it."""
+    def patch(self, rtype, namespace, name, content_type, patch, dry_run=False):
+        """Store the patched object; a patch that changes nothing keeps the resourceVersion."""
+        if not isinstance(patch, dict):
+            raise bad_request(f"the body of a {content_type} patch must be an object")
         with self.store.lock:
             current = self.get(rtype, namespace, name)
-            new = self._check_envelope(rtype, change(copy.deepcopy(current)), namespace)
+            new = self._check_envelope(rtype, _patched(content_type, patch, current), namespace)
             metadata = new["metadata"]
             if metadata.get("name") != name:
                 raise _name_mismatch(metadata.get("name"), name)
@@ -1081,25 +916,9 @@ class _Cluster:
                 self.sync_job(namespace, name)
             return stored
 
-    def patch(self, rtype, namespace, name, content_type, patch, field_manager=None, dry_run=False):
-        if content_type != JSON_PATCH and not isinstance(patch, dict):
-            raise bad_request(f"the body of a {content_type} patch must be an object")
-        with self.store.lock:
-            if content_type == APPLY_PATCH:
-                # Server-side apply as create-or-strategic-merge: no managedFields, so never a conflict.
-                if not field_manager:
-                    raise bad_request("fieldManager is required for apply requests")
-                if (patch.get("metadata") or {}).get("name", name) != name:
-                    raise _name_mismatch(patch["metadata"]["name"], name)
-                if self.store.get(rtype, namespace, name) is None:
-                    return self.create(rtype, namespace, merge_patch(patch, {"metadata": {"name": name}}), dry_run)
-            return self.update(rtype, namespace, name, functools.partial(_patched, content_type, patch), dry_run)
-
     def delete(self, rtype, namespace, name, options, dry_run=False):
         """Delete at once; dependents by ``propagationPolicy``. Returns (deleted object, warning or None)."""
         policy = options.get("propagationPolicy")
-        if policy is None and options.get("orphanDependents") is not None:
-            policy = "Orphan" if options["orphanDependents"] else "Background"
         if policy not in (None, "Orphan", "Background", "Foreground"):
             error = _not_supported("propagationPolicy", policy, ("Orphan", "Background", "Foreground"))
             raise ApiError(422, "Invalid", f"DeleteOptions.meta.k8s.io is invalid: propagationPolicy: {error.detail}")
@@ -1198,22 +1017,13 @@ class _Cluster:
                     self.sync_job(pod["metadata"]["namespace"], owner["name"])
 
 
-PATCHERS = {
-    STRATEGIC_MERGE_PATCH: strategic_merge_patch,
-    APPLY_PATCH: strategic_merge_patch,
-    MERGE_PATCH: merge_patch,
-    JSON_PATCH: json_patch,
-}
+PATCHERS = {STRATEGIC_MERGE_PATCH: strategic_merge_patch, MERGE_PATCH: merge_patch}
 
 
 def _patched(content_type, patch, current):
     try:
         return PATCHERS[content_type](current, patch)
     except ValueError as exc:
-        if content_type == JSON_PATCH:
-            # The API server answers a JSON patch that cannot apply (a failed test, a missing path) with 422.
-            message = f"the server rejected our request due to an error in our request: {exc}"
-            raise ApiError(422, "Invalid", message) from exc
         raise bad_request(str(exc)) from exc
 
 
@@ -1307,11 +1117,7 @@ class _Kubelet:
             volume = volumes.get(mount.get("name"))
             if volume is None:
                 raise ContainerConfigError(f"volumeMount {mount.get('name')} names no volume of the Pod")
-            files = volume_files(
-                volume,
-                functools.partial(self._config_map_data, namespace),
-                functools.partial(self._secret_data, namespace),
-            )
+            files = volume_files(volume, functools.partial(self._config_map_data, namespace))
             local = self.workdir / uid / "volumes" / mount["name"]
             for relative, content in files.items():
                 (local / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -1414,36 +1220,27 @@ class RecordedRequest:
     path: str
     query: dict  # name -> value (the last one, should a name repeat)
     content_type: str
-    body: object  # parsed JSON (or YAML for apply patches), the raw text if it did not parse, None if empty
+    body: object  # parsed JSON, the raw text if it did not parse, None if empty
     code: int  # the HTTP status answered
 
 
-def decode_body(raw, content_type):
-    """The parsed body; YAML only for apply patches, as the API server does. Raises ApiError 400."""
+def decode_body(raw):
+    """The parsed JSON body, None if empty. Raises ApiError 400."""
     if not raw:
         return None
     try:
-        text = raw.decode("utf-8")
-        return json.loads(text)
+        return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise bad_request(f"the body of the request is not UTF-8: {exc}") from exc
     except ValueError as exc:
-        if content_type != APPLY_PATCH:
-            raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise bad_request(f"error converting YAML to JSON: {exc}") from exc
+        raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
 
 
-def _dry_run(query, options=None):
-    """Whether dryRun=All was asked, in the query or in DeleteOptions; any other value is a 400."""
-    values = [query["dryRun"]] if "dryRun" in query else []
-    values += (options or {}).get("dryRun") or []
-    for value in values:
-        if value != "All":
-            raise bad_request(f'Unsupported value: "{value}": supported values: "All"')
-    return bool(values)
+def _dry_run(query):
+    """Whether dryRun=All was asked (kubernetes.core asks it in the query); any other value is a 400."""
+    if "dryRun" in query and query["dryRun"] != "All":
+        raise bad_request(f'Unsupported value: "{query["dryRun"]}": supported values: "All"')
+    return "dryRun" in query
 
 
 def _route(path):
@@ -1508,13 +1305,15 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         headers = {}
         try:
-            body = decode_body(raw, content_type)
+            body = decode_body(raw)
             decoding_error = None
         except ApiError as exc:
             body, decoding_error = raw.decode("utf-8", "replace"), exc
         try:
             self.api.authorize(self.headers.get("Authorization"))
-            if decoding_error is not None:
+            # A body in a media type the stand-in does not take is refused with 415 by the request, as
+            # the API server checks the media type before it decodes.
+            if decoding_error is not None and content_type in (JSON, STRATEGIC_MERGE_PATCH, MERGE_PATCH):
                 raise decoding_error
             code, payload, headers = self.api.handle(self.command, url.path, query, content_type, body)
         except ApiError as exc:
@@ -1633,8 +1432,8 @@ class KubernetesAPI:
             if (attributes := rbac_attributes(request.method, request.path, request.query)) is not None
         }
 
-    def create_namespace(self, name, labels=None):
-        return self._cluster.create(NAMESPACES, None, {"metadata": {"name": name, "labels": dict(labels or {})}})
+    def create_namespace(self, name):
+        return self._cluster.create(NAMESPACES, None, {"metadata": {"name": name}})
 
     def add_node(self, name, labels=None):
         return self._cluster.create(NODES, None, {"metadata": {"name": name, "labels": dict(labels or {})}})
@@ -1657,19 +1456,16 @@ class KubernetesAPI:
     def list_objects(self, kind, namespace=None):
         return self._cluster.store.list(resource_for_kind(kind), namespace)
 
-    def write_kubeconfig(self, path, context="rosa", namespace=None):
+    def write_kubeconfig(self, path, context="rosa"):
         """A kubeconfig for this server (bearer token user) that the kubernetes client accepts."""
         if self.url is None:
             raise RuntimeError("start the stand-in before writing its kubeconfig")
-        context_entry = {"cluster": context, "user": context}
-        if namespace:
-            context_entry["namespace"] = namespace
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": context, "cluster": {"server": self.url}}],
             "users": [{"name": context, "user": {"token": self.token}}],
-            "contexts": [{"name": context, "context": context_entry}],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
             "current-context": context,
             "preferences": {},
         }
@@ -1702,8 +1498,8 @@ class KubernetesAPI:
             if method != "GET":
                 raise method_not_allowed()
             return 200, self._pod_log(namespace, name, query), {}
-        if subresource == "status" or name is not None:
-            return self._object_request(method, rtype, namespace, name, subresource, query, content_type, body)
+        if name is not None:
+            return self._object_request(method, rtype, namespace, name, query, content_type, body)
         return self._collection_request(method, rtype, namespace, query, content_type, body)
 
     def _discovery(self, path):
@@ -1745,7 +1541,9 @@ class KubernetesAPI:
         if method == "GET":
             if query.get("watch", "").lower() in ("true", "1"):
                 raise method_not_allowed("watch is not implemented by the stand-in")
-            return 200, self._cluster.list(rtype, namespace, query.get("labelSelector"), query.get("fieldSelector")), {}
+            if query.get("fieldSelector"):
+                raise bad_request("field selectors are not implemented by the stand-in")
+            return 200, self._cluster.list(rtype, namespace, query.get("labelSelector")), {}
         if method == "POST":
             _require_content_type(content_type, (JSON,))
             if rtype.namespaced and namespace is None:
@@ -1753,33 +1551,19 @@ class KubernetesAPI:
             return 201, self._cluster.create(rtype, namespace, body, _dry_run(query)), {}
         raise method_not_allowed()
 
-    def _object_request(self, method, rtype, namespace, name, subresource, query, content_type, body):
+    def _object_request(self, method, rtype, namespace, name, query, content_type, body):
         if method == "GET":
             return 200, self._cluster.get(rtype, namespace, name), {}
-        if subresource is not None:
-            raise method_not_allowed()
-        if method == "PUT":
-            _require_content_type(content_type, (JSON,))
-            return (
-                200,
-                self._cluster.update(rtype, namespace, name, functools.partial(_replacement, body), _dry_run(query)),
-                {},
-            )
         if method == "PATCH":
-            _require_content_type(content_type, PATCH_TYPES)
-            patched = self._cluster.patch(
-                rtype, namespace, name, content_type, body, query.get("fieldManager"), _dry_run(query)
-            )
-            return 200, patched, {}
+            _require_content_type(content_type, rtype.patch_types)
+            return 200, self._cluster.patch(rtype, namespace, name, content_type, body, _dry_run(query)), {}
         if method == "DELETE":
             if body is not None and not isinstance(body, dict):
                 raise bad_request("the body of a DELETE must be DeleteOptions")
             options = dict(body or {})  # the body's DeleteOptions win over the query's, as in the API server
             if "propagationPolicy" in query:
                 options.setdefault("propagationPolicy", query["propagationPolicy"])
-            if "orphanDependents" in query:
-                options.setdefault("orphanDependents", query["orphanDependents"].lower() == "true")
-            deleted, warning = self._cluster.delete(rtype, namespace, name, options, _dry_run(query, options))
+            deleted, warning = self._cluster.delete(rtype, namespace, name, options, _dry_run(query))
             return 200, deleted, {"Warning": warning} if warning else {}
         raise method_not_allowed()
 
@@ -1797,11 +1581,6 @@ class KubernetesAPI:
             reason = statuses[0].get("state", {}).get("waiting", {}).get("reason", "ContainerCreating")
             raise bad_request(f'container "{container["name"]}" in pod "{name}" is waiting to start: {reason}')
         return log_path.read_bytes().decode("utf-8", "replace")
-
-
-def _replacement(body, current):
-    """A PUT's new object: the body as sent (the update keeps the server's fields)."""
-    return copy.deepcopy(body)
 
 
 def _require_content_type(content_type, accepted):
