@@ -3,7 +3,8 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""VPC peering between a ROSA VPC (requester) and an Aurora VPC (accepter).
+"""The VPC peering connection between a ROSA VPC (requester) and an Aurora VPC (accepter), as an object:
+its waits, its acceptance, its tags. link.py adds the routes and the ingress rule that use it.
 
 The AWS calls come first, one short function each, retried with jittered backoff. Then the
 waits, which take an injectable ``sleep`` and ``clock`` so unit tests never sleep. Then the
@@ -122,7 +123,7 @@ def status_message(peering):
     return (peering.get("Status") or {}).get("Message") or ""
 
 
-def peering_tags(peering):
+def current_tags(peering):
     return boto3_tag_list_to_ansible_dict(peering.get("Tags") or [])
 
 
@@ -140,7 +141,7 @@ def summary(peering):
         "accepter_vpc_id": accepter.get("VpcId"),
         "accepter_cidr_block": accepter.get("CidrBlock"),
         "accepter_region": accepter.get("Region"),
-        "tags": peering_tags(peering),
+        "tags": current_tags(peering),
     }
 
 
@@ -276,7 +277,7 @@ def ensure_peering_accepted(
     refuse_wrong_region(peering, region)
     refuse_dead(peering)
     # Only this region's tags count for the tags option (see describe_peering_tags).
-    region_tags = describe_peering_tags(client, peering_id) if tags else peering_tags(peering)
+    region_tags = describe_peering_tags(client, peering_id) if tags else current_tags(peering)
     before = {"status": status_code(peering), "tags": region_tags}
 
     accepting = changed = False

@@ -230,14 +230,14 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
-from ansible_collections.keycloak.aurora.plugins.module_utils import connection
+from ansible_collections.keycloak.aurora.plugins.module_utils import link
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils import network
 from ansible_collections.keycloak.aurora.plugins.module_utils import rosa
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
 
 # Everything but deleted: a failed or expired peering may still be the target of a blackhole route.
-REMOVABLE = connection.LIVE + ("failed", "rejected", "expired")
+REMOVABLE = link.LIVE + ("failed", "rejected", "expired")
 
 
 def validate(params):
@@ -299,7 +299,7 @@ def connect(module, rosa_client, aurora_client):
     params, check_mode = module.params, module.check_mode
     rosa_vpc = rosa_network(module, rosa_client)
     aurora = aurora_network(module, aurora_client)
-    overlap = aurora.get("cidr_block") and connection.overlap_error(
+    overlap = aurora.get("cidr_block") and link.overlap_error(
         rosa_vpc["machine_cidr"], aurora["cidr_block"], params["rosa_cluster_name"], params["cluster"]
     )
     if overlap:
@@ -312,7 +312,7 @@ def connect(module, rosa_client, aurora_client):
             "ingress": True,
             "accepter_tags": {},
         }
-        plan = connection.connection_plan(
+        plan = link.connection_plan(
             rosa_network=rosa_vpc,
             aurora_network=aurora,
             peering_summary={},
@@ -321,8 +321,8 @@ def connect(module, rosa_client, aurora_client):
             ingress=True,
         )
         exit_connected(module, True, rosa_vpc, aurora, {}, planned, plan)
-    tags = connection.peering_tags(params["cluster"], params["rosa_cluster_name"], params["tags"])
-    changed_peering, summary = connection.ensure_peering(
+    tags = link.desired_peering_tags(params["cluster"], params["rosa_cluster_name"], params["tags"])
+    changed_peering, summary = link.ensure_peering(
         rosa_client,
         aurora_client,
         rosa_vpc_id=rosa_vpc["vpc_id"],
@@ -333,23 +333,23 @@ def connect(module, rosa_client, aurora_client):
         wait_timeout=params["wait_timeout"],
         run_started=params["run_started"],
     )
-    accepter_tags = connection.ensure_accepter_tags(aurora_client, summary=summary, tags=tags, check_mode=check_mode)
+    accepter_tags = link.ensure_accepter_tags(aurora_client, summary=summary, tags=tags, check_mode=check_mode)
     peering_id = summary.get("vpc_peering_connection_id")
-    rosa_tables = connection.ensure_routes(
+    rosa_tables = link.ensure_routes(
         rosa_client,
         route_table_ids=rosa_vpc["route_table_ids"],
         destination=aurora["cidr_block"],
         peering_id=peering_id,
         check_mode=check_mode,
     )
-    aurora_tables = connection.ensure_routes(
+    aurora_tables = link.ensure_routes(
         aurora_client,
         route_table_ids=[aurora["main_route_table_id"]],
         destination=rosa_vpc["machine_cidr"],
         peering_id=peering_id,
         check_mode=check_mode,
     )
-    ingress = connection.ensure_ingress(
+    ingress = link.ensure_ingress(
         aurora_client,
         group_id=aurora["security_group_id"],
         source_cidr=rosa_vpc["machine_cidr"],
@@ -363,7 +363,7 @@ def connect(module, rosa_client, aurora_client):
         "accepter_tags": accepter_tags,
     }
     changed = changed_peering or bool(rosa_tables or aurora_tables or ingress or accepter_tags)
-    plan = connection.connection_plan(
+    plan = link.connection_plan(
         rosa_network=rosa_vpc,
         aurora_network=aurora,
         peering_summary=summary,
@@ -377,7 +377,7 @@ def connect(module, rosa_client, aurora_client):
 def exit_connected(module, changed, rosa_vpc, aurora, summary, changes, plan):
     result = dict(changed=changed, rosa_network=rosa_vpc, peering=summary, changes=changes, plan=plan)
     if module._diff:
-        result["diff"] = connection.connection_diff(plan, rosa_network=rosa_vpc, aurora_network=aurora)
+        result["diff"] = link.connection_diff(plan, rosa_network=rosa_vpc, aurora_network=aurora)
     module.exit_json(**result)
 
 
@@ -410,15 +410,15 @@ def disconnect(module, rosa_client, aurora_client):
     if not aurora_vpcs:
         module.exit_json(changed=False, removed=[])
     requester = rosa_vpc_id(module, rosa_client)
-    found = connection.find_peerings(
+    found = link.find_peerings(
         rosa_client,
         accepter_vpc_ids=sorted(aurora_vpcs),
         statuses=REMOVABLE,
         requester_vpc_id=requester,
         tags=None if requester else {naming.ROSA_CLUSTER_TAG: params["rosa_cluster_name"]},
     )
-    connection.refuse_duplicates(found)
-    removed = connection.disconnect(
+    link.refuse_duplicates(found)
+    removed = link.disconnect(
         rosa_client,
         aurora_client,
         found=found,

@@ -3,7 +3,10 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""One ROSA cluster connected to an Aurora cluster: the peering, routes both ways, port 5432.
+"""The link of one ROSA cluster to an Aurora cluster: the peering, routes both ways, port 5432.
+
+The peering connection object itself (its waits, acceptance, tags) is peering.py's; this module
+puts it together with the routes and the ingress rule that make it carry traffic.
 
 The peering is requested, tagged, in the ROSA region (requester = ROSA VPC) and accepted in the
 Aurora region (accepter = Aurora VPC), where a cross-region peering is tagged again. Routes and
@@ -32,7 +35,7 @@ DATABASE_PORT = 5432
 LIVE = (peering.INITIATING, peering.PENDING, peering.PROVISIONING, peering.ACTIVE)
 
 
-def peering_tags(aurora_cluster, rosa_cluster, extra_tags=None):
+def desired_peering_tags(aurora_cluster, rosa_cluster, extra_tags=None):
     tags = naming.cluster_tags(aurora_cluster, extra_tags)
     tags[naming.ROSA_CLUSTER_TAG] = rosa_cluster
     tags.setdefault("Name", f"{rosa_cluster} to Aurora {aurora_cluster}")
@@ -385,7 +388,7 @@ def peerings_into(aurora_client, *, vpc_id, aurora_region, client_for_region):
         requester_region = summary["requester_region"]
         if name is None and requester_region and requester_region != aurora_region:
             seen = peering.describe_peering(client_for_region(requester_region), summary["vpc_peering_connection_id"])
-            name = peering.peering_tags(seen or {}).get(naming.ROSA_CLUSTER_TAG)
+            name = peering.current_tags(seen or {}).get(naming.ROSA_CLUSTER_TAG)
         summary["rosa_cluster_name"] = name
         found.append(summary)
     return found
