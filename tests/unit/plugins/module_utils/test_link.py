@@ -583,9 +583,7 @@ def test_check_mode_without_a_peering_only_describes():
 
 
 def accepter_tags(aurora, peering, check_mode=False):
-    return link.ensure_accepter_tags(
-        aurora, summary=peering_utils.summary(peering), tags=TAGS, check_mode=check_mode
-    )
+    return link.ensure_accepter_tags(aurora, summary=peering_utils.summary(peering), tags=TAGS, check_mode=check_mode)
 
 
 def describe_tags_call(peering_id=PCX):
@@ -805,9 +803,7 @@ def test_check_mode_before_the_peering_exists_reports_every_table():
 def test_no_route_tables_means_no_call(table_ids):
     ec2 = FakeEC2(tables=[make_table("rtb-1", {})])
     assert (
-        link.ensure_routes(
-            ec2, route_table_ids=table_ids, destination=MACHINE_CIDR, peering_id=PCX, check_mode=False
-        )
+        link.ensure_routes(ec2, route_table_ids=table_ids, destination=MACHINE_CIDR, peering_id=PCX, check_mode=False)
         == []
     )
     assert ec2.calls == []
@@ -1063,9 +1059,7 @@ def test_disconnect_removes_both_sides_routes_the_rule_and_the_peering(machine_c
 def test_disconnect_revokes_the_machine_cidr_even_outside_the_requester_cidrs():
     rosa, aurora, found = disconnect_world()
     found[0]["RequesterVpcInfo"] = {"VpcId": ROSA_VPC, "CidrBlock": C}
-    removed = link.disconnect(
-        rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=B, check_mode=False
-    )
+    removed = link.disconnect(rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=B, check_mode=False)
     assert removed[0]["ingress_cidrs"] == [B, C]
     assert aurora.args("revoke_security_group_ingress") == [
         {"GroupId": SG, "IpPermissions": [database_rule(B), database_rule(C)]}
@@ -1118,9 +1112,7 @@ def test_disconnect_handles_each_peering_with_its_own_aurora_vpc():
     )
     found.append(make_peering(OTHER_PCX, "active", accepter="vpc-aurora-2", requester_cidrs=[A]))
     aurora.peerings.append(copy.deepcopy(found[-1]))
-    removed = link.disconnect(
-        rosa, aurora, found=found, aurora_vpcs=other_vpcs, machine_cidr=None, check_mode=False
-    )
+    removed = link.disconnect(rosa, aurora, found=found, aurora_vpcs=other_vpcs, machine_cidr=None, check_mode=False)
     assert [(r["aurora_cluster"], r["vpc_peering_connection_id"], r["ingress_cidrs"]) for r in removed] == [
         (CLUSTER, PCX, [A, C]),
         ("second", OTHER_PCX, [A]),
