@@ -1158,7 +1158,7 @@ PLAN_AURORA = {
 
 
 def test_the_plan_of_a_new_connection_names_the_peering_every_route_and_the_rule():
-    plan = link.connection_plan(
+    plan = link.link_plan(
         rosa_network=PLAN_ROSA,
         aurora_network=PLAN_AURORA,
         peering_summary={},
@@ -1178,14 +1178,14 @@ def test_the_plan_of_a_new_connection_names_the_peering_every_route_and_the_rule
         ],
         "ingress": [{"security_group_id": "sg-a", "cidr_block": "10.0.0.0/16", "port": 5432}],
     }
-    diff = link.connection_diff(plan, rosa_network=PLAN_ROSA, aurora_network=PLAN_AURORA)
+    diff = link.link_diff(plan, rosa_network=PLAN_ROSA, aurora_network=PLAN_AURORA)
     assert diff["before"] == {"vpc_peering_connection_id": None, "routes": [], "ingress_cidr_blocks": []}
     assert diff["after"]["routes"] == plan["routes"]
     assert diff["after"]["ingress_cidr_blocks"] == ["10.0.0.0/16"]
 
 
 def test_the_plan_of_a_connection_missing_one_route_names_only_that_route():
-    plan = link.connection_plan(
+    plan = link.link_plan(
         rosa_network=PLAN_ROSA,
         aurora_network=PLAN_AURORA,
         peering_summary={"vpc_peering_connection_id": PCX, "status": "active"},
@@ -1196,7 +1196,7 @@ def test_the_plan_of_a_connection_missing_one_route_names_only_that_route():
     assert plan["create_peering"] is False and plan["vpc_peering_connection_id"] == PCX
     assert plan["routes"] == [{"route_table_id": "rtb-r2", "destination_cidr_block": "192.168.0.0/24"}]
     assert plan["ingress"] == []
-    diff = link.connection_diff(plan, rosa_network=PLAN_ROSA, aurora_network=PLAN_AURORA)
+    diff = link.link_diff(plan, rosa_network=PLAN_ROSA, aurora_network=PLAN_AURORA)
     assert diff["before"] == {
         "vpc_peering_connection_id": PCX,
         "routes": [
@@ -1210,7 +1210,7 @@ def test_the_plan_of_a_connection_missing_one_route_names_only_that_route():
 
 def test_the_plan_before_the_aurora_network_exists_leaves_its_ids_unknown():
     planned = {"cidr_block": "192.168.0.0/24"}
-    plan = link.connection_plan(
+    plan = link.link_plan(
         rosa_network=PLAN_ROSA,
         aurora_network=planned,
         peering_summary={},
@@ -1221,3 +1221,155 @@ def test_the_plan_before_the_aurora_network_exists_leaves_its_ids_unknown():
     assert plan["accepter_vpc_id"] is None
     assert plan["routes"][-1] == {"route_table_id": None, "destination_cidr_block": "10.0.0.0/16"}
     assert plan["ingress"] == [{"security_group_id": None, "cidr_block": "10.0.0.0/16", "port": 5432}]
+
+
+# the module's entry points: input, the networks, the result ----------------------------------------
+
+
+def test_input_error_lists_every_reason_at_once():
+    error = link.input_error(state="present", cluster=None, rosa_machine_cidr="10.0.0.0/33")
+    assert error.startswith("cluster is required with state=present; rosa_machine_cidr ")
+    error = link.input_error(state="absent", cluster="Keycloak", rosa_machine_cidr="10.0.0.0/33")
+    assert error.startswith("cluster 'Keycloak' has capital letters") and "; rosa_machine_cidr " in error
+
+
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_input_error_accepts_good_input_and_absent_without_a_cluster(state):
+    assert link.input_error(state=state, cluster=CLUSTER, rosa_machine_cidr=MACHINE_CIDR) is None
+    assert link.input_error(state="absent", cluster=None, rosa_machine_cidr=None) is None
+
+
+def test_a_rosa_network_given_whole_is_used_with_its_route_tables_sorted():
+    given = link.given_rosa_network(vpc_id=ROSA_VPC, machine_cidr=MACHINE_CIDR, route_table_ids=["rtb-2", "rtb-1"])
+    assert given == {"vpc_id": ROSA_VPC, "machine_cidr": MACHINE_CIDR, "route_table_ids": ["rtb-1", "rtb-2"]}
+
+
+@pytest.mark.parametrize(
+    "missing", ["vpc_id", "machine_cidr", "route_table_ids"], ids=["no-vpc", "no-cidr", "no-route-tables"]
+)
+def test_a_rosa_network_given_in_part_is_found_instead(missing):
+    given = {"vpc_id": ROSA_VPC, "machine_cidr": MACHINE_CIDR, "route_table_ids": ["rtb-1"]}
+    given[missing] = [] if missing == "route_table_ids" else None
+    assert link.given_rosa_network(**given) is None
+
+
+def test_an_aurora_network_without_its_security_group_is_refused_in_any_mode():
+    for check_mode in (False, True):
+        error = link.aurora_network_error(
+            {"vpc_id": AURORA_VPC}, cluster=CLUSTER, region=AURORA_REGION, check_mode=check_mode
+        )
+        assert error == f"the Aurora VPC {AURORA_VPC} has no security group {CLUSTER}-security-group"
+
+
+def test_a_missing_aurora_network_is_refused_except_in_check_mode_where_it_may_be_planned():
+    error = link.aurora_network_error({}, cluster=CLUSTER, region=AURORA_REGION, check_mode=False)
+    assert error.startswith(
+        f"the Aurora cluster {CLUSTER} has no VPC tagged AuroraCluster={CLUSTER} in {AURORA_REGION}"
+    )
+    assert link.aurora_network_error({}, cluster=CLUSTER, region=AURORA_REGION, check_mode=True) is None
+    assert link.aurora_network_error(PLAN_AURORA, cluster=CLUSTER, region=AURORA_REGION, check_mode=False) is None
+
+
+def test_peerings_are_searched_from_the_rosa_vpc_else_by_their_tag():
+    assert link.peering_search(rosa_vpc_id=ROSA_VPC, rosa_cluster_name=ROSA_CLUSTER) == {
+        "requester_vpc_id": ROSA_VPC,
+        "tags": None,
+    }
+    assert link.peering_search(rosa_vpc_id=None, rosa_cluster_name=ROSA_CLUSTER) == {
+        "requester_vpc_id": None,
+        "tags": {"RosaCluster": ROSA_CLUSTER},
+    }
+
+
+NO_CHANGES = {"rosa_route_table_ids": [], "aurora_route_table_ids": [], "ingress": False, "accepter_tags": {}}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{}, {"rosa_route_table_ids": ["rtb-r1"]}, {"ingress": True}, {"accepter_tags": {"Name": "x"}}],
+    ids=["nothing", "a-route", "the-rule", "a-tag"],
+)
+def test_the_link_result_is_changed_when_any_step_changed(change):
+    changes = dict(NO_CHANGES, **change)
+    result = link.link_result(
+        changed_peering=False,
+        rosa_network=PLAN_ROSA,
+        aurora_network=PLAN_AURORA,
+        peering_summary={"vpc_peering_connection_id": PCX},
+        changes=changes,
+        diff=False,
+    )
+    assert result["changed"] is bool(change)
+    assert result["changes"] == changes and "diff" not in result
+    assert list(result) == ["changed", "rosa_network", "peering", "changes", "plan"]
+
+
+class NoRequests:
+    """A client that fails the test on any request."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"unexpected request {name}")
+
+
+def present(rosa, aurora, aurora_network, check_mode=False, diff=True):
+    return link.ensure_link_present(
+        rosa,
+        aurora,
+        cluster=CLUSTER,
+        aurora_region=AURORA_REGION,
+        aurora_network=aurora_network,
+        rosa_cluster_name=ROSA_CLUSTER,
+        rosa_region=ROSA_REGION,
+        rosa_vpc_id=ROSA_VPC,
+        rosa_machine_cidr=MACHINE_CIDR,
+        rosa_route_table_ids=["rtb-r1"],
+        rosa_node_names=[],
+        tags={},
+        wait_timeout=300,
+        run_started=None,
+        check_mode=check_mode,
+        diff=diff,
+        warn=pytest.fail,
+    )
+
+
+def test_check_mode_before_the_aurora_network_exists_plans_everything_without_a_request():
+    result = present(NoRequests(), NoRequests(), {"cidr_block": AURORA_CIDR}, check_mode=True)
+    assert result["changed"] is True and result["peering"] == {}
+    assert result["changes"] == {
+        "rosa_route_table_ids": ["rtb-r1"],
+        "aurora_route_table_ids": [],
+        "ingress": True,
+        "accepter_tags": {},
+    }
+    assert result["plan"]["routes"] == [
+        {"route_table_id": "rtb-r1", "destination_cidr_block": AURORA_CIDR},
+        {"route_table_id": None, "destination_cidr_block": MACHINE_CIDR},
+    ]
+    assert result["diff"]["before"]["routes"] == []
+
+
+def test_an_overlapping_rosa_network_is_refused_before_any_request():
+    with pytest.raises(AuroraError, match="overlaps"):
+        present(NoRequests(), NoRequests(), dict(PLAN_AURORA, cidr_block="10.0.0.0/8"))
+
+
+def test_the_link_is_made_once_then_left_alone():
+    rosa, aurora = two_regions()
+    rosa.tables = [make_table("rtb-r1", {}, vpc_id=ROSA_VPC)]
+    aurora.tables = [make_table("rtb-a", {})]
+    aurora.groups = [make_group([])]
+    aurora_network = dict(PLAN_AURORA, cidr_block=AURORA_CIDR, security_group_id=SG)
+    result = present(rosa, aurora, aurora_network)
+    assert result["changed"] is True
+    assert result["changes"] == {
+        "rosa_route_table_ids": ["rtb-r1"],
+        "aurora_route_table_ids": ["rtb-a"],
+        "ingress": True,
+        "accepter_tags": link.desired_peering_tags(CLUSTER, ROSA_CLUSTER),
+    }
+    assert result["peering"]["status"] == "active"
+    again = present(rosa, aurora, aurora_network)
+    assert again["changed"] is False
+    assert again["changes"] == NO_CHANGES
+    assert again["diff"]["before"] == again["diff"]["after"]
