@@ -180,24 +180,25 @@ def refuse_wrong_region(peering, region):
 # ---------------------------------------------------------------------------------------------
 
 
-def wait_for_peering(client, peering_id, *, timeout, delay=POLL_DELAY, wait_timeout=None, sleep=time.sleep, clock=None):
+def wait_for_peering(client, peering_id, *, remaining, delay=POLL_DELAY, budget=None, sleep=time.sleep, clock=None):
     """Wait, with botocore's own waiter, until the peering is visible in this region; return it.
 
     A cross-region peering appears in the accepter's region a moment after it was requested.
+    ``remaining`` is what is left of ``budget``, the user's wait_timeout for the run.
     """
     clock = clock or time.monotonic
-    remaining = deadline(timeout, clock)
+    left = deadline(remaining, clock)
     # Most of the time it is already there: one describe, and no waiter at all.
     peering = describe_peering(client, peering_id)
     while peering is None:
-        if remaining() <= 0:
+        if left() <= 0:
             region = getattr(getattr(client, "meta", None), "region_name", None) or "this region"
             raise PeeringError(
-                f"{timed_out_after(timeout, wait_timeout)}: VPC peering connection {peering_id} was not found in "
+                f"{timed_out_after(remaining, budget)}: VPC peering connection {peering_id} was not found in "
                 f"{region}. Acceptance runs in the accepter's region: "
                 f"check that region is the region of the accepter VPC and that the peering still exists"
             )
-        config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(remaining() / delay)))}
+        config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(left() / delay)))}
         try:
             client.get_waiter("vpc_peering_connection_exists").wait(
                 VpcPeeringConnectionIds=[peering_id], WaiterConfig=config
@@ -216,19 +217,20 @@ def wait_for_peering(client, peering_id, *, timeout, delay=POLL_DELAY, wait_time
         # empty list (as moto does) is "not there yet" as well.
         peering = describe_peering(client, peering_id)
         if peering is None:
-            sleep(min(delay, remaining()))
+            sleep(min(delay, left()))
     return peering
 
 
 def wait_for_status(
-    client, peering_id, *, goal, timeout, delay=POLL_DELAY, wait_timeout=None, sleep=time.sleep, clock=None
+    client, peering_id, *, goal, remaining, delay=POLL_DELAY, budget=None, sleep=time.sleep, clock=None
 ):
     """Poll until the peering's status is one of ``goal``; return it. Dead states fail at once.
 
-    botocore has no waiter for "pending-acceptance" or "active", hence this loop.
+    botocore has no waiter for "pending-acceptance" or "active", hence this loop. ``remaining`` and
+    ``budget`` are as in ``wait_for_peering``.
     """
     clock = clock or time.monotonic
-    remaining = deadline(timeout, clock)
+    left = deadline(remaining, clock)
     wanted = " or ".join(goal)
     while True:
         peering = describe_peering(client, peering_id)
@@ -237,12 +239,12 @@ def wait_for_status(
         if status_code(peering) in goal:
             return peering
         refuse_dead(peering)
-        if remaining() <= 0:
+        if left() <= 0:
             raise PeeringError(
-                f"{timed_out_after(timeout, wait_timeout)} waiting for "
+                f"{timed_out_after(remaining, budget)} waiting for "
                 f"VPC peering connection {peering_id} to be {wanted}: it is still {_describe_state(peering)}"
             )
-        sleep(min(delay, remaining()))
+        sleep(min(delay, left()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,10 +272,10 @@ def ensure_peering_accepted(
     """
     clock = clock or time.monotonic
     remaining = deadline(wait_timeout, clock, run_started)
-    waiting = dict(delay=delay, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
+    waiting = dict(delay=delay, budget=wait_timeout, sleep=sleep, clock=clock)
     region = getattr(getattr(client, "meta", None), "region_name", None)
 
-    peering = wait_for_peering(client, peering_id, timeout=remaining(), **waiting)
+    peering = wait_for_peering(client, peering_id, remaining=remaining(), **waiting)
     refuse_wrong_region(peering, region)
     refuse_dead(peering)
     # Only this region's tags count for the tags option (see describe_peering_tags).
@@ -287,7 +289,7 @@ def ensure_peering_accepted(
             accepting = changed = True
         else:
             peering = wait_for_status(
-                client, peering_id, goal=(PENDING, PROVISIONING, ACTIVE), timeout=remaining(), **waiting
+                client, peering_id, goal=(PENDING, PROVISIONING, ACTIVE), remaining=remaining(), **waiting
             )
     if status_code(peering) == PENDING:
         accepting = changed = True
@@ -295,7 +297,7 @@ def ensure_peering_accepted(
             changed = accept_peering(client, peering_id)
     if not check_mode and status_code(peering) != ACTIVE:
         if wait:
-            peering = wait_for_status(client, peering_id, goal=(ACTIVE,), timeout=remaining(), **waiting)
+            peering = wait_for_status(client, peering_id, goal=(ACTIVE,), remaining=remaining(), **waiting)
         elif accepting:
             peering = describe_peering(client, peering_id) or peering
 

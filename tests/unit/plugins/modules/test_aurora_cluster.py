@@ -1283,7 +1283,7 @@ def test_wait_for_members_directly(rds, clock):
     rds.add_instance("kc-instance-1", "eu-west-1a", status="creating")
     rds.scripts["kc-instance-1"] = ["backing-up", "available"]
     rds_cluster.wait_for_members(
-        rds, "kc", available=["kc-instance-1"], timeout=100, delay=5, sleep=clock.sleep, clock=clock
+        rds, "kc", available=["kc-instance-1"], remaining=100, delay=5, sleep=clock.sleep, clock=clock
     )
     assert clock.sleeps == [5, 5]
 
