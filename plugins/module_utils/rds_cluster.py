@@ -641,7 +641,7 @@ def _no_warn(_message):
 
 
 # The settings ensure_cluster_present converges the cluster to, each with its default: the one list of
-# them, which aurora_cluster passes from its options of the same names.
+# them and the one home of their defaults, which aurora_cluster's options of the same names take.
 CLUSTER_OPTIONS = dict(
     engine=DEFAULT_ENGINE,
     engine_version=None,
