@@ -68,9 +68,9 @@ def reset_master_password(
         wait_for_cluster(
             rds_client,
             cluster,
-            timeout=remaining(),
+            remaining=remaining(),
             delay=delay,
-            wait_timeout=wait_timeout,
+            budget=wait_timeout,
             sleep=sleep,
             clock=clock,
         )
@@ -81,7 +81,7 @@ def reset_master_password(
         rds_client,
         cluster,
         {"MasterUserPassword": new_password},
-        wait_timeout=wait_timeout,
+        budget=wait_timeout,
         remaining=remaining,
         delay=delay,
         sleep=sleep,

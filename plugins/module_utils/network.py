@@ -161,7 +161,7 @@ def ensure_vpc(client, *, cluster, vpc, cidr_block, tags, check_mode):
         client,
         "vpc_available",
         what=f"VPC {created['VpcId']} to be available",
-        timeout=VPC_WAIT_TIMEOUT,
+        remaining=VPC_WAIT_TIMEOUT,
         delay=NOT_YET_VISIBLE_DELAY,
         retry_codes=["InvalidVpcID.NotFound"],
         VpcIds=[created["VpcId"]],
@@ -396,7 +396,7 @@ def delete_db_subnet_group(client, name):
     return True
 
 
-def subnet_group_in_use_message(name, cluster, cluster_status, wait_timeout):
+def subnet_group_in_use_message(name, cluster, cluster_status, budget):
     """Why the DB subnet group ``name`` outlasted the run: the DB cluster still there, and in which state."""
     user = (
         f"the DB cluster {cluster} still uses it (it is {cluster_status}); it goes once the cluster is gone"
@@ -404,12 +404,11 @@ def subnet_group_in_use_message(name, cluster, cluster_status, wait_timeout):
         else "a DB cluster or instance still uses it"
     )
     return (
-        f"{timed_out_after(None, wait_timeout)} waiting to delete DB subnet group {name}: {user}. "
-        "Run the delete again later"
+        f"{timed_out_after(budget=budget)} waiting to delete DB subnet group {name}: {user}. Run the delete again later"
     )
 
 
-def lingering_message(cluster, in_use, interfaces, wait_timeout):
+def lingering_message(cluster, in_use, interfaces, budget):
     """Why the network of ``cluster`` outlasted the run.
 
     ``in_use`` names what could not be deleted; ``interfaces`` are DescribeNetworkInterfaces' answer for
@@ -423,7 +422,7 @@ def lingering_message(cluster, in_use, interfaces, wait_timeout):
         return ", ".join(f"{i['NetworkInterfaceId']} (in {i.get('SubnetId')})" for i in found)
 
     message = (
-        f"{timed_out_after(None, wait_timeout)} deleting the network of the Aurora cluster {cluster}: "
+        f"{timed_out_after(budget=budget)} deleting the network of the Aurora cluster {cluster}: "
         f"{', '.join(in_use)} still in use."
     )
     if rds:
@@ -441,11 +440,11 @@ def lingering_message(cluster, in_use, interfaces, wait_timeout):
     return message
 
 
-def _delete_subnet_group(rds_client, cluster, name, *, wait_timeout, remaining, delay, sleep):
+def _delete_subnet_group(rds_client, cluster, name, *, budget, remaining, delay, sleep):
     def timed_out(_error):
         found = describe_db_cluster(rds_client, cluster)
         status = found.get("Status", "unknown") if found else None
-        return AuroraError(subnet_group_in_use_message(name, cluster, status, wait_timeout))
+        return AuroraError(subnet_group_in_use_message(name, cluster, status, budget))
 
     outlast(
         lambda: delete_db_subnet_group(rds_client, name),
@@ -457,7 +456,7 @@ def _delete_subnet_group(rds_client, cluster, name, *, wait_timeout, remaining, 
     )
 
 
-def _delete_vpc_contents(ec2_client, cluster, vpc_id, deletes, *, wait_timeout, remaining, delay, sleep):
+def _delete_vpc_contents(ec2_client, cluster, vpc_id, deletes, *, budget, remaining, delay, sleep):
     """Delete the security groups and subnets in ``deletes`` ({id: call}), each as soon as AWS lets it go.
 
     Each round tries every one still there: one held by a lingering interface does not hold up the others.
@@ -475,7 +474,7 @@ def _delete_vpc_contents(ec2_client, cluster, vpc_id, deletes, *, wait_timeout, 
         left = remaining()
         if left <= 0:
             interfaces = ec2.describe_network_interfaces(ec2_client, Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
-            raise AuroraError(lingering_message(cluster, sorted(pending), interfaces, wait_timeout))
+            raise AuroraError(lingering_message(cluster, sorted(pending), interfaces, budget))
         sleep(min(delay, left))
 
 
@@ -485,7 +484,7 @@ def ensure_network_absent(
     *,
     cluster,
     check_mode,
-    timeout,
+    wait_timeout,
     run_started=None,
     delay=DELETE_RETRY_DELAY,
     sleep=time.sleep,
@@ -493,13 +492,13 @@ def ensure_network_absent(
 ):
     """Delete the subnet group, the security group, the subnets and the VPC of ``cluster``.
 
-    ``timeout`` is the run's one budget for every step. Each step waits only for what it depends on:
+    ``wait_timeout`` is the run's one budget for every step. Each step waits only for what it depends on:
     the subnet group for the DB cluster to be gone, the security group and the subnets for the
     network interfaces in them to be gone, the VPC for them.
 
     Returns ``(changed, removed)``; ``removed`` names what was (in check mode: would be) deleted.
     """
-    waiting = dict(wait_timeout=timeout, remaining=deadline(timeout, clock, run_started), delay=delay, sleep=sleep)
+    waiting = dict(budget=wait_timeout, remaining=deadline(wait_timeout, clock, run_started), delay=delay, sleep=sleep)
     removed = {"db_subnet_group_name": None, "security_group_ids": [], "subnet_ids": [], "vpc_id": None}
     name = naming.subnet_group_name(cluster)
     if describe_db_subnet_group(rds_client, name):

@@ -3,7 +3,8 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""VPC peering between a ROSA VPC (requester) and an Aurora VPC (accepter).
+"""The VPC peering connection between a ROSA VPC (requester) and an Aurora VPC (accepter), as an object:
+its waits, its acceptance, its tags. link.py adds the routes and the ingress rule that use it.
 
 The AWS calls come first, one short function each, retried with jittered backoff. Then the
 waits, which take an injectable ``sleep`` and ``clock`` so unit tests never sleep. Then the
@@ -122,7 +123,7 @@ def status_message(peering):
     return (peering.get("Status") or {}).get("Message") or ""
 
 
-def peering_tags(peering):
+def current_tags(peering):
     return boto3_tag_list_to_ansible_dict(peering.get("Tags") or [])
 
 
@@ -140,7 +141,7 @@ def summary(peering):
         "accepter_vpc_id": accepter.get("VpcId"),
         "accepter_cidr_block": accepter.get("CidrBlock"),
         "accepter_region": accepter.get("Region"),
-        "tags": peering_tags(peering),
+        "tags": current_tags(peering),
     }
 
 
@@ -179,24 +180,25 @@ def refuse_wrong_region(peering, region):
 # ---------------------------------------------------------------------------------------------
 
 
-def wait_for_peering(client, peering_id, *, timeout, delay=POLL_DELAY, wait_timeout=None, sleep=time.sleep, clock=None):
+def wait_for_peering(client, peering_id, *, remaining, delay=POLL_DELAY, budget=None, sleep=time.sleep, clock=None):
     """Wait, with botocore's own waiter, until the peering is visible in this region; return it.
 
     A cross-region peering appears in the accepter's region a moment after it was requested.
+    ``remaining`` is what is left of ``budget``, the user's wait_timeout for the run.
     """
     clock = clock or time.monotonic
-    remaining = deadline(timeout, clock)
+    left = deadline(remaining, clock)
     # Most of the time it is already there: one describe, and no waiter at all.
     peering = describe_peering(client, peering_id)
     while peering is None:
-        if remaining() <= 0:
+        if left() <= 0:
             region = getattr(getattr(client, "meta", None), "region_name", None) or "this region"
             raise PeeringError(
-                f"{timed_out_after(timeout, wait_timeout)}: VPC peering connection {peering_id} was not found in "
+                f"{timed_out_after(remaining, budget)}: VPC peering connection {peering_id} was not found in "
                 f"{region}. Acceptance runs in the accepter's region: "
                 f"check that region is the region of the accepter VPC and that the peering still exists"
             )
-        config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(remaining() / delay)))}
+        config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(left() / delay)))}
         try:
             client.get_waiter("vpc_peering_connection_exists").wait(
                 VpcPeeringConnectionIds=[peering_id], WaiterConfig=config
@@ -215,19 +217,20 @@ def wait_for_peering(client, peering_id, *, timeout, delay=POLL_DELAY, wait_time
         # empty list (as moto does) is "not there yet" as well.
         peering = describe_peering(client, peering_id)
         if peering is None:
-            sleep(min(delay, remaining()))
+            sleep(min(delay, left()))
     return peering
 
 
 def wait_for_status(
-    client, peering_id, *, goal, timeout, delay=POLL_DELAY, wait_timeout=None, sleep=time.sleep, clock=None
+    client, peering_id, *, goal, remaining, delay=POLL_DELAY, budget=None, sleep=time.sleep, clock=None
 ):
     """Poll until the peering's status is one of ``goal``; return it. Dead states fail at once.
 
-    botocore has no waiter for "pending-acceptance" or "active", hence this loop.
+    botocore has no waiter for "pending-acceptance" or "active", hence this loop. ``remaining`` and
+    ``budget`` are as in ``wait_for_peering``.
     """
     clock = clock or time.monotonic
-    remaining = deadline(timeout, clock)
+    left = deadline(remaining, clock)
     wanted = " or ".join(goal)
     while True:
         peering = describe_peering(client, peering_id)
@@ -236,12 +239,12 @@ def wait_for_status(
         if status_code(peering) in goal:
             return peering
         refuse_dead(peering)
-        if remaining() <= 0:
+        if left() <= 0:
             raise PeeringError(
-                f"{timed_out_after(timeout, wait_timeout)} waiting for "
+                f"{timed_out_after(remaining, budget)} waiting for "
                 f"VPC peering connection {peering_id} to be {wanted}: it is still {_describe_state(peering)}"
             )
-        sleep(min(delay, remaining()))
+        sleep(min(delay, left()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,14 +272,14 @@ def ensure_peering_accepted(
     """
     clock = clock or time.monotonic
     remaining = deadline(wait_timeout, clock, run_started)
-    waiting = dict(delay=delay, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
+    waiting = dict(delay=delay, budget=wait_timeout, sleep=sleep, clock=clock)
     region = getattr(getattr(client, "meta", None), "region_name", None)
 
-    peering = wait_for_peering(client, peering_id, timeout=remaining(), **waiting)
+    peering = wait_for_peering(client, peering_id, remaining=remaining(), **waiting)
     refuse_wrong_region(peering, region)
     refuse_dead(peering)
     # Only this region's tags count for the tags option (see describe_peering_tags).
-    region_tags = describe_peering_tags(client, peering_id) if tags else peering_tags(peering)
+    region_tags = describe_peering_tags(client, peering_id) if tags else current_tags(peering)
     before = {"status": status_code(peering), "tags": region_tags}
 
     accepting = changed = False
@@ -286,7 +289,7 @@ def ensure_peering_accepted(
             accepting = changed = True
         else:
             peering = wait_for_status(
-                client, peering_id, goal=(PENDING, PROVISIONING, ACTIVE), timeout=remaining(), **waiting
+                client, peering_id, goal=(PENDING, PROVISIONING, ACTIVE), remaining=remaining(), **waiting
             )
     if status_code(peering) == PENDING:
         accepting = changed = True
@@ -294,7 +297,7 @@ def ensure_peering_accepted(
             changed = accept_peering(client, peering_id)
     if not check_mode and status_code(peering) != ACTIVE:
         if wait:
-            peering = wait_for_status(client, peering_id, goal=(ACTIVE,), timeout=remaining(), **waiting)
+            peering = wait_for_status(client, peering_id, goal=(ACTIVE,), remaining=remaining(), **waiting)
         elif accepting:
             peering = describe_peering(client, peering_id) or peering
 

@@ -219,15 +219,15 @@ def wait_for_cluster(
     identifier,
     *,
     deleted=False,
-    timeout=3600,
+    remaining,
     delay=POLL_DELAY,
-    wait_timeout=None,
+    budget=None,
     sleep=time.sleep,
     clock=time.monotonic,
 ):
     """Wait with botocore's own waiter until the cluster is available (or gone).
 
-    ``timeout`` is what is left of ``wait_timeout``, the user's budget for the whole run.
+    ``remaining`` is what is left of ``budget``, the user's wait_timeout for the whole run.
     """
     waiter_name = "db_cluster_deleted" if deleted else "db_cluster_available"
     goal = "deleted" if deleted else "available"
@@ -239,8 +239,7 @@ def wait_for_cluster(
         status = ((response.get("DBClusters") or [{}])[0]).get("Status", "unknown")
         if "Max attempts exceeded" in str(error):
             return AuroraClusterError(
-                f"{timed_out_after(timeout, wait_timeout)} waiting for "
-                f"DB cluster {identifier} to be {goal}: it is {status}"
+                f"{timed_out_after(remaining, budget)} waiting for DB cluster {identifier} to be {goal}: it is {status}"
             )
         return AuroraClusterError(f"DB cluster {identifier} did not become {goal}: it is {status}")
 
@@ -249,7 +248,7 @@ def wait_for_cluster(
             client,
             waiter_name,
             what=f"DB cluster {identifier} to be {goal}",
-            timeout=timeout,
+            remaining=remaining,
             delay=delay,
             explain=explain,
             sleep=sleep,
@@ -268,11 +267,11 @@ def wait_for_members(
     gone=(),
     instance_class=None,
     writer=None,
-    timeout=3600,
+    remaining,
     delay=POLL_DELAY,
     sleep=time.sleep,
     clock=time.monotonic,
-    wait_timeout=None,
+    budget=None,
 ):
     """Wait once, for the cluster to be available and for all its instances to be where they should be.
 
@@ -280,9 +279,9 @@ def wait_for_members(
     the cluster come up with it, so one loop waits for everything, not the cluster and then each
     instance. ``instance_class`` and ``writer`` are as in ``wait_progress``. An instance or the cluster
     in a failed state fails the wait at once; the timeout names the cluster's state and every instance
-    still on its way.
+    still on its way. ``remaining`` is what is left of ``budget``, the user's wait_timeout for the run.
     """
-    deadline = clock() + timeout
+    end = clock() + remaining
     while True:
         cluster = describe_db_cluster(client, identifier)
         status = cluster.get("Status") if cluster else "missing"
@@ -297,8 +296,8 @@ def wait_for_members(
             )
         if progress.done and status == AVAILABLE:
             return members
-        remaining = deadline - clock()
-        if remaining <= 0:
+        left = end - clock()
+        if left <= 0:
             gone_ids = set(i.lower() for i in gone)
             not_available = [p for p in progress.pending if p[0].lower() not in gone_ids]
             not_gone = [p for p in progress.pending if p[0].lower() in gone_ids]
@@ -308,11 +307,11 @@ def wait_for_members(
             if not_gone:
                 parts.append(f"not deleted yet: {describe_states(not_gone)}")
             raise AuroraClusterError(
-                f"{timed_out_after(timeout, wait_timeout)} waiting for "
+                f"{timed_out_after(remaining, budget)} waiting for "
                 f"DB cluster {identifier} and its instances; " + "; ".join(parts) + ". AWS goes on without this run: "
                 "run again to wait for the rest"
             )
-        sleep(min(delay, remaining))
+        sleep(min(delay, left))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,7 +330,7 @@ def _status_of_instance(client, cluster_id, instance_id):
     return found[0].get("DBInstanceStatus", "unknown") if found else "gone"
 
 
-def _outlasting(call, *, codes, what, state, wait_timeout, remaining, delay, sleep, progress=None):
+def _outlasting(call, *, codes, what, state, budget, remaining, delay, sleep, progress=None):
     """``call()``, repeated while AWS refuses it with a state fault among ``codes`` (waiting.outlast).
 
     ``what`` says what the call does, ``state()`` what held it up, both for the message when the run's
@@ -341,7 +340,7 @@ def _outlasting(call, *, codes, what, state, wait_timeout, remaining, delay, sle
     def timed_out(error):
         code = error.exception.response["Error"]["Code"]
         return AuroraClusterError(
-            f"{timed_out_after(None, wait_timeout)} waiting to {what}: {state()} ({code}). "
+            f"{timed_out_after(budget=budget)} waiting to {what}: {state()} ({code}). "
             "AWS goes on without this run: run again later"
         )
 
@@ -461,7 +460,7 @@ def delete_cluster_once(client, params, **waiting):
 # ---------------------------------------------------------------------------------------------
 
 
-def change_classes(client, identifier, instance_class, excluded, *, wait, wait_timeout, remaining, delay, sleep, clock):
+def change_classes(client, identifier, instance_class, excluded, *, wait, budget, remaining, delay, sleep, clock):
     """Give the ``<identifier>-instance-N`` instances the class ``instance_class``, one at a time.
 
     Each step is decided from what AWS shows then (``class_change_step``), so a change an earlier run
@@ -471,7 +470,7 @@ def change_classes(client, identifier, instance_class, excluded, *, wait, wait_t
     takes from the run's one deadline (``remaining``). Without ``wait`` only the next step is taken,
     none while the one before is still under way.
     """
-    outlasting = dict(wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep)
+    outlasting = dict(budget=budget, remaining=remaining, delay=delay, sleep=sleep)
     while True:
         cluster = describe_db_cluster(client, identifier) or {}
         members = _members(cluster, describe_cluster_instances(client, identifier))
@@ -494,11 +493,11 @@ def change_classes(client, identifier, instance_class, excluded, *, wait, wait_t
         wait_for_members(
             client,
             identifier,
-            timeout=remaining(),
+            remaining=remaining(),
             delay=delay,
             sleep=sleep,
             clock=clock,
-            wait_timeout=wait_timeout,
+            budget=budget,
             **outcome,
         )
 
@@ -642,7 +641,7 @@ def _no_warn(_message):
 
 
 # The settings ensure_cluster_present converges the cluster to, each with its default: the one list of
-# them, which aurora_cluster passes from its options of the same names.
+# them and the one home of their defaults, which aurora_cluster's options of the same names take.
 CLUSTER_OPTIONS = dict(
     engine=DEFAULT_ENGINE,
     engine_version=None,
@@ -694,7 +693,7 @@ def ensure_cluster_present(
         raise AuroraClusterError(f"instances must be between 1 and {MAX_INSTANCES}, got {instances}")
     check_engine(desired["engine"], desired["engine_version"])
     remaining = deadline(wait_timeout, clock, run_started)
-    waiting = dict(wait=wait, wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep, clock=clock)
+    waiting = dict(wait=wait, budget=wait_timeout, remaining=remaining, delay=delay, sleep=sleep, clock=clock)
 
     # moto overwrites a cluster on a second CreateDBCluster, AWS refuses it: look first, always.
     cluster = describe_db_cluster(client, identifier)
@@ -736,7 +735,7 @@ def ensure_cluster_present(
             params["EngineVersion"] = desired["engine_version"]
         with naming_resource(f"DB cluster {identifier} from snapshot {snapshot_identifier}"):
             cluster = restore_when_ready(
-                client, params, wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep
+                client, params, budget=wait_timeout, remaining=remaining, delay=delay, sleep=sleep
             )
     else:
         username, password = master_credentials()
@@ -832,7 +831,7 @@ def _converge(
     check_mode,
     warn,
     wait,
-    wait_timeout,
+    budget,
     remaining,
     delay,
     sleep,
@@ -891,7 +890,7 @@ def _converge(
     # AWS's critical path: the instances are requested at once, also while the cluster is still
     # creating (AWS accepts them then, as the documented procedure does), and everything is waited for
     # once at the end. Only what AWS refuses during a transition waits for it, against the one deadline.
-    outlasting = dict(wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep)
+    outlasting = dict(budget=budget, remaining=remaining, delay=delay, sleep=sleep)
     arn = cluster["DBClusterArn"]
     if tags_to_unset:
         remove_tags_from_resource(client, arn, tags_to_unset)
@@ -931,11 +930,11 @@ def _converge(
                 available=keep,
                 gone=gone,
                 instance_class=expected_class,
-                timeout=remaining(),
+                remaining=remaining(),
                 delay=delay,
                 sleep=sleep,
                 clock=clock,
-                wait_timeout=wait_timeout,
+                budget=budget,
             )
             waited = True
         if creating is not None:
@@ -1149,7 +1148,7 @@ def ensure_cluster_absent(
     if check_mode:
         return changed, state
 
-    outlasting = dict(wait_timeout=wait_timeout, remaining=remaining, delay=delay, sleep=sleep)
+    outlasting = dict(budget=wait_timeout, remaining=remaining, delay=delay, sleep=sleep)
     for instance_id in to_delete:
         delete_instance_once(client, identifier, instance_id, **outlasting)
     # AWS takes DeleteDBCluster once every member is deleting, not only once they are gone: the
@@ -1167,9 +1166,9 @@ def ensure_cluster_absent(
             client,
             identifier,
             deleted=True,
-            timeout=remaining(),
+            remaining=remaining(),
             delay=delay,
-            wait_timeout=wait_timeout,
+            budget=wait_timeout,
             sleep=sleep,
             clock=clock,
         )

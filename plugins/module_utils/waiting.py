@@ -15,6 +15,10 @@ gets what the earlier ones left) has passed.
 Polls are ``POLL_DELAY_VARIABLE`` seconds apart when that environment variable is set, and never
 further apart than each caller's own delay (15 s for a DB cluster): the tests and the benchmark set
 it to poll the emulator, whose AWS time mode scales AWS's minutes down to seconds, as often.
+
+Two words for time, everywhere: ``budget`` is the user's ``wait_timeout``, the seconds the whole run
+may wait, named in every timeout message; ``remaining`` is what is left of it for one wait, in
+seconds, or (``outlast``) the callable ``deadline`` returns, which tells it at each moment.
 """
 
 from __future__ import annotations
@@ -45,24 +49,25 @@ def poll_delay(delay, environ=None):
         return delay
 
 
-def timed_out_after(timeout, wait_timeout=None):
+def timed_out_after(remaining=None, budget=None):
     """How every wait's timeout message starts: the budget the user set, by the name they set it with.
 
-    ``wait_timeout`` is the module's option as given; ``timeout`` the seconds a caller was left with.
+    ``budget`` is the module's option wait_timeout as given; ``remaining`` the seconds a wait was left
+    with, named instead when the budget is not known.
     """
-    budget = wait_timeout if wait_timeout is not None else int(math.ceil(timeout))
-    return f"Timed out after aurora_wait_timeout (wait_timeout) {budget}s"
+    seconds = budget if budget is not None else int(math.ceil(remaining))
+    return f"Timed out after aurora_wait_timeout (wait_timeout) {seconds}s"
 
 
-def deadline(timeout, clock=time.monotonic, run_started=None, wall=time.time):
-    """A callable giving the seconds left of ``timeout`` (never below 0): one budget shared by the
+def deadline(budget, clock=time.monotonic, run_started=None, wall=time.time):
+    """A callable giving the seconds left of ``budget`` (never below 0): one budget shared by the
     successive waits of a run.
 
     Counted from now, or from ``run_started`` (seconds since the epoch) when the run began before this
     module: a playbook's modules then share the one budget, each getting what the earlier ones left.
     """
     spent = max(0.0, wall() - run_started) if run_started is not None else 0.0
-    end = clock() + timeout - spent
+    end = clock() + budget - spent
     return lambda: max(0, end - clock())
 
 
@@ -91,7 +96,7 @@ def wait_patiently(
     waiter_name,
     *,
     what,
-    timeout,
+    remaining,
     delay=5,
     retry_codes=(),
     explain=None,
@@ -99,7 +104,7 @@ def wait_patiently(
     clock=time.monotonic,
     **params,
 ):
-    """Run botocore's waiter ``waiter_name`` until it succeeds or ``timeout`` seconds have passed.
+    """Run botocore's waiter ``waiter_name`` until it succeeds or the ``remaining`` seconds have passed.
 
     A waiter gives up on the first poll that fails with an error botocore's own retries did not
     absorb. Throttling, and ``retry_codes`` (a resource just created and not yet visible), are no
@@ -107,17 +112,17 @@ def wait_patiently(
     ``explain(waiter_error)`` may return the exception that says it in the caller's terms (the
     resource's state, the user's budget); without one, or when it returns None, an AnsibleAWSError.
     """
-    deadline = clock() + timeout
+    end = clock() + remaining
     while True:
-        remaining = max(0, deadline - clock())
-        config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(remaining / delay)))}
+        left = max(0, end - clock())
+        config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(left / delay)))}
         try:
             client.get_waiter(waiter_name).wait(WaiterConfig=config, **params)
             return
         except botocore.exceptions.WaiterError as e:
             code = ((e.last_response or {}).get("Error") or {}).get("Code")
-            if code and AWSRetry.found(code, list(retry_codes)) and deadline - clock() > 0:
-                sleep(min(delay, max(0, deadline - clock())))
+            if code and AWSRetry.found(code, list(retry_codes)) and end - clock() > 0:
+                sleep(min(delay, max(0, end - clock())))
                 continue
             explained = explain(e) if explain else None
             raise explained or AnsibleAWSError(message=f"Failed waiting for {what}", exception=e) from e

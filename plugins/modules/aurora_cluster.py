@@ -542,6 +542,13 @@ def master_credentials(module):
     return from_secret
 
 
+def cluster_option(name, **spec):
+    """The argument spec of the cluster setting ``name``, with the default CLUSTER_OPTIONS gives it:
+    the one home of those defaults, which ensure_cluster_present applies to a setting left out."""
+    default = CLUSTER_OPTIONS[name]
+    return spec if default is None else dict(spec, default=default)
+
+
 def run(module):
     params = module.params
     validate(params)
@@ -588,29 +595,29 @@ def main():
     argument_spec = dict(
         identifier=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        engine=dict(type="str", choices=["aurora-postgresql", "aurora-mysql"], default="aurora-postgresql"),
-        engine_version=dict(type="str"),
-        instances=dict(type="int"),
-        instance_class=dict(type="str"),
-        database_name=dict(type="str", default="keycloak"),
-        master_username=dict(type="str", default="keycloak"),
+        engine=cluster_option("engine", type="str", choices=["aurora-postgresql", "aurora-mysql"]),
+        engine_version=cluster_option("engine_version", type="str"),
+        instances=cluster_option("instances", type="int"),
+        instance_class=cluster_option("instance_class", type="str"),
+        database_name=cluster_option("database_name", type="str"),
+        master_username=cluster_option("master_username", type="str"),
         master_user_password=dict(type="str", no_log=True),
         master_user_password_secret=dict(type="str", no_log=False),
-        db_subnet_group_name=dict(type="str"),
-        vpc_security_group_ids=dict(type="list", elements="str"),
+        db_subnet_group_name=cluster_option("db_subnet_group_name", type="str"),
+        vpc_security_group_ids=cluster_option("vpc_security_group_ids", type="list", elements="str"),
         snapshot_identifier=dict(type="str"),
-        deletion_protection=dict(type="bool"),
-        backup_retention_period=dict(type="int"),
-        storage_encrypted=dict(type="bool", default=True),
-        enable_performance_insights=dict(type="bool", default=True),
-        auto_minor_version_upgrade=dict(type="bool", default=False),
+        deletion_protection=cluster_option("deletion_protection", type="bool"),
+        backup_retention_period=cluster_option("backup_retention_period", type="int"),
+        storage_encrypted=cluster_option("storage_encrypted", type="bool"),
+        enable_performance_insights=cluster_option("enable_performance_insights", type="bool"),
+        auto_minor_version_upgrade=cluster_option("auto_minor_version_upgrade", type="bool"),
         skip_final_snapshot=dict(type="bool", default=False),
         final_snapshot_identifier=dict(type="str"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
         run_started=dict(type="float"),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        tags=cluster_option("tags", type="dict", aliases=["resource_tags"]),
+        purge_tags=cluster_option("purge_tags", type="bool"),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,

@@ -298,7 +298,7 @@ def run(module):
             module.client("rds"),
             cluster=params["cluster"],
             check_mode=module.check_mode,
-            timeout=params["wait_timeout"],
+            wait_timeout=params["wait_timeout"],
             run_started=params["run_started"],
         )
         module.exit_json(changed=changed, removed=removed)

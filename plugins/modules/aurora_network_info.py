@@ -97,7 +97,7 @@ network:
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.keycloak.aurora.plugins.module_utils import connection
+from ansible_collections.keycloak.aurora.plugins.module_utils import link
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils import network
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
@@ -110,7 +110,7 @@ def run(module):
     client = module.client("ec2")
     found = network.describe_network(client, module.params["cluster"]) or {}
     if found and module.params["peerings"]:
-        found["peerings"] = connection.peerings_into(
+        found["peerings"] = link.peerings_into(
             client,
             vpc_id=found["vpc_id"],
             aurora_region=module.region,

@@ -225,219 +225,48 @@ removed:
             "ingress_cidrs": ["10.0.0.0/16"]}]
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils import ec2
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
-from ansible_collections.keycloak.aurora.plugins.module_utils import connection
-from ansible_collections.keycloak.aurora.plugins.module_utils import naming
-from ansible_collections.keycloak.aurora.plugins.module_utils import network
-from ansible_collections.keycloak.aurora.plugins.module_utils import rosa
+from ansible_collections.keycloak.aurora.plugins.module_utils import link
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
-
-# Everything but deleted: a failed or expired peering may still be the target of a blackhole route.
-REMOVABLE = connection.LIVE + ("failed", "rejected", "expired")
-
-
-def validate(params):
-    errors = []
-    if params["cluster"]:
-        name_error = naming.cluster_name_error(params["cluster"])
-        if name_error:
-            errors.append(f"cluster {name_error}")
-    if params["state"] == "present" and not params["cluster"]:
-        errors.append("cluster is required with state=present")
-    if params["rosa_machine_cidr"]:
-        try:
-            cidr.parse_network(params["rosa_machine_cidr"])
-        except cidr.CidrError as e:
-            errors.append(f"rosa_machine_cidr {e}")
-    if errors:
-        raise AuroraError("; ".join(errors))
-
-
-def aurora_network(module, aurora_client):
-    """The Aurora network; in check mode it may be only planned (no VPC ID yet, perhaps a CIDR)."""
-    params = module.params
-    found = params["aurora_network"] or network.describe_network(aurora_client, params["cluster"]) or {}
-    if found.get("vpc_id") and not found.get("security_group_id"):
-        raise AuroraError(
-            f"the Aurora VPC {found['vpc_id']} has no security group {naming.security_group_name(params['cluster'])}"
-        )
-    if not found.get("vpc_id") and not module.check_mode:
-        raise AuroraError(
-            f"the Aurora cluster {params['cluster']} has no VPC tagged {naming.CLUSTER_TAG}={params['cluster']} "
-            f"in {params['region']}: provision it first (playbooks/provision.yml)"
-        )
-    return found
-
-
-def rosa_network(module, rosa_client):
-    """The ROSA network as given, or found here: one module run per host instead of two."""
-    params = module.params
-    if params["rosa_vpc_id"] and params["rosa_machine_cidr"] and params["rosa_route_table_ids"]:
-        return {
-            "vpc_id": params["rosa_vpc_id"],
-            "machine_cidr": params["rosa_machine_cidr"],
-            "route_table_ids": sorted(params["rosa_route_table_ids"]),
-        }
-    facts, warnings = rosa.discover(
-        rosa_client,
-        region=params["rosa_region"] or module.region,
-        cluster_name=params["rosa_cluster_name"],
-        vpc_id=params["rosa_vpc_id"],
-        machine_cidr=params["rosa_machine_cidr"],
-        node_names=params["rosa_node_names"],
-    )
-    for warning in warnings:
-        module.warn(warning)
-    return facts
-
-
-def connect(module, rosa_client, aurora_client):
-    params, check_mode = module.params, module.check_mode
-    rosa_vpc = rosa_network(module, rosa_client)
-    aurora = aurora_network(module, aurora_client)
-    overlap = aurora.get("cidr_block") and connection.overlap_error(
-        rosa_vpc["machine_cidr"], aurora["cidr_block"], params["rosa_cluster_name"], params["cluster"]
-    )
-    if overlap:
-        raise AuroraError(overlap)
-    if not aurora.get("vpc_id"):
-        # Check mode of a run that would create the Aurora network: everything would be added.
-        planned = {
-            "rosa_route_table_ids": rosa_vpc["route_table_ids"],
-            "aurora_route_table_ids": [],
-            "ingress": True,
-            "accepter_tags": {},
-        }
-        plan = connection.connection_plan(
-            rosa_network=rosa_vpc,
-            aurora_network=aurora,
-            peering_summary={},
-            rosa_route_table_ids=rosa_vpc["route_table_ids"],
-            aurora_route_table_ids=[None],
-            ingress=True,
-        )
-        exit_connected(module, True, rosa_vpc, aurora, {}, planned, plan)
-    tags = connection.peering_tags(params["cluster"], params["rosa_cluster_name"], params["tags"])
-    changed_peering, summary = connection.ensure_peering(
-        rosa_client,
-        aurora_client,
-        rosa_vpc_id=rosa_vpc["vpc_id"],
-        aurora_vpc_id=aurora["vpc_id"],
-        aurora_region=module.region,
-        tags=tags,
-        check_mode=check_mode,
-        wait_timeout=params["wait_timeout"],
-        run_started=params["run_started"],
-    )
-    accepter_tags = connection.ensure_accepter_tags(aurora_client, summary=summary, tags=tags, check_mode=check_mode)
-    peering_id = summary.get("vpc_peering_connection_id")
-    rosa_tables = connection.ensure_routes(
-        rosa_client,
-        route_table_ids=rosa_vpc["route_table_ids"],
-        destination=aurora["cidr_block"],
-        peering_id=peering_id,
-        check_mode=check_mode,
-    )
-    aurora_tables = connection.ensure_routes(
-        aurora_client,
-        route_table_ids=[aurora["main_route_table_id"]],
-        destination=rosa_vpc["machine_cidr"],
-        peering_id=peering_id,
-        check_mode=check_mode,
-    )
-    ingress = connection.ensure_ingress(
-        aurora_client,
-        group_id=aurora["security_group_id"],
-        source_cidr=rosa_vpc["machine_cidr"],
-        description=f"Keycloak on ROSA cluster {params['rosa_cluster_name']}",
-        check_mode=check_mode,
-    )
-    changes = {
-        "rosa_route_table_ids": rosa_tables,
-        "aurora_route_table_ids": aurora_tables,
-        "ingress": ingress,
-        "accepter_tags": accepter_tags,
-    }
-    changed = changed_peering or bool(rosa_tables or aurora_tables or ingress or accepter_tags)
-    plan = connection.connection_plan(
-        rosa_network=rosa_vpc,
-        aurora_network=aurora,
-        peering_summary=summary,
-        rosa_route_table_ids=rosa_tables,
-        aurora_route_table_ids=aurora_tables,
-        ingress=ingress,
-    )
-    exit_connected(module, changed, rosa_vpc, aurora, summary, changes, plan)
-
-
-def exit_connected(module, changed, rosa_vpc, aurora, summary, changes, plan):
-    result = dict(changed=changed, rosa_network=rosa_vpc, peering=summary, changes=changes, plan=plan)
-    if module._diff:
-        result["diff"] = connection.connection_diff(plan, rosa_network=rosa_vpc, aurora_network=aurora)
-    module.exit_json(**result)
-
-
-def rosa_vpc_id(module, rosa_client):
-    """The ROSA VPC when it can still be found; None when only the peerings' tags remember it."""
-    params = module.params
-    if params["rosa_vpc_id"]:
-        return params["rosa_vpc_id"]
-    try:
-        facts, _warnings = rosa.discover(
-            rosa_client,
-            region=params["rosa_region"] or module.region,
-            cluster_name=params["rosa_cluster_name"],
-            node_names=params["rosa_node_names"],
-        )
-    except AuroraError:
-        return None
-    return facts["vpc_id"]
-
-
-def disconnect(module, rosa_client, aurora_client):
-    params = module.params
-    if params["cluster"]:
-        vpcs = network.tagged_vpcs(aurora_client, params["cluster"])
-        # Which of two tagged VPCs is the cluster's is not for this module to guess.
-        network.refuse_duplicate_vpcs(vpcs, params["cluster"])
-    else:
-        vpcs = ec2.describe_vpcs(aurora_client, Filters=[{"Name": "tag-key", "Values": [naming.CLUSTER_TAG]}])
-    aurora_vpcs = {vpc["VpcId"]: vpc for vpc in vpcs}
-    if not aurora_vpcs:
-        module.exit_json(changed=False, removed=[])
-    requester = rosa_vpc_id(module, rosa_client)
-    found = connection.find_peerings(
-        rosa_client,
-        accepter_vpc_ids=sorted(aurora_vpcs),
-        statuses=REMOVABLE,
-        requester_vpc_id=requester,
-        tags=None if requester else {naming.ROSA_CLUSTER_TAG: params["rosa_cluster_name"]},
-    )
-    connection.refuse_duplicates(found)
-    removed = connection.disconnect(
-        rosa_client,
-        aurora_client,
-        found=found,
-        aurora_vpcs=aurora_vpcs,
-        machine_cidr=params["rosa_machine_cidr"],
-        check_mode=module.check_mode,
-    )
-    module.exit_json(changed=bool(removed), removed=removed)
 
 
 def run(module):
-    validate(module.params)
+    """The result of linking (or unlinking) the ROSA cluster; raises AnsibleAWSError."""
+    params, check_mode = module.params, module.check_mode
+    error = link.input_error(
+        state=params["state"], cluster=params["cluster"], rosa_machine_cidr=params["rosa_machine_cidr"]
+    )
+    if error:
+        raise AuroraError(error)
     aurora_client = module.client("ec2")
-    rosa_region = module.params["rosa_region"] or module.region
+    rosa_region = params["rosa_region"] or module.region
     rosa_client = aurora_client if rosa_region == module.region else module.client("ec2", region=rosa_region)
-    if module.params["state"] == "present":
-        connect(module, rosa_client, aurora_client)
-    else:
-        disconnect(module, rosa_client, aurora_client)
+    common = dict(
+        cluster=params["cluster"],
+        rosa_cluster_name=params["rosa_cluster_name"],
+        rosa_region=rosa_region,
+        rosa_vpc_id=params["rosa_vpc_id"],
+        rosa_machine_cidr=params["rosa_machine_cidr"],
+        rosa_node_names=params["rosa_node_names"],
+        check_mode=check_mode,
+    )
+    if params["state"] == "absent":
+        return link.ensure_link_absent(rosa_client, aurora_client, **common)
+    return link.ensure_link_present(
+        rosa_client,
+        aurora_client,
+        aurora_region=module.region,
+        aurora_network=params["aurora_network"],
+        rosa_route_table_ids=params["rosa_route_table_ids"],
+        tags=params["tags"],
+        wait_timeout=params["wait_timeout"],
+        run_started=params["run_started"],
+        diff=module._diff,
+        warn=module.warn,
+        **common,
+    )
 
 
 def main():
@@ -457,7 +286,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
-        run(module)
+        module.exit_json(**run(module))
     except AnsibleAWSError as e:
         module.fail_json_aws_error(e)
 

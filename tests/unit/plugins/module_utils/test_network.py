@@ -173,7 +173,7 @@ class FakeNetwork:
 
 def delete_network(fake, clock, timeout=600):
     return network.ensure_network_absent(
-        fake, fake, cluster="kc", check_mode=False, timeout=timeout, delay=10, sleep=clock.sleep, clock=clock
+        fake, fake, cluster="kc", check_mode=False, wait_timeout=timeout, delay=10, sleep=clock.sleep, clock=clock
     )
 
 

@@ -33,12 +33,12 @@ class ScriptedWaiter:
             raise self.errors.pop(0)
 
 
-def wait(client, clock, timeout=60):
+def wait(client, clock, remaining=60):
     wait_patiently(
         client,
         "vpc_available",
         what="VPC vpc-1",
-        timeout=timeout,
+        remaining=remaining,
         retry_codes=["InvalidVpcID.NotFound"],
         sleep=clock.sleep,
         clock=clock,
@@ -70,7 +70,7 @@ def test_other_errors_end_the_wait():
 def test_the_end_of_the_time_ends_the_wait():
     client, clock = ScriptedWaiter([waiter_error("RequestLimitExceeded")] * 100), FakeClock()
     with pytest.raises(AnsibleAWSError):
-        wait(client, clock, timeout=20)
+        wait(client, clock, remaining=20)
     assert clock.now - 1000.0 <= 20
 
 
@@ -96,7 +96,7 @@ def test_the_caller_may_explain_the_failure_in_its_own_terms(explained, expected
         return explained
 
     with pytest.raises(expected):
-        wait_patiently(client, "vpc_available", what="VPC vpc-1", timeout=60, explain=explain, clock=clock)
+        wait_patiently(client, "vpc_available", what="VPC vpc-1", remaining=60, explain=explain, clock=clock)
     assert seen == [{"Vpcs": [{"State": "pending"}]}]
 
 
@@ -155,11 +155,11 @@ class Stuck(Exception):
     pass
 
 
-def outlast_with(call, clock, timeout=60, **kwargs):
+def outlast_with(call, clock, budget=60, **kwargs):
     return outlast(
         call,
         codes=["InvalidDBClusterStateFault"],
-        remaining=deadline(timeout, clock),
+        remaining=deadline(budget, clock),
         delay=10,
         sleep=clock.sleep,
         timed_out=lambda e: Stuck(e.exception.response["Error"]["Code"]),
@@ -176,7 +176,7 @@ def test_a_state_fault_is_outlasted_until_the_call_goes_through():
 def test_a_state_fault_past_the_deadline_is_the_callers_error():
     clock, call = FakeClock(), Refusing(1000)
     with pytest.raises(Stuck, match="InvalidDBClusterStateFault"):
-        outlast_with(call, clock, timeout=25)
+        outlast_with(call, clock, budget=25)
     assert clock.sleeps == [10, 10, 5]
 
 

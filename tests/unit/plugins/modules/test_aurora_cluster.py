@@ -10,6 +10,7 @@ import json
 
 import botocore.exceptions
 import pytest
+import yaml
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from aws_fakes import FakeClock
 from aws_fakes import FakePaginator
@@ -1283,7 +1284,7 @@ def test_wait_for_members_directly(rds, clock):
     rds.add_instance("kc-instance-1", "eu-west-1a", status="creating")
     rds.scripts["kc-instance-1"] = ["backing-up", "available"]
     rds_cluster.wait_for_members(
-        rds, "kc", available=["kc-instance-1"], timeout=100, delay=5, sleep=clock.sleep, clock=clock
+        rds, "kc", available=["kc-instance-1"], remaining=100, delay=5, sleep=clock.sleep, clock=clock
     )
     assert clock.sleeps == [5, 5]
 
@@ -1505,8 +1506,7 @@ class FakeModule:
         raise AssertionError(f"no {service} client may be made before the input is validated")
 
 
-def test_every_cluster_option_is_a_module_option(monkeypatch):
-    # run() passes each of them from module.params, which holds exactly the argument_spec's options.
+def module_argument_spec(monkeypatch):
     specs = []
 
     def capture(argument_spec, **_kwargs):
@@ -1516,7 +1516,25 @@ def test_every_cluster_option_is_a_module_option(monkeypatch):
     monkeypatch.setattr(aurora_cluster, "AnsibleAWSModule", capture)
     with pytest.raises(SystemExit):
         aurora_cluster.main()
-    assert set(rds_cluster.CLUSTER_OPTIONS) <= set(specs[0])
+    return specs[0]
+
+
+def test_every_cluster_option_is_a_module_option_with_the_same_default(monkeypatch):
+    # run() passes each of them from module.params, which holds exactly the argument_spec's options,
+    # so a module default that differed from CLUSTER_OPTIONS' would win over it.
+    spec = module_argument_spec(monkeypatch)
+    assert set(rds_cluster.CLUSTER_OPTIONS) <= set(spec)
+    assert {name: spec[name].get("default") for name in rds_cluster.CLUSTER_OPTIONS} == rds_cluster.CLUSTER_OPTIONS
+
+
+def test_the_documented_defaults_of_the_cluster_options_are_those_of_cluster_options():
+    documented = yaml.safe_load(aurora_cluster.DOCUMENTATION)["options"]
+    own = [name for name in rds_cluster.CLUSTER_OPTIONS if name in documented]
+    # purge_tags is documented by amazon.aws's tags fragment, with the same default True.
+    assert set(rds_cluster.CLUSTER_OPTIONS) - set(own) == {"purge_tags"}
+    assert {name: documented[name].get("default") for name in own} == {
+        name: rds_cluster.CLUSTER_OPTIONS[name] for name in own
+    }
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,10 @@
 # Copyright: Contributors to the keycloak.aurora project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""One ROSA cluster connected to an Aurora cluster: the peering, routes both ways, port 5432.
+"""The link of one ROSA cluster to an Aurora cluster: the peering, routes both ways, port 5432.
+
+The peering connection object itself (its waits, acceptance, tags) is peering.py's; this module
+puts it together with the routes and the ingress rule that make it carry traffic.
 
 The peering is requested, tagged, in the ROSA region (requester = ROSA VPC) and accepted in the
 Aurora region (accepter = Aurora VPC), where a cross-region peering is tagged again. Routes and
@@ -23,6 +26,7 @@ from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils import network
 from ansible_collections.keycloak.aurora.plugins.module_utils import peering
+from ansible_collections.keycloak.aurora.plugins.module_utils import rosa
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import naming_resource
 
@@ -30,9 +34,11 @@ DATABASE_PORT = 5432
 # Peerings that carry, or will carry, traffic. A failed, rejected or expired one is replaced by a
 # new one; AWS removes those by itself.
 LIVE = (peering.INITIATING, peering.PENDING, peering.PROVISIONING, peering.ACTIVE)
+# Everything but deleted: a failed or expired peering may still be the target of a blackhole route.
+REMOVABLE = LIVE + ("failed", "rejected", "expired")
 
 
-def peering_tags(aurora_cluster, rosa_cluster, extra_tags=None):
+def desired_peering_tags(aurora_cluster, rosa_cluster, extra_tags=None):
     tags = naming.cluster_tags(aurora_cluster, extra_tags)
     tags[naming.ROSA_CLUSTER_TAG] = rosa_cluster
     tags.setdefault("Name", f"{rosa_cluster} to Aurora {aurora_cluster}")
@@ -109,9 +115,7 @@ def _route(route_table_id, destination):
     return {"route_table_id": route_table_id, "destination_cidr_block": destination}
 
 
-def connection_plan(
-    *, rosa_network, aurora_network, peering_summary, rosa_route_table_ids, aurora_route_table_ids, ingress
-):
+def link_plan(*, rosa_network, aurora_network, peering_summary, rosa_route_table_ids, aurora_route_table_ids, ingress):
     """What connecting one ROSA cluster adds (in check mode, would add): the peering, routes, ingress rule.
 
     ``rosa_route_table_ids`` get the route to the Aurora VPC CIDR and ``aurora_route_table_ids`` the
@@ -139,8 +143,8 @@ def connection_plan(
     }
 
 
-def connection_diff(plan, *, rosa_network, aurora_network):
-    """Before and after of one ROSA cluster's connection, for diff mode, from what ``plan`` adds."""
+def link_diff(plan, *, rosa_network, aurora_network):
+    """Before and after of one ROSA cluster's link, for diff mode, from what ``plan`` adds."""
     machine_cidr = rosa_network["machine_cidr"]
     wanted = [_route(t, aurora_network.get("cidr_block")) for t in rosa_network["route_table_ids"]]
     wanted.append(_route(aurora_network.get("main_route_table_id"), machine_cidr))
@@ -385,7 +389,247 @@ def peerings_into(aurora_client, *, vpc_id, aurora_region, client_for_region):
         requester_region = summary["requester_region"]
         if name is None and requester_region and requester_region != aurora_region:
             seen = peering.describe_peering(client_for_region(requester_region), summary["vpc_peering_connection_id"])
-            name = peering.peering_tags(seen or {}).get(naming.ROSA_CLUSTER_TAG)
+            name = peering.current_tags(seen or {}).get(naming.ROSA_CLUSTER_TAG)
         summary["rosa_cluster_name"] = name
         found.append(summary)
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# The link made, or undone: what the module aurora_peering runs, one function per state
+# ---------------------------------------------------------------------------------------------
+
+
+def input_error(*, state, cluster, rosa_machine_cidr):
+    """Why the input is refused before any request is sent, every reason at once; None when it is not."""
+    errors = []
+    if cluster:
+        name_error = naming.cluster_name_error(cluster)
+        if name_error:
+            errors.append(f"cluster {name_error}")
+    if state == "present" and not cluster:
+        errors.append("cluster is required with state=present")
+    if rosa_machine_cidr:
+        try:
+            cidr.parse_network(rosa_machine_cidr)
+        except cidr.CidrError as e:
+            errors.append(f"rosa_machine_cidr {e}")
+    return "; ".join(errors) or None
+
+
+def given_rosa_network(*, vpc_id, machine_cidr, route_table_ids):
+    """The ROSA network when the caller gave all of it, None when it must be found."""
+    if vpc_id and machine_cidr and route_table_ids:
+        return {"vpc_id": vpc_id, "machine_cidr": machine_cidr, "route_table_ids": sorted(route_table_ids)}
+    return None
+
+
+def aurora_network_error(aurora_network, *, cluster, region, check_mode):
+    """Why the Aurora network cannot be linked to; None when it can.
+
+    In check mode it may be only planned: no VPC ID yet, perhaps a CIDR.
+    """
+    if aurora_network.get("vpc_id") and not aurora_network.get("security_group_id"):
+        return f"the Aurora VPC {aurora_network['vpc_id']} has no security group {naming.security_group_name(cluster)}"
+    if not aurora_network.get("vpc_id") and not check_mode:
+        return (
+            f"the Aurora cluster {cluster} has no VPC tagged {naming.CLUSTER_TAG}={cluster} "
+            f"in {region}: provision it first (playbooks/provision.yml)"
+        )
+    return None
+
+
+def link_result(*, changed_peering, rosa_network, aurora_network, peering_summary, changes, diff):
+    """The module's result for state=present, from what each step changed (or, in check mode, would)."""
+    plan = link_plan(
+        rosa_network=rosa_network,
+        aurora_network=aurora_network,
+        peering_summary=peering_summary,
+        rosa_route_table_ids=changes["rosa_route_table_ids"],
+        # The main route table of an Aurora VPC still to be created has no ID yet, but gets its route.
+        aurora_route_table_ids=changes["aurora_route_table_ids"] if aurora_network.get("vpc_id") else [None],
+        ingress=changes["ingress"],
+    )
+    changed = changed_peering or any(changes.values())
+    result = dict(changed=changed, rosa_network=rosa_network, peering=peering_summary, changes=changes, plan=plan)
+    if diff:
+        result["diff"] = link_diff(plan, rosa_network=rosa_network, aurora_network=aurora_network)
+    return result
+
+
+def _rosa_network(client, *, region, cluster_name, vpc_id, machine_cidr, route_table_ids, node_names, warn):
+    """The ROSA network as given, or found here: one module run per host instead of two."""
+    given = given_rosa_network(vpc_id=vpc_id, machine_cidr=machine_cidr, route_table_ids=route_table_ids)
+    if given:
+        return given
+    facts, warnings = rosa.discover(
+        client,
+        region=region,
+        cluster_name=cluster_name,
+        vpc_id=vpc_id,
+        machine_cidr=machine_cidr,
+        node_names=node_names,
+    )
+    for warning in warnings:
+        warn(warning)
+    return facts
+
+
+def ensure_link_present(
+    rosa_client,
+    aurora_client,
+    *,
+    cluster,
+    aurora_region,
+    aurora_network,
+    rosa_cluster_name,
+    rosa_region,
+    rosa_vpc_id,
+    rosa_machine_cidr,
+    rosa_route_table_ids,
+    rosa_node_names,
+    tags,
+    wait_timeout,
+    run_started,
+    check_mode,
+    diff,
+    warn,
+):
+    """Link the ROSA cluster to the Aurora cluster: peering, routes both ways, tcp 5432; return the result.
+
+    ``aurora_network`` is the network aurora_network_info returned, or None to look it up here.
+    """
+    rosa_network = _rosa_network(
+        rosa_client,
+        region=rosa_region,
+        cluster_name=rosa_cluster_name,
+        vpc_id=rosa_vpc_id,
+        machine_cidr=rosa_machine_cidr,
+        route_table_ids=rosa_route_table_ids,
+        node_names=rosa_node_names,
+        warn=warn,
+    )
+    aurora = aurora_network or network.describe_network(aurora_client, cluster) or {}
+    refusal = aurora_network_error(aurora, cluster=cluster, region=aurora_region, check_mode=check_mode)
+    refusal = refusal or (
+        aurora.get("cidr_block")
+        and overlap_error(rosa_network["machine_cidr"], aurora["cidr_block"], rosa_cluster_name, cluster)
+    )
+    if refusal:
+        raise AuroraError(refusal)
+    result = dict(rosa_network=rosa_network, aurora_network=aurora, diff=diff)
+    if not aurora.get("vpc_id"):
+        # Check mode of a run that would create the Aurora network: everything would be added.
+        planned = {
+            "rosa_route_table_ids": rosa_network["route_table_ids"],
+            "aurora_route_table_ids": [],
+            "ingress": True,
+            "accepter_tags": {},
+        }
+        return link_result(changed_peering=True, peering_summary={}, changes=planned, **result)
+    wanted_tags = desired_peering_tags(cluster, rosa_cluster_name, tags)
+    changed_peering, summary = ensure_peering(
+        rosa_client,
+        aurora_client,
+        rosa_vpc_id=rosa_network["vpc_id"],
+        aurora_vpc_id=aurora["vpc_id"],
+        aurora_region=aurora_region,
+        tags=wanted_tags,
+        check_mode=check_mode,
+        wait_timeout=wait_timeout,
+        run_started=run_started,
+    )
+    peering_id = summary.get("vpc_peering_connection_id")
+    accepter_tags = ensure_accepter_tags(aurora_client, summary=summary, tags=wanted_tags, check_mode=check_mode)
+    changes = {
+        "rosa_route_table_ids": ensure_routes(
+            rosa_client,
+            route_table_ids=rosa_network["route_table_ids"],
+            destination=aurora["cidr_block"],
+            peering_id=peering_id,
+            check_mode=check_mode,
+        ),
+        "aurora_route_table_ids": ensure_routes(
+            aurora_client,
+            route_table_ids=[aurora["main_route_table_id"]],
+            destination=rosa_network["machine_cidr"],
+            peering_id=peering_id,
+            check_mode=check_mode,
+        ),
+        "ingress": ensure_ingress(
+            aurora_client,
+            group_id=aurora["security_group_id"],
+            source_cidr=rosa_network["machine_cidr"],
+            description=f"Keycloak on ROSA cluster {rosa_cluster_name}",
+            check_mode=check_mode,
+        ),
+        "accepter_tags": accepter_tags,
+    }
+    return link_result(changed_peering=changed_peering, peering_summary=summary, changes=changes, **result)
+
+
+def peering_search(*, rosa_vpc_id, rosa_cluster_name):
+    """How the peerings of a ROSA cluster are found: from its VPC while it can be found, else by their tag."""
+    if rosa_vpc_id:
+        return {"requester_vpc_id": rosa_vpc_id, "tags": None}
+    return {"requester_vpc_id": None, "tags": {naming.ROSA_CLUSTER_TAG: rosa_cluster_name}}
+
+
+def _aurora_vpcs(client, cluster):
+    """The Aurora VPCs by ID: the cluster's, or with no cluster every Aurora cluster's of the region."""
+    if cluster:
+        vpcs = network.tagged_vpcs(client, cluster)
+        # Which of two tagged VPCs is the cluster's is not for this module to guess.
+        network.refuse_duplicate_vpcs(vpcs, cluster)
+    else:
+        vpcs = ec2.describe_vpcs(client, Filters=[{"Name": "tag-key", "Values": [naming.CLUSTER_TAG]}])
+    return {vpc["VpcId"]: vpc for vpc in vpcs}
+
+
+def _rosa_vpc_id(client, *, region, cluster_name, vpc_id, node_names):
+    """The ROSA VPC when it can still be found; None when only the peerings' tags remember it."""
+    if vpc_id:
+        return vpc_id
+    try:
+        facts, _warnings = rosa.discover(client, region=region, cluster_name=cluster_name, node_names=node_names)
+    except AuroraError:
+        return None
+    return facts["vpc_id"]
+
+
+def ensure_link_absent(
+    rosa_client,
+    aurora_client,
+    *,
+    cluster,
+    rosa_cluster_name,
+    rosa_region,
+    rosa_vpc_id,
+    rosa_machine_cidr,
+    rosa_node_names,
+    check_mode,
+):
+    """Unlink the ROSA cluster from ``cluster``, or from every Aurora cluster of the region when it is
+    None: only what ``ensure_link_present`` added. Works after the ROSA cluster's nodes are gone."""
+    aurora_vpcs = _aurora_vpcs(aurora_client, cluster)
+    if not aurora_vpcs:
+        return {"changed": False, "removed": []}
+    requester = _rosa_vpc_id(
+        rosa_client, region=rosa_region, cluster_name=rosa_cluster_name, vpc_id=rosa_vpc_id, node_names=rosa_node_names
+    )
+    found = find_peerings(
+        rosa_client,
+        accepter_vpc_ids=sorted(aurora_vpcs),
+        statuses=REMOVABLE,
+        **peering_search(rosa_vpc_id=requester, rosa_cluster_name=rosa_cluster_name),
+    )
+    refuse_duplicates(found)
+    removed = disconnect(
+        rosa_client,
+        aurora_client,
+        found=found,
+        aurora_vpcs=aurora_vpcs,
+        machine_cidr=rosa_machine_cidr,
+        check_mode=check_mode,
+    )
+    return {"changed": bool(removed), "removed": removed}

@@ -1,4 +1,4 @@
-"""connection: one ROSA cluster joined to an Aurora cluster, against fake EC2 clients.
+"""link: one ROSA cluster joined to an Aurora cluster, against fake EC2 clients.
 
 One ``FakeEC2`` per region: peerings are shared between the two (a peering is seen from both
 regions), route tables and security groups belong to the fake of their region. DescribeTags shows,
@@ -18,7 +18,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from aws_fakes import FakeMeta
 from aws_fakes import FakePaginator
 
-from ansible_collections.keycloak.aurora.plugins.module_utils import connection
+from ansible_collections.keycloak.aurora.plugins.module_utils import link
 from ansible_collections.keycloak.aurora.plugins.module_utils import peering as peering_utils
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
 
@@ -312,16 +312,16 @@ class FakeEC2:
 
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
-    """The peering waits connection.ensure_peering starts must never need to sleep."""
+    """The peering waits link.ensure_peering starts must never need to sleep."""
 
     def sleep(seconds):
         raise AssertionError(f"a peering wait slept {seconds}s")
 
     wrapped = functools.partial(peering_utils.ensure_peering_accepted, sleep=sleep, clock=lambda: 0.0)
-    monkeypatch.setattr(connection.peering, "ensure_peering_accepted", wrapped)
+    monkeypatch.setattr(link.peering, "ensure_peering_accepted", wrapped)
 
 
-# --- overlap_error, peering_tags ----------------------------------------------------------------
+# --- overlap_error, desired_peering_tags ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -334,7 +334,7 @@ def no_sleep(monkeypatch):
     ],
 )
 def test_overlapping_cidrs_are_refused_naming_both(machine_cidr, aurora_cidr):
-    message = connection.overlap_error(machine_cidr, aurora_cidr, ROSA_CLUSTER, CLUSTER)
+    message = link.overlap_error(machine_cidr, aurora_cidr, ROSA_CLUSTER, CLUSTER)
     assert f"machine CIDR {machine_cidr} of the ROSA cluster {ROSA_CLUSTER}" in message
     assert f"overlaps the CIDR {aurora_cidr} of the Aurora VPC of {CLUSTER}" in message
     assert "aurora_vpc_cidr" in message
@@ -345,11 +345,11 @@ def test_overlapping_cidrs_are_refused_naming_both(machine_cidr, aurora_cidr):
     [("10.0.0.0/16", "192.168.0.0/24"), ("10.0.0.0/16", "10.1.0.0/16"), ("10.0.0.0/24", "10.0.1.0/24")],
 )
 def test_disjoint_cidrs_are_no_error(machine_cidr, aurora_cidr):
-    assert connection.overlap_error(machine_cidr, aurora_cidr, ROSA_CLUSTER, CLUSTER) is None
+    assert link.overlap_error(machine_cidr, aurora_cidr, ROSA_CLUSTER, CLUSTER) is None
 
 
 def test_peering_tags_name_both_clusters_by_default():
-    assert connection.peering_tags(CLUSTER, ROSA_CLUSTER) == {
+    assert link.desired_peering_tags(CLUSTER, ROSA_CLUSTER) == {
         "AuroraCluster": CLUSTER,
         "RosaCluster": ROSA_CLUSTER,
         "Name": f"{ROSA_CLUSTER} to Aurora {CLUSTER}",
@@ -358,7 +358,7 @@ def test_peering_tags_name_both_clusters_by_default():
 
 def test_peering_tags_keep_extra_tags_and_name_but_never_lose_the_cluster_tags():
     extra = {"Name": "my peering", "team": "sso", "AuroraCluster": "other", "RosaCluster": "other"}
-    tags = connection.peering_tags(CLUSTER, ROSA_CLUSTER, extra)
+    tags = link.desired_peering_tags(CLUSTER, ROSA_CLUSTER, extra)
     assert tags == {"Name": "my peering", "team": "sso", "AuroraCluster": CLUSTER, "RosaCluster": ROSA_CLUSTER}
     assert extra["AuroraCluster"] == "other"  # the caller's dict is left alone
 
@@ -368,7 +368,7 @@ def test_peering_tags_keep_extra_tags_and_name_but_never_lose_the_cluster_tags()
 
 def test_find_peerings_sends_accepter_status_and_requester_filters():
     ec2 = FakeEC2(peerings=[make_peering()])
-    found = connection.find_peerings(ec2, accepter_vpc_ids=[AURORA_VPC, "vpc-b"], requester_vpc_id=ROSA_VPC)
+    found = link.find_peerings(ec2, accepter_vpc_ids=[AURORA_VPC, "vpc-b"], requester_vpc_id=ROSA_VPC)
     assert [p["VpcPeeringConnectionId"] for p in found] == [PCX]
     assert ec2.calls == [
         (
@@ -376,7 +376,7 @@ def test_find_peerings_sends_accepter_status_and_requester_filters():
             {
                 "Filters": [
                     {"Name": "accepter-vpc-info.vpc-id", "Values": [AURORA_VPC, "vpc-b"]},
-                    {"Name": "status-code", "Values": list(connection.LIVE)},
+                    {"Name": "status-code", "Values": list(link.LIVE)},
                     {"Name": "requester-vpc-info.vpc-id", "Values": [ROSA_VPC]},
                 ]
             },
@@ -386,7 +386,7 @@ def test_find_peerings_sends_accepter_status_and_requester_filters():
 
 def test_find_peerings_by_tag_sends_a_tag_filter_and_no_requester_filter():
     ec2 = FakeEC2(peerings=[make_peering(status="failed", tags={"RosaCluster": ROSA_CLUSTER})])
-    found = connection.find_peerings(
+    found = link.find_peerings(
         ec2, accepter_vpc_ids=[AURORA_VPC], statuses=("failed", "active"), tags={"RosaCluster": ROSA_CLUSTER}
     )
     assert [p["VpcPeeringConnectionId"] for p in found] == [PCX]
@@ -418,16 +418,16 @@ def _crowd():
 
 def test_find_peerings_by_requester_filters_client_side_too_and_sorts_by_id():
     ec2 = FakeEC2(peerings=_crowd(), ignore_filters={"describe_vpc_peering_connections"})
-    found = connection.find_peerings(ec2, accepter_vpc_ids=[AURORA_VPC], requester_vpc_id=ROSA_VPC)
+    found = link.find_peerings(ec2, accepter_vpc_ids=[AURORA_VPC], requester_vpc_id=ROSA_VPC)
     assert [p["VpcPeeringConnectionId"] for p in found] == ["pcx-1", "pcx-3", "pcx-7", "pcx-8"]
 
 
 def test_find_peerings_by_tag_filters_client_side_too_and_sorts_by_id():
     ec2 = FakeEC2(peerings=_crowd(), ignore_filters={"describe_vpc_peering_connections"})
-    found = connection.find_peerings(
+    found = link.find_peerings(
         ec2,
         accepter_vpc_ids=[AURORA_VPC],
-        statuses=connection.LIVE + ("rejected",),
+        statuses=link.LIVE + ("rejected",),
         tags={"RosaCluster": ROSA_CLUSTER},
     )
     assert [p["VpcPeeringConnectionId"] for p in found] == ["pcx-1", "pcx-3", "pcx-6"]
@@ -435,7 +435,7 @@ def test_find_peerings_by_tag_filters_client_side_too_and_sorts_by_id():
 
 def test_find_peerings_into_several_aurora_vpcs():
     ec2 = FakeEC2(peerings=_crowd(), ignore_filters={"describe_vpc_peering_connections"})
-    found = connection.find_peerings(
+    found = link.find_peerings(
         ec2, accepter_vpc_ids=[AURORA_VPC, "vpc-other-aurora"], requester_vpc_id=ROSA_VPC, statuses=("active",)
     )
     assert [p["VpcPeeringConnectionId"] for p in found] == ["pcx-2", "pcx-3", "pcx-7", "pcx-8"]
@@ -455,7 +455,7 @@ def two_regions(peerings=(), ignore_filters=()):
 
 
 def ensure_peering(rosa, aurora, check_mode=False):
-    return connection.ensure_peering(
+    return link.ensure_peering(
         rosa,
         aurora,
         rosa_vpc_id=ROSA_VPC,
@@ -477,7 +477,7 @@ def test_an_active_peering_is_kept_and_not_changed(check_mode):
     assert aurora.calls == []
     assert rosa.args("describe_vpc_peering_connections")[0]["Filters"] == [
         {"Name": "accepter-vpc-info.vpc-id", "Values": [AURORA_VPC]},
-        {"Name": "status-code", "Values": list(connection.LIVE)},
+        {"Name": "status-code", "Values": list(link.LIVE)},
         {"Name": "requester-vpc-info.vpc-id", "Values": [ROSA_VPC]},
     ]
 
@@ -583,9 +583,7 @@ def test_check_mode_without_a_peering_only_describes():
 
 
 def accepter_tags(aurora, peering, check_mode=False):
-    return connection.ensure_accepter_tags(
-        aurora, summary=peering_utils.summary(peering), tags=TAGS, check_mode=check_mode
-    )
+    return link.ensure_accepter_tags(aurora, summary=peering_utils.summary(peering), tags=TAGS, check_mode=check_mode)
 
 
 def describe_tags_call(peering_id=PCX):
@@ -596,7 +594,7 @@ def test_a_new_cross_region_peering_is_tagged_in_the_aurora_region_too():
     rosa, aurora = two_regions()
     summary = ensure_peering(rosa, aurora)[1]
     aurora.calls.clear()
-    added = connection.ensure_accepter_tags(aurora, summary=summary, tags=TAGS, check_mode=False)
+    added = link.ensure_accepter_tags(aurora, summary=summary, tags=TAGS, check_mode=False)
     assert added == TAGS
     assert aurora.names() == ["describe_tags", "create_tags"]
     assert aurora.calls[0] == describe_tags_call("pcx-new1")
@@ -643,7 +641,7 @@ def test_the_requester_side_tags_seen_from_the_aurora_region_do_not_count():
     # only the Aurora region's own tags say what its accepter side has.
     peering = make_peering(tags=TAGS)
     rosa, aurora = two_regions([peering])
-    assert peering_utils.peering_tags(aurora.describe_vpc_peering_connections()["VpcPeeringConnections"][0]) == TAGS
+    assert peering_utils.current_tags(aurora.describe_vpc_peering_connections()["VpcPeeringConnections"][0]) == TAGS
     assert accepter_tags(aurora, peering) == TAGS
 
 
@@ -668,13 +666,13 @@ def test_a_same_region_peering_just_created_sends_no_tag_call():
     ec2 = FakeEC2(AURORA_REGION)
     summary = ensure_peering(ec2, ec2)[1]
     ec2.calls.clear()
-    assert connection.ensure_accepter_tags(ec2, summary=summary, tags=TAGS, check_mode=False) == {}
+    assert link.ensure_accepter_tags(ec2, summary=summary, tags=TAGS, check_mode=False) == {}
     assert ec2.calls == []
 
 
 def test_check_mode_before_the_peering_exists_tags_nothing():
     _rosa, aurora = two_regions()
-    assert connection.ensure_accepter_tags(aurora, summary={}, tags=TAGS, check_mode=True) == {}
+    assert link.ensure_accepter_tags(aurora, summary={}, tags=TAGS, check_mode=True) == {}
     assert aurora.calls == []
 
 
@@ -682,7 +680,7 @@ def test_check_mode_before_the_peering_exists_tags_nothing():
 
 
 def ensure_routes(ec2, table_ids=("rtb-1",), peering_id=PCX, check_mode=False):
-    return connection.ensure_routes(
+    return link.ensure_routes(
         ec2, route_table_ids=list(table_ids), destination=MACHINE_CIDR, peering_id=peering_id, check_mode=check_mode
     )
 
@@ -805,9 +803,7 @@ def test_check_mode_before_the_peering_exists_reports_every_table():
 def test_no_route_tables_means_no_call(table_ids):
     ec2 = FakeEC2(tables=[make_table("rtb-1", {})])
     assert (
-        connection.ensure_routes(
-            ec2, route_table_ids=table_ids, destination=MACHINE_CIDR, peering_id=PCX, check_mode=False
-        )
+        link.ensure_routes(ec2, route_table_ids=table_ids, destination=MACHINE_CIDR, peering_id=PCX, check_mode=False)
         == []
     )
     assert ec2.calls == []
@@ -819,7 +815,7 @@ DESCRIPTION = f"Keycloak on ROSA cluster {ROSA_CLUSTER}"
 
 
 def ensure_ingress(ec2, check_mode=False, description=DESCRIPTION):
-    return connection.ensure_ingress(
+    return link.ensure_ingress(
         ec2, group_id=SG, source_cidr=MACHINE_CIDR, description=description, check_mode=check_mode
     )
 
@@ -921,7 +917,7 @@ def crowded_group():
 
 def test_revoke_removes_only_the_database_rules_of_the_given_cidrs():
     ec2 = FakeEC2(groups=[crowded_group()])
-    assert connection.revoke_ingress(ec2, group=crowded_group(), source_cidrs=[C, A, D], check_mode=False) == [A, C]
+    assert link.revoke_ingress(ec2, group=crowded_group(), source_cidrs=[C, A, D], check_mode=False) == [A, C]
     assert ec2.calls == [
         ("revoke_security_group_ingress", {"GroupId": SG, "IpPermissions": [database_rule(A), database_rule(C)]})
     ]
@@ -930,13 +926,13 @@ def test_revoke_removes_only_the_database_rules_of_the_given_cidrs():
 @pytest.mark.parametrize("source_cidrs", [[D], [], ["172.16.0.0/12"]])
 def test_revoke_without_a_matching_rule_calls_nothing(source_cidrs):
     ec2 = FakeEC2(groups=[crowded_group()])
-    assert connection.revoke_ingress(ec2, group=crowded_group(), source_cidrs=source_cidrs, check_mode=False) == []
+    assert link.revoke_ingress(ec2, group=crowded_group(), source_cidrs=source_cidrs, check_mode=False) == []
     assert ec2.calls == []
 
 
 def test_revoke_in_check_mode_reports_and_calls_nothing():
     ec2 = FakeEC2(groups=[crowded_group()])
-    assert connection.revoke_ingress(ec2, group=crowded_group(), source_cidrs={A, B}, check_mode=True) == [A, B]
+    assert link.revoke_ingress(ec2, group=crowded_group(), source_cidrs={A, B}, check_mode=True) == [A, B]
     assert ec2.calls == []
 
 
@@ -962,7 +958,7 @@ def aurora_tables():
 @pytest.mark.parametrize("ignore", [False, True], ids=["filtered", "filters-ignored"])
 def test_remove_routes_through_deletes_only_routes_to_the_peering_in_the_vpc(ignore):
     ec2 = FakeEC2(ROSA_REGION, tables=rosa_tables(), ignore_filters={"describe_route_tables"} if ignore else ())
-    routes = connection.remove_routes_through(ec2, vpc_id=ROSA_VPC, peering_id=PCX, check_mode=False)
+    routes = link.remove_routes_through(ec2, vpc_id=ROSA_VPC, peering_id=PCX, check_mode=False)
     assert routes == [("rtb-rosa-1", AURORA_CIDR), ("rtb-rosa-2", AURORA_CIDR)]
     assert ec2.args("describe_route_tables") == [
         {
@@ -980,7 +976,7 @@ def test_remove_routes_through_deletes_only_routes_to_the_peering_in_the_vpc(ign
 
 def test_remove_routes_through_in_check_mode_reports_and_deletes_nothing():
     ec2 = FakeEC2(ROSA_REGION, tables=rosa_tables(), ignore_filters={"describe_route_tables"})
-    routes = connection.remove_routes_through(ec2, vpc_id=ROSA_VPC, peering_id=PCX, check_mode=True)
+    routes = link.remove_routes_through(ec2, vpc_id=ROSA_VPC, peering_id=PCX, check_mode=True)
     assert routes == [("rtb-rosa-1", AURORA_CIDR), ("rtb-rosa-2", AURORA_CIDR)]
     assert ec2.mutating() == []
 
@@ -1031,7 +1027,7 @@ EXPECTED_REMOVED = [
 @pytest.mark.parametrize("machine_cidr", [MACHINE_CIDR, None], ids=["nodes-known", "nodes-gone"])
 def test_disconnect_removes_both_sides_routes_the_rule_and_the_peering(machine_cidr):
     rosa, aurora, found = disconnect_world()
-    removed = connection.disconnect(
+    removed = link.disconnect(
         rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=machine_cidr, check_mode=False
     )
     assert removed == EXPECTED_REMOVED
@@ -1063,19 +1059,17 @@ def test_disconnect_removes_both_sides_routes_the_rule_and_the_peering(machine_c
 def test_disconnect_revokes_the_machine_cidr_even_outside_the_requester_cidrs():
     rosa, aurora, found = disconnect_world()
     found[0]["RequesterVpcInfo"] = {"VpcId": ROSA_VPC, "CidrBlock": C}
-    removed = connection.disconnect(
-        rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=B, check_mode=False
-    )
+    removed = link.disconnect(rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=B, check_mode=False)
     assert removed[0]["ingress_cidrs"] == [B, C]
     assert aurora.args("revoke_security_group_ingress") == [
         {"GroupId": SG, "IpPermissions": [database_rule(B), database_rule(C)]}
     ]
 
 
-@pytest.mark.parametrize("status", list(connection.LIVE))
+@pytest.mark.parametrize("status", list(link.LIVE))
 def test_disconnect_deletes_a_live_peering(status):
     rosa, aurora, found = disconnect_world(status)
-    connection.disconnect(rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=None, check_mode=False)
+    link.disconnect(rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=None, check_mode=False)
     assert aurora.args("delete_vpc_peering_connection") == [{"VpcPeeringConnectionId": PCX}]
     assert rosa.args("delete_vpc_peering_connection") == []
 
@@ -1083,7 +1077,7 @@ def test_disconnect_deletes_a_live_peering(status):
 @pytest.mark.parametrize("status", ["failed", "rejected", "expired"])
 def test_disconnect_cleans_up_after_a_dead_peering_but_does_not_delete_it(status):
     rosa, aurora, found = disconnect_world(status)
-    removed = connection.disconnect(
+    removed = link.disconnect(
         rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=MACHINE_CIDR, check_mode=False
     )
     assert removed == EXPECTED_REMOVED
@@ -1093,7 +1087,7 @@ def test_disconnect_cleans_up_after_a_dead_peering_but_does_not_delete_it(status
 
 def test_disconnect_in_check_mode_reports_everything_and_removes_nothing():
     rosa, aurora, found = disconnect_world()
-    removed = connection.disconnect(
+    removed = link.disconnect(
         rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=MACHINE_CIDR, check_mode=True
     )
     assert removed == EXPECTED_REMOVED
@@ -1102,7 +1096,7 @@ def test_disconnect_in_check_mode_reports_everything_and_removes_nothing():
 
 def test_disconnect_without_peerings_does_nothing():
     rosa, aurora, unused_found = disconnect_world()
-    removed = connection.disconnect(rosa, aurora, found=[], aurora_vpcs=AURORA_VPCS, machine_cidr=A, check_mode=False)
+    removed = link.disconnect(rosa, aurora, found=[], aurora_vpcs=AURORA_VPCS, machine_cidr=A, check_mode=False)
     assert removed == []
     assert rosa.calls == [] and aurora.calls == []
 
@@ -1118,9 +1112,7 @@ def test_disconnect_handles_each_peering_with_its_own_aurora_vpc():
     )
     found.append(make_peering(OTHER_PCX, "active", accepter="vpc-aurora-2", requester_cidrs=[A]))
     aurora.peerings.append(copy.deepcopy(found[-1]))
-    removed = connection.disconnect(
-        rosa, aurora, found=found, aurora_vpcs=other_vpcs, machine_cidr=None, check_mode=False
-    )
+    removed = link.disconnect(rosa, aurora, found=found, aurora_vpcs=other_vpcs, machine_cidr=None, check_mode=False)
     assert [(r["aurora_cluster"], r["vpc_peering_connection_id"], r["ingress_cidrs"]) for r in removed] == [
         (CLUSTER, PCX, [A, C]),
         ("second", OTHER_PCX, [A]),
@@ -1136,7 +1128,7 @@ def test_disconnect_handles_each_peering_with_its_own_aurora_vpc():
 
 
 def test_two_live_peerings_between_the_same_vpcs_are_a_duplicate_naming_both():
-    error = connection.duplicate_error([make_peering(PCX), make_peering(OTHER_PCX, "pending-acceptance")])
+    error = link.duplicate_error([make_peering(PCX), make_peering(OTHER_PCX, "pending-acceptance")])
     assert error.startswith(f"2 peering connections join the ROSA VPC {ROSA_VPC} to the Aurora VPC {AURORA_VPC}")
     assert PCX in error and OTHER_PCX in error and "none was picked" in error
 
@@ -1151,7 +1143,7 @@ def test_two_live_peerings_between_the_same_vpcs_are_a_duplicate_naming_both():
     ids=["one-is-dead", "different-rosa-vpcs", "none"],
 )
 def test_dead_peerings_and_other_vpc_pairs_are_no_duplicates(peerings):
-    assert connection.duplicate_error(peerings) is None
+    assert link.duplicate_error(peerings) is None
 
 
 # the plan and the diff -----------------------------------------------------------------------------
@@ -1166,7 +1158,7 @@ PLAN_AURORA = {
 
 
 def test_the_plan_of_a_new_connection_names_the_peering_every_route_and_the_rule():
-    plan = connection.connection_plan(
+    plan = link.link_plan(
         rosa_network=PLAN_ROSA,
         aurora_network=PLAN_AURORA,
         peering_summary={},
@@ -1186,14 +1178,14 @@ def test_the_plan_of_a_new_connection_names_the_peering_every_route_and_the_rule
         ],
         "ingress": [{"security_group_id": "sg-a", "cidr_block": "10.0.0.0/16", "port": 5432}],
     }
-    diff = connection.connection_diff(plan, rosa_network=PLAN_ROSA, aurora_network=PLAN_AURORA)
+    diff = link.link_diff(plan, rosa_network=PLAN_ROSA, aurora_network=PLAN_AURORA)
     assert diff["before"] == {"vpc_peering_connection_id": None, "routes": [], "ingress_cidr_blocks": []}
     assert diff["after"]["routes"] == plan["routes"]
     assert diff["after"]["ingress_cidr_blocks"] == ["10.0.0.0/16"]
 
 
 def test_the_plan_of_a_connection_missing_one_route_names_only_that_route():
-    plan = connection.connection_plan(
+    plan = link.link_plan(
         rosa_network=PLAN_ROSA,
         aurora_network=PLAN_AURORA,
         peering_summary={"vpc_peering_connection_id": PCX, "status": "active"},
@@ -1204,7 +1196,7 @@ def test_the_plan_of_a_connection_missing_one_route_names_only_that_route():
     assert plan["create_peering"] is False and plan["vpc_peering_connection_id"] == PCX
     assert plan["routes"] == [{"route_table_id": "rtb-r2", "destination_cidr_block": "192.168.0.0/24"}]
     assert plan["ingress"] == []
-    diff = connection.connection_diff(plan, rosa_network=PLAN_ROSA, aurora_network=PLAN_AURORA)
+    diff = link.link_diff(plan, rosa_network=PLAN_ROSA, aurora_network=PLAN_AURORA)
     assert diff["before"] == {
         "vpc_peering_connection_id": PCX,
         "routes": [
@@ -1218,7 +1210,7 @@ def test_the_plan_of_a_connection_missing_one_route_names_only_that_route():
 
 def test_the_plan_before_the_aurora_network_exists_leaves_its_ids_unknown():
     planned = {"cidr_block": "192.168.0.0/24"}
-    plan = connection.connection_plan(
+    plan = link.link_plan(
         rosa_network=PLAN_ROSA,
         aurora_network=planned,
         peering_summary={},
@@ -1229,3 +1221,155 @@ def test_the_plan_before_the_aurora_network_exists_leaves_its_ids_unknown():
     assert plan["accepter_vpc_id"] is None
     assert plan["routes"][-1] == {"route_table_id": None, "destination_cidr_block": "10.0.0.0/16"}
     assert plan["ingress"] == [{"security_group_id": None, "cidr_block": "10.0.0.0/16", "port": 5432}]
+
+
+# the module's entry points: input, the networks, the result ----------------------------------------
+
+
+def test_input_error_lists_every_reason_at_once():
+    error = link.input_error(state="present", cluster=None, rosa_machine_cidr="10.0.0.0/33")
+    assert error.startswith("cluster is required with state=present; rosa_machine_cidr ")
+    error = link.input_error(state="absent", cluster="Keycloak", rosa_machine_cidr="10.0.0.0/33")
+    assert error.startswith("cluster 'Keycloak' has capital letters") and "; rosa_machine_cidr " in error
+
+
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_input_error_accepts_good_input_and_absent_without_a_cluster(state):
+    assert link.input_error(state=state, cluster=CLUSTER, rosa_machine_cidr=MACHINE_CIDR) is None
+    assert link.input_error(state="absent", cluster=None, rosa_machine_cidr=None) is None
+
+
+def test_a_rosa_network_given_whole_is_used_with_its_route_tables_sorted():
+    given = link.given_rosa_network(vpc_id=ROSA_VPC, machine_cidr=MACHINE_CIDR, route_table_ids=["rtb-2", "rtb-1"])
+    assert given == {"vpc_id": ROSA_VPC, "machine_cidr": MACHINE_CIDR, "route_table_ids": ["rtb-1", "rtb-2"]}
+
+
+@pytest.mark.parametrize(
+    "missing", ["vpc_id", "machine_cidr", "route_table_ids"], ids=["no-vpc", "no-cidr", "no-route-tables"]
+)
+def test_a_rosa_network_given_in_part_is_found_instead(missing):
+    given = {"vpc_id": ROSA_VPC, "machine_cidr": MACHINE_CIDR, "route_table_ids": ["rtb-1"]}
+    given[missing] = [] if missing == "route_table_ids" else None
+    assert link.given_rosa_network(**given) is None
+
+
+def test_an_aurora_network_without_its_security_group_is_refused_in_any_mode():
+    for check_mode in (False, True):
+        error = link.aurora_network_error(
+            {"vpc_id": AURORA_VPC}, cluster=CLUSTER, region=AURORA_REGION, check_mode=check_mode
+        )
+        assert error == f"the Aurora VPC {AURORA_VPC} has no security group {CLUSTER}-security-group"
+
+
+def test_a_missing_aurora_network_is_refused_except_in_check_mode_where_it_may_be_planned():
+    error = link.aurora_network_error({}, cluster=CLUSTER, region=AURORA_REGION, check_mode=False)
+    assert error.startswith(
+        f"the Aurora cluster {CLUSTER} has no VPC tagged AuroraCluster={CLUSTER} in {AURORA_REGION}"
+    )
+    assert link.aurora_network_error({}, cluster=CLUSTER, region=AURORA_REGION, check_mode=True) is None
+    assert link.aurora_network_error(PLAN_AURORA, cluster=CLUSTER, region=AURORA_REGION, check_mode=False) is None
+
+
+def test_peerings_are_searched_from_the_rosa_vpc_else_by_their_tag():
+    assert link.peering_search(rosa_vpc_id=ROSA_VPC, rosa_cluster_name=ROSA_CLUSTER) == {
+        "requester_vpc_id": ROSA_VPC,
+        "tags": None,
+    }
+    assert link.peering_search(rosa_vpc_id=None, rosa_cluster_name=ROSA_CLUSTER) == {
+        "requester_vpc_id": None,
+        "tags": {"RosaCluster": ROSA_CLUSTER},
+    }
+
+
+NO_CHANGES = {"rosa_route_table_ids": [], "aurora_route_table_ids": [], "ingress": False, "accepter_tags": {}}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{}, {"rosa_route_table_ids": ["rtb-r1"]}, {"ingress": True}, {"accepter_tags": {"Name": "x"}}],
+    ids=["nothing", "a-route", "the-rule", "a-tag"],
+)
+def test_the_link_result_is_changed_when_any_step_changed(change):
+    changes = dict(NO_CHANGES, **change)
+    result = link.link_result(
+        changed_peering=False,
+        rosa_network=PLAN_ROSA,
+        aurora_network=PLAN_AURORA,
+        peering_summary={"vpc_peering_connection_id": PCX},
+        changes=changes,
+        diff=False,
+    )
+    assert result["changed"] is bool(change)
+    assert result["changes"] == changes and "diff" not in result
+    assert list(result) == ["changed", "rosa_network", "peering", "changes", "plan"]
+
+
+class NoRequests:
+    """A client that fails the test on any request."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"unexpected request {name}")
+
+
+def present(rosa, aurora, aurora_network, check_mode=False, diff=True):
+    return link.ensure_link_present(
+        rosa,
+        aurora,
+        cluster=CLUSTER,
+        aurora_region=AURORA_REGION,
+        aurora_network=aurora_network,
+        rosa_cluster_name=ROSA_CLUSTER,
+        rosa_region=ROSA_REGION,
+        rosa_vpc_id=ROSA_VPC,
+        rosa_machine_cidr=MACHINE_CIDR,
+        rosa_route_table_ids=["rtb-r1"],
+        rosa_node_names=[],
+        tags={},
+        wait_timeout=300,
+        run_started=None,
+        check_mode=check_mode,
+        diff=diff,
+        warn=pytest.fail,
+    )
+
+
+def test_check_mode_before_the_aurora_network_exists_plans_everything_without_a_request():
+    result = present(NoRequests(), NoRequests(), {"cidr_block": AURORA_CIDR}, check_mode=True)
+    assert result["changed"] is True and result["peering"] == {}
+    assert result["changes"] == {
+        "rosa_route_table_ids": ["rtb-r1"],
+        "aurora_route_table_ids": [],
+        "ingress": True,
+        "accepter_tags": {},
+    }
+    assert result["plan"]["routes"] == [
+        {"route_table_id": "rtb-r1", "destination_cidr_block": AURORA_CIDR},
+        {"route_table_id": None, "destination_cidr_block": MACHINE_CIDR},
+    ]
+    assert result["diff"]["before"]["routes"] == []
+
+
+def test_an_overlapping_rosa_network_is_refused_before_any_request():
+    with pytest.raises(AuroraError, match="overlaps"):
+        present(NoRequests(), NoRequests(), dict(PLAN_AURORA, cidr_block="10.0.0.0/8"))
+
+
+def test_the_link_is_made_once_then_left_alone():
+    rosa, aurora = two_regions()
+    rosa.tables = [make_table("rtb-r1", {}, vpc_id=ROSA_VPC)]
+    aurora.tables = [make_table("rtb-a", {})]
+    aurora.groups = [make_group([])]
+    aurora_network = dict(PLAN_AURORA, cidr_block=AURORA_CIDR, security_group_id=SG)
+    result = present(rosa, aurora, aurora_network)
+    assert result["changed"] is True
+    assert result["changes"] == {
+        "rosa_route_table_ids": ["rtb-r1"],
+        "aurora_route_table_ids": ["rtb-a"],
+        "ingress": True,
+        "accepter_tags": link.desired_peering_tags(CLUSTER, ROSA_CLUSTER),
+    }
+    assert result["peering"]["status"] == "active"
+    again = present(rosa, aurora, aurora_network)
+    assert again["changed"] is False
+    assert again["changes"] == NO_CHANGES
+    assert again["diff"]["before"] == again["diff"]["after"]
