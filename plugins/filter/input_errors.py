@@ -48,7 +48,7 @@ import os
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.keycloak.aurora.plugins.module_utils.validation import input_errors
+from ansible_collections.keycloak.aurora.plugins.module_utils.validation import variable_errors
 
 
 def known_regions():
@@ -70,10 +70,10 @@ def is_file(path):
     return os.path.isfile(os.path.expanduser(str(path)))
 
 
-def aurora_input_errors(values):
-    return input_errors(values, known_regions(), is_file)
+def input_errors(values):
+    return variable_errors(values, known_regions(), is_file)
 
 
 class FilterModule:
     def filters(self):
-        return {"input_errors": aurora_input_errors}
+        return {"input_errors": input_errors}

@@ -48,8 +48,8 @@ def clean_node_names(node_names):
     return sorted({name.strip() for name in node_names or [] if name and name.strip()})
 
 
-def input_errors(*, cluster_name, vpc_id=None, machine_cidr=None, labels=None):
-    """What is wrong with the inputs, one message per input naming it as ``labels`` says; empty when all is well."""
+def option_errors(*, cluster_name, vpc_id=None, machine_cidr=None, labels=None):
+    """What is wrong with the options, one message per option naming it as ``labels`` says; empty when all is well."""
     labels = labels or VARIABLES
     errors = []
     if not (cluster_name or "").strip():

@@ -185,7 +185,7 @@ def cluster_errors(cluster):
     return [f"aurora_cluster {name_error}"] if name_error else []
 
 
-def input_errors(values, known_regions, is_file=None):
+def variable_errors(values, known_regions, is_file=None):
     """Every problem with the variables in ``values``; an empty list when they are usable.
 
     ``is_file(path)`` tells whether a file variable names a file; without it files are not checked.

@@ -162,7 +162,7 @@ LABELS = {option: f"{variable} ({option})" for option, variable in rosa.VARIABLE
 
 def run(module):
     params = module.params
-    errors = rosa.input_errors(
+    errors = rosa.option_errors(
         cluster_name=params["cluster_name"], vpc_id=params["vpc_id"], machine_cidr=params["machine_cidr"], labels=LABELS
     )
     if errors:

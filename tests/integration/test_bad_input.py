@@ -52,6 +52,16 @@ CASES = {
         ("aurora_tags", {"aws:owner": "me"}, "aurora_tags: 'aws:owner' is not a tag name: use 1 to 128 characters"),
         ("aurora_wait_timeout", "soon", "aurora_wait_timeout"),
     ],
+    # Finding the ROSA VPC checks only its own input (it needs no Aurora cluster).
+    ("aurora_peering", "facts"): [
+        ("aurora_region", "eu-nowhere-1", "aurora_region 'eu-nowhere-1' is not an AWS region"),
+        ("rosa_cluster_name", "Rosa_A", "rosa_cluster_name must be a ROSA cluster name: 1 to 54 lowercase letters"),
+        ("rosa_region", "eu-nowhere-1", "rosa_region 'eu-nowhere-1' is not an AWS region"),
+        ("rosa_vpc_id", "vpc-xyz", "rosa_vpc_id must be a VPC id such as vpc-0123456789abcdef0"),
+        ("rosa_machine_cidr", "10.0.0.0/40", "rosa_machine_cidr"),
+        ("rosa_node_names", {"node": 1}, "rosa_node_names"),
+        ("rosa_kubeconfig", "/nonexistent/kubeconfig", "rosa_kubeconfig '/nonexistent/kubeconfig' is not a file"),
+    ],
     ("aurora_delete", "main"): [
         ("aurora_cluster", MISSING, "missing required arguments: aurora_cluster"),
         ("aurora_cluster", "-leading", "aurora_cluster '-leading' is not allowed: use 1 to 63 letters"),

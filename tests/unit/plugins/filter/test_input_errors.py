@@ -1,4 +1,4 @@
-from ansible_collections.keycloak.aurora.plugins.filter.input_errors import aurora_input_errors
+from ansible_collections.keycloak.aurora.plugins.filter.input_errors import input_errors
 
 
 def test_a_kubeconfig_under_home_is_found_as_the_kubernetes_modules_find_it(tmp_path, monkeypatch):
@@ -6,7 +6,7 @@ def test_a_kubeconfig_under_home_is_found_as_the_kubernetes_modules_find_it(tmp_
     (tmp_path / ".kube").mkdir()
     (tmp_path / ".kube" / "rosa-a").write_text("apiVersion: v1\n")
     values = {"aurora_region": "eu-west-1"}
-    assert aurora_input_errors({**values, "rosa_kubeconfig": "~/.kube/rosa-a"}) == []
-    assert aurora_input_errors({**values, "rosa_kubeconfig": "~/.kube/rosa-b"}) == [
+    assert input_errors({**values, "rosa_kubeconfig": "~/.kube/rosa-a"}) == []
+    assert input_errors({**values, "rosa_kubeconfig": "~/.kube/rosa-b"}) == [
         "rosa_kubeconfig '~/.kube/rosa-b' is not a file"
     ]

@@ -190,15 +190,15 @@ def test_route_tables_no_subnets_no_tables():
         ({"cluster_name": "a", "machine_cidr": "ten"}, "machine_cidr 'ten'"),
     ],
 )
-def test_input_errors_name_the_option(options, fragment):
-    errors = rosa.input_errors(**options)
+def test_option_errors_name_the_option(options, fragment):
+    errors = rosa.option_errors(**options)
     assert len(errors) == 1
     assert fragment in errors[0]
 
 
-def test_input_errors_accept_good_input():
-    assert rosa.input_errors(cluster_name="a", vpc_id="vpc-0123456789abcdef0", machine_cidr="10.0.0.0/16") == []
-    assert rosa.input_errors(cluster_name="a", vpc_id="vpc-01234567") == []
+def test_option_errors_accept_good_input():
+    assert rosa.option_errors(cluster_name="a", vpc_id="vpc-0123456789abcdef0", machine_cidr="10.0.0.0/16") == []
+    assert rosa.option_errors(cluster_name="a", vpc_id="vpc-01234567") == []
 
 
 # --- discover() with a fake client --------------------------------------------------------------
@@ -316,7 +316,7 @@ def test_messages_name_the_inputs_as_the_caller_says():
         "Check rosa_cluster_name (cluster_name), rosa_node_names (node_names) and rosa_region (region), "
         "or set rosa_vpc_id (vpc_id)."
     )
-    errors = rosa.input_errors(cluster_name="", vpc_id="vpc-x", machine_cidr="10.0.0.0/33", labels=labels)
+    errors = rosa.option_errors(cluster_name="", vpc_id="vpc-x", machine_cidr="10.0.0.0/33", labels=labels)
     assert [e.split(" ", 2)[:2] for e in errors] == [
         ["rosa_cluster_name", "(cluster_name)"],
         ["rosa_vpc_id", "(vpc_id)"],

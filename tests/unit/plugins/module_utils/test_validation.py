@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.keycloak.aurora.plugins.module_utils.validation import input_errors
+from ansible_collections.keycloak.aurora.plugins.module_utils.validation import variable_errors
 
 REGIONS = ["eu-west-1", "us-east-1"]
 GOOD = {
@@ -30,7 +30,7 @@ GOOD = {
 
 
 def test_good_input_has_no_errors():
-    assert input_errors(GOOD, REGIONS) == []
+    assert variable_errors(GOOD, REGIONS) == []
 
 
 @pytest.mark.parametrize(
@@ -76,60 +76,61 @@ def test_good_input_has_no_errors():
     ],
 )
 def test_each_bad_value_names_the_variable_and_what_is_allowed(variable, value, expected):
-    errors = input_errors({**GOOD, variable: value}, REGIONS)
+    errors = variable_errors({**GOOD, variable: value}, REGIONS)
     assert len(errors) == 1
     assert errors[0].startswith(expected)
 
 
 def test_numbers_given_as_command_line_strings_are_read_as_numbers():
     values = {**GOOD, "aurora_instances": "3", "aurora_availability_zones": "2", "aurora_wait_timeout": "600"}
-    assert input_errors(values, REGIONS) == []
+    assert variable_errors(values, REGIONS) == []
 
 
 @pytest.mark.parametrize("value", ["two", "2.5", True, [2]])
 def test_what_is_not_a_whole_number_is_refused(value):
-    errors = input_errors({**GOOD, "aurora_instances": value}, REGIONS)
+    errors = variable_errors({**GOOD, "aurora_instances": value}, REGIONS)
     assert errors == [f"aurora_instances must be a whole number between 1 and 16, not {value}"]
 
 
 def test_unset_instances_are_no_error():
     # unset keeps an existing cluster's count, and gives a new cluster the default
-    assert input_errors({**GOOD, "aurora_instances": None}, REGIONS) == []
+    assert variable_errors({**GOOD, "aurora_instances": None}, REGIONS) == []
 
 
 def test_a_bad_password_is_described_never_quoted():
     secret = "has spaces and @ signs"
-    errors = input_errors({**GOOD, "aurora_master_password": secret}, REGIONS)
+    errors = variable_errors({**GOOD, "aurora_master_password": secret}, REGIONS)
     assert errors and all(secret not in e for e in errors)
 
 
 def test_all_problems_are_reported_at_once():
-    errors = input_errors({**GOOD, "aurora_cluster": "1x", "aurora_instances": 40}, REGIONS)
+    errors = variable_errors({**GOOD, "aurora_cluster": "1x", "aurora_instances": 40}, REGIONS)
     assert [e.split()[0] for e in errors] == ["aurora_cluster", "aurora_instances"]
 
 
 def test_a_local_ca_bundle_makes_the_url_irrelevant():
-    assert input_errors({**GOOD, "aurora_ca_bundle_url": "", "aurora_ca_bundle_path": "/tmp/bundle.pem"}, REGIONS) == []
+    values = {**GOOD, "aurora_ca_bundle_url": "", "aurora_ca_bundle_path": "/tmp/bundle.pem"}
+    assert variable_errors(values, REGIONS) == []
 
 
 def test_a_snapshot_arn_is_accepted():
     arn = "arn:aws:rds:eu-west-1:123456789012:cluster-snapshot:keycloak-aurora-final-20261122"
-    assert input_errors({**GOOD, "aurora_snapshot_identifier": arn}, REGIONS) == []
+    assert variable_errors({**GOOD, "aurora_snapshot_identifier": arn}, REGIONS) == []
 
 
 def test_file_variables_must_name_files_when_a_check_is_given():
     values = {**GOOD, "rosa_kubeconfig": "/nowhere/kubeconfig", "aurora_ca_bundle_path": "/etc/bundle.pem"}
     exists = {"/etc/bundle.pem"}
-    assert input_errors(values, REGIONS, is_file=exists.__contains__) == [
+    assert variable_errors(values, REGIONS, is_file=exists.__contains__) == [
         "rosa_kubeconfig '/nowhere/kubeconfig' is not a file"
     ]
-    assert input_errors(values, REGIONS) == []
+    assert variable_errors(values, REGIONS) == []
 
 
 def test_an_explicit_vpc_cidr_overlapping_a_rosa_cluster_is_refused_naming_both():
-    errors = input_errors({**GOOD, "aurora_vpc_cidr": "10.1.2.0/24"}, REGIONS)
+    errors = variable_errors({**GOOD, "aurora_vpc_cidr": "10.1.2.0/24"}, REGIONS)
     assert errors == [
         "aurora_vpc_cidr 10.1.2.0/24 overlaps the machine CIDR 10.1.0.0/16 of a ROSA cluster to peer with it: "
         "choose a CIDR that overlaps none of them, or leave aurora_vpc_cidr empty to allocate a free one"
     ]
-    assert input_errors({**GOOD, "aurora_vpc_cidr": "10.2.0.0/24"}, REGIONS) == []
+    assert variable_errors({**GOOD, "aurora_vpc_cidr": "10.2.0.0/24"}, REGIONS) == []
