@@ -538,6 +538,42 @@ def test_the_documented_role_and_cluster_role_are_exactly_what_the_roles_use(
     )
 
 
+def test_provision_points_the_keycloak_cr_at_aurora_only_in_its_last_play(emulator, rosa, tmp_path, tmpdir_env, bundle):
+    # keycloak_cr_name as an extra var, which outranks every play variable: the play that writes the Secret
+    # while AWS still creates the instances must leave the CR alone all the same.
+    seeded = rosa("rosa-a", machine_cidr="10.0.0.0/16")
+    with kubernetes_api() as api:
+        for name in seeded["node_names"]:
+            api.add_node(name, WORKER)
+        api.create_object(
+            {
+                "apiVersion": "k8s.keycloak.org/v2beta1",
+                "kind": "Keycloak",
+                "metadata": {"name": "keycloak", "namespace": NAMESPACE},
+                "spec": {"instances": 1},
+            }
+        )
+        inv = wired_inventory(api, tmp_path)
+        run = play(
+            emulator, "provision.yml", inv, tmpdir_env, aurora_ca_bundle_path=str(bundle), keycloak_cr_name="keycloak"
+        )
+        assert run.returncode == 0, run.stdout
+
+        patched_in = [
+            play_["play"]["name"]
+            for play_ in run.report["plays"]
+            for task in play_["tasks"]
+            if task["task"]["name"].endswith("Point the Keycloak CR at Aurora")
+            for result in task["hosts"].values()
+            if not result.get("skipped")
+        ]
+        assert patched_in == [run.report["plays"][-1]["play"]["name"]]
+        assert [r.method for r in api.requests if "/keycloaks/" in r.path and r.method != "GET"] == ["PATCH"]
+        endpoint, _port = writer(emulator)
+        cr = api.get_object("Keycloak", "keycloak", NAMESPACE)
+        assert cr["spec"]["db"]["url"] == f"jdbc:aws-wrapper:postgresql://{endpoint}:5432/keycloak"
+
+
 def without_nulls(value):
     """A merge patch as the object it sets: null only removes, so it has no type to check."""
     if isinstance(value, dict):
