@@ -343,6 +343,13 @@ def test_a_saved_state_comes_back_as_saved_however_often_it_is_changed(emulator)
         DBInstanceClass="db.r6g.large",
     )
     assert _inventory(emulator)["clusters"] == [("kept", ["kept-1", "kept-2"])]
+    # A cross-region peering into a restored VPC reaches the restored backend of its region, and only that one.
+    requester = emulator.client("ec2", "eu-central-1")
+    other = requester.create_vpc(CidrBlock=VPC_B)["Vpc"]["VpcId"]
+    peering = requester.create_vpc_peering_connection(VpcId=other, PeerVpcId=vpc, PeerRegion="eu-west-1")
+    peering_id = peering["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    accepted = ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=peering_id)["VpcPeeringConnection"]
+    assert accepted["Status"]["Code"] == "active"
 
 
 def test_a_restore_replaces_everything_even_after_a_reset_and_leaves_the_recorder_alone(emulator):

@@ -14,8 +14,10 @@ the backends would not carry; a server in that mode answers 409.
 """
 
 import copy
+import importlib
 import threading
 import urllib.parse
+import weakref
 
 PREFIX = "/moto-api/state"
 
@@ -48,9 +50,38 @@ class States:
                 BackendDict._instances[:] = instances
                 for backends, copied in zip(instances, accounts):
                     backends.update(copied)
+                _register(
+                    [backend for copied in accounts for account in copied.values() for backend in account.values()]
+                )
 
     def __contains__(self, name):
         return name in self._saved
+
+
+# moto's EC2 finds the backend of another region (a cross-region peering's other side, a VPC there) in
+# class-level registries of weak references that each backend adds itself to when it is made, which a
+# copy never is: (module, class, attribute) of each.
+_REGISTRIES = (
+    ("moto.ec2.models.vpcs", "VPCBackend", "vpc_refs"),
+    ("moto.ec2.models.vpc_peering_connections", "VPCPeeringConnectionBackend", "vpc_pcx_refs"),
+    ("moto.ec2.models.transit_gateway_attachments", "TransitGatewayAttachmentBackend", "backend_refs"),
+)
+
+
+def _registries():
+    for module, name, attribute in _REGISTRIES:
+        registry_class = getattr(importlib.import_module(module), name)
+        yield registry_class, getattr(registry_class, attribute)
+
+
+def _register(backends):
+    """Make the registries hold exactly ``backends`` (the restored ones): a replaced backend, not yet
+    collected, would otherwise still be found as the other side of a peering."""
+    for registry_class, registry in _registries():
+        registry.clear()
+        for backend in backends:
+            if isinstance(backend, registry_class):
+                registry[type(backend)].add(weakref.ref(backend))
 
 
 def _copy(accounts, instances):
