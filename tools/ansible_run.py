@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ BIN = Path(sys.executable).parent
 # share their AnsiballZ payloads there and skip work no test looks at (QUICK_TEST_SETTINGS). The
 # demo and the benchmark leave it unset and run as a user would.
 SHARED_ANSIBALLZ_CACHE = "KEYCLOAK_AURORA_ANSIBALLZ_CACHE"
+KILL_GRACE = 10.0  # seconds kill_playbook waits for the killed processes to be gone
 QUICK_TEST_SETTINGS = {
     # tools/ansible_plugins/callback/shared_ansiballz_cache.py: each module is built once per session.
     "ANSIBLE_CALLBACK_PLUGINS": str(REPO_ROOT / "tools" / "ansible_plugins" / "callback"),
@@ -148,6 +150,11 @@ def kill_playbook(process):
     for pid in tree:
         _signal(pid, signal.SIGKILL)
     process.wait()
+    # SIGKILL cannot be refused, but a process on another core may take a moment to be torn down: callers
+    # are promised a dead tree, not one on its way out.
+    deadline = time.monotonic() + KILL_GRACE
+    while running(tree) and time.monotonic() < deadline:
+        time.sleep(0.05)
     return tree
 
 
