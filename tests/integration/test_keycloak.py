@@ -32,6 +32,9 @@ from tools.emulator.postgres import PostgresServer
 
 CLUSTER = "keycloak-aurora"
 NAMESPACE = "keycloak"
+# The password of the TLS PostgreSQL and of the Aurora cluster the checks reach there: one for every test, so
+# that they share the start of a cluster provisioned with it.
+TLS_PASSWORD = "Tls-Postgres-Passw0rd-7f3a"
 BUNDLE = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n"
 WORKER = {"node-role.kubernetes.io/worker": ""}
 KEYCLOAK_DOC = Path(__file__).resolve().parents[2] / "docs" / "keycloak.md"
@@ -86,7 +89,9 @@ def aurora_ca():
 def tls_postgres(tmp_path, aurora_ca):
     """A PostgreSQL server that speaks TLS only, its certificate signed by aurora_ca; aurora_ca's bundle in .ca_file."""
     aurora_ca.server_certificate(tmp_path / "server.crt", tmp_path / "server.key")
-    with PostgresServer(tmp_path / "postgres", tls=(tmp_path / "server.crt", tmp_path / "server.key")) as server:
+    with PostgresServer(
+        tmp_path / "postgres", password=TLS_PASSWORD, tls=(tmp_path / "server.crt", tmp_path / "server.key")
+    ) as server:
         server.ca_file = tmp_path / "rds-ca.pem"
         server.ca_file.write_text(aurora_ca.pem)
         yield server
@@ -134,13 +139,6 @@ def decoded(secret):
 
 def writes(api):
     return [r for r in api.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
-
-
-def provisioned_with_password(emulator, tmpdir_env, password):
-    """The writer of an Aurora cluster provisioned with a password of the test's own (the shared start has its own)."""
-    run = play(emulator, "provision.yml", None, tmpdir_env, aurora_master_password=password)
-    assert run.returncode == 0, run.stdout
-    return writer(emulator)
 
 
 def test_provision_reads_the_worker_nodes_and_writes_the_keycloak_settings(
@@ -331,9 +329,10 @@ def configured(emulator, inv, env, postgres, bundle_file):
 
 
 def test_the_check_logs_in_over_verified_tls_and_fails_plainly_on_a_wrong_ca_or_a_stopped_server(
-    emulator, tmp_path, tmpdir_env, tls_postgres
+    emulator, tmp_path, tmpdir_env, tls_postgres, provisioned
 ):
-    endpoint = provisioned_with_password(emulator, tmpdir_env, tls_postgres.password)
+    provisioned(aurora_master_password=TLS_PASSWORD)
+    endpoint = writer(emulator)
     with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
         inv = wired_inventory(api, tmp_path)
         configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
@@ -377,8 +376,11 @@ def test_the_check_logs_in_over_verified_tls_and_fails_plainly_on_a_wrong_ca_or_
         assert api.list_objects("Job", NAMESPACE) == []
 
 
-def test_the_jobs_refuse_plainly_without_the_secret_and_the_config_map(emulator, tmp_path, tmpdir_env, tls_postgres):
-    endpoint = provisioned_with_password(emulator, tmpdir_env, tls_postgres.password)
+def test_the_jobs_refuse_plainly_without_the_secret_and_the_config_map(
+    emulator, tmp_path, tmpdir_env, tls_postgres, provisioned
+):
+    provisioned(aurora_master_password=TLS_PASSWORD)
+    endpoint = writer(emulator)
     with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
         inv = wired_inventory(api, tmp_path)
         for playbook, extra in (
@@ -395,9 +397,10 @@ def test_the_jobs_refuse_plainly_without_the_secret_and_the_config_map(emulator,
 
 
 def test_a_leftover_job_is_replaced_and_a_job_that_never_runs_times_out_clearly(
-    emulator, tmp_path, tmpdir_env, tls_postgres
+    emulator, tmp_path, tmpdir_env, tls_postgres, provisioned
 ):
-    endpoint = provisioned_with_password(emulator, tmpdir_env, tls_postgres.password)
+    provisioned(aurora_master_password=TLS_PASSWORD)
+    endpoint = writer(emulator)
     with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
         api.create_object(
             {
@@ -430,8 +433,11 @@ def test_a_leftover_job_is_replaced_and_a_job_that_never_runs_times_out_clearly(
         assert api.list_objects("Job", NAMESPACE) == []
 
 
-def test_reset_refuses_without_confirmation_and_then_empties_the_schema(emulator, tmp_path, tmpdir_env, tls_postgres):
-    endpoint = provisioned_with_password(emulator, tmpdir_env, tls_postgres.password)
+def test_reset_refuses_without_confirmation_and_then_empties_the_schema(
+    emulator, tmp_path, tmpdir_env, tls_postgres, provisioned
+):
+    provisioned(aurora_master_password=TLS_PASSWORD)
+    endpoint = writer(emulator)
     tls_postgres.sql("CREATE TABLE realm (id text)")
     tls_postgres.sql("CREATE TABLE client (id text)")
     with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
