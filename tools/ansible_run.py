@@ -155,6 +155,8 @@ def kill_playbook(process):
     deadline = time.monotonic() + KILL_GRACE
     while running(tree) and time.monotonic() < deadline:
         time.sleep(0.05)
+    if running(tree):
+        raise RuntimeError(f"processes {sorted(running(tree))} outlived SIGKILL for {KILL_GRACE} s")
     return tree
 
 

@@ -74,6 +74,12 @@ def _shared_starts():
     return {}
 
 
+def _vpcs(emulator):
+    from tools.emulator.harness import ENABLED_REGIONS
+
+    return [vpc for region in ENABLED_REGIONS for vpc in emulator.client("ec2", region).describe_vpcs()["Vpcs"]]
+
+
 @pytest.fixture
 def shared_start(emulator, _shared_starts):
     """A start that several tests share (say, a ROSA cluster peered with a provisioned Aurora cluster) costs a
@@ -83,6 +89,9 @@ def shared_start(emulator, _shared_starts):
     Call it before anything else changes the emulator: putting a start back replaces the whole account."""
 
     def start(name, build):
+        # A start put back replaces the whole account, and one built would keep what the test made before it.
+        made = [vpc for vpc in _vpcs(emulator) if not vpc["IsDefault"]]
+        assert not made, f"ask for the start {name} before anything else changes the emulator: {made} exist"
         if name in _shared_starts:
             emulator.restore_state(name)
         else:

@@ -106,6 +106,20 @@ def kubernetes_api(postgres=None, network=None):
     return api
 
 
+def with_keycloak(api, rosa_cluster):
+    """The ROSA cluster's workers as nodes of ``api``, and a Keycloak CR named keycloak as the operator keeps it."""
+    for name in rosa_cluster["node_names"]:
+        api.add_node(name, WORKER)
+    api.create_object(
+        {
+            "apiVersion": "k8s.keycloak.org/v2beta1",
+            "kind": "Keycloak",
+            "metadata": {"name": "keycloak", "namespace": NAMESPACE},
+            "spec": {"instances": 1},
+        }
+    )
+
+
 def wired_inventory(api, tmp_path):
     """One ROSA cluster, rosa-a, whose Kubernetes API is ``api``."""
     return rosa_inventory(tmp_path, {"rosa-a": {"rosa_kubeconfig": str(api.write_kubeconfig(tmp_path / "kc"))}})
@@ -512,16 +526,7 @@ def test_the_documented_role_and_cluster_role_are_exactly_what_the_roles_use(
         "keycloak_cr_name": "keycloak",
     }
     with kubernetes_api(tls_postgres) as api:
-        for name in seeded["node_names"]:
-            api.add_node(name, WORKER)
-        api.create_object(
-            {
-                "apiVersion": "k8s.keycloak.org/v2beta1",
-                "kind": "Keycloak",
-                "metadata": {"name": "keycloak", "namespace": NAMESPACE},
-                "spec": {"instances": 1},
-            }
-        )
+        with_keycloak(api, seeded)
         inv = wired_inventory(api, tmp_path)
         first = play(emulator, "provision.yml", inv, tmpdir_env, aurora_ca_bundle_as_secret=True, **settings)
         assert first.returncode == 0, first.stdout
@@ -549,16 +554,7 @@ def test_provision_points_the_keycloak_cr_at_aurora_only_in_its_last_play(emulat
     # while AWS still creates the instances must leave the CR alone all the same.
     seeded = rosa("rosa-a", machine_cidr="10.0.0.0/16")
     with kubernetes_api() as api:
-        for name in seeded["node_names"]:
-            api.add_node(name, WORKER)
-        api.create_object(
-            {
-                "apiVersion": "k8s.keycloak.org/v2beta1",
-                "kind": "Keycloak",
-                "metadata": {"name": "keycloak", "namespace": NAMESPACE},
-                "spec": {"instances": 1},
-            }
-        )
+        with_keycloak(api, seeded)
         inv = wired_inventory(api, tmp_path)
         run = play(
             emulator, "provision.yml", inv, tmpdir_env, aurora_ca_bundle_path=str(bundle), keycloak_cr_name="keycloak"

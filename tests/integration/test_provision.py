@@ -307,7 +307,8 @@ def test_endpoint_env_file_is_private_and_holds_no_password_unless_asked(emulato
     assert password not in run.stdout + run.stderr
 
 
-def test_endpoint_of_a_missing_cluster_fails_clearly(emulator):
-    run = run_playbook(emulator.env(), "endpoint.yml", extra_vars={"aurora_cluster": "nothing-here"})
+@pytest.mark.parametrize("check", [False, True], ids=["run", "check-mode"])
+def test_endpoint_of_a_missing_cluster_fails_clearly(emulator, check):
+    run = run_playbook(emulator.env(), "endpoint.yml", extra_vars={"aurora_cluster": "nothing-here"}, check=check)
     assert run.returncode != 0
     assert "There is no Aurora cluster nothing-here in eu-west-1" in run.stdout

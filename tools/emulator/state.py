@@ -9,6 +9,11 @@ costs a fraction of it. A restore is a reset followed by the saved resources: th
 is (tests start it themselves), and what the restored state holds is independent of the saved copy, so a
 test may change it freely and the next restore is as saved.
 
+Between runs only: a request that arrives during a restore may land on what is being replaced. And a copy
+is a copy of the resources, not of moto's caches: a subnet restored hands out its private addresses again
+from the start of its range (moto numbers them by an iterator that a copy begins anew), so an instance
+launched into a restored subnet may get an address one launched before the save has.
+
 Instant mode only: the AWS time mode keeps timers of its own outside moto's backends, which a copy of
 the backends would not carry; a server in that mode answers 409.
 """
