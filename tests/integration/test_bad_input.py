@@ -16,6 +16,16 @@ CLUSTER = "keycloak-aurora"
 MISSING = object()
 BASE = {"aurora_cluster": CLUSTER, "aurora_region": "eu-west-1"}
 
+# What aurora_peering needs to find the ROSA VPC: all that its entry point facts checks, part of what main checks.
+FINDING_THE_ROSA_VPC = [
+    ("aurora_region", "eu-nowhere-1", "aurora_region 'eu-nowhere-1' is not an AWS region"),
+    ("rosa_cluster_name", "Rosa_A", "rosa_cluster_name must be a ROSA cluster name: 1 to 54 lowercase letters"),
+    ("rosa_region", "eu-nowhere-1", "rosa_region 'eu-nowhere-1' is not an AWS region"),
+    ("rosa_vpc_id", "vpc-xyz", "rosa_vpc_id must be a VPC id such as vpc-0123456789abcdef0"),
+    ("rosa_machine_cidr", "10.0.0.0/40", "rosa_machine_cidr"),
+    ("rosa_node_names", {"node": 1}, "rosa_node_names"),
+    ("rosa_kubeconfig", "/nonexistent/kubeconfig", "rosa_kubeconfig '/nonexistent/kubeconfig' is not a file"),
+]
 # (role, entry point) -> [(variable, bad value or MISSING, what the message must say)]
 CASES = {
     ("aurora_create", "main"): [
@@ -42,26 +52,12 @@ CASES = {
     ("aurora_peering", "main"): [
         ("aurora_peering_state", "gone", "aurora_peering_state"),
         ("aurora_cluster", "", "aurora_cluster must be set"),
-        ("aurora_region", "eu-nowhere-1", "aurora_region 'eu-nowhere-1' is not an AWS region"),
-        ("rosa_cluster_name", "Rosa_A", "rosa_cluster_name must be a ROSA cluster name: 1 to 54 lowercase letters"),
-        ("rosa_region", "eu-nowhere-1", "rosa_region 'eu-nowhere-1' is not an AWS region"),
-        ("rosa_vpc_id", "vpc-xyz", "rosa_vpc_id must be a VPC id such as vpc-0123456789abcdef0"),
-        ("rosa_machine_cidr", "10.0.0.0/40", "rosa_machine_cidr"),
-        ("rosa_node_names", {"node": 1}, "rosa_node_names"),
-        ("rosa_kubeconfig", "/nonexistent/kubeconfig", "rosa_kubeconfig '/nonexistent/kubeconfig' is not a file"),
+        *FINDING_THE_ROSA_VPC,
         ("aurora_tags", {"aws:owner": "me"}, "aurora_tags: 'aws:owner' is not a tag name: use 1 to 128 characters"),
         ("aurora_wait_timeout", "soon", "aurora_wait_timeout"),
     ],
     # Finding the ROSA VPC checks only its own input (it needs no Aurora cluster).
-    ("aurora_peering", "facts"): [
-        ("aurora_region", "eu-nowhere-1", "aurora_region 'eu-nowhere-1' is not an AWS region"),
-        ("rosa_cluster_name", "Rosa_A", "rosa_cluster_name must be a ROSA cluster name: 1 to 54 lowercase letters"),
-        ("rosa_region", "eu-nowhere-1", "rosa_region 'eu-nowhere-1' is not an AWS region"),
-        ("rosa_vpc_id", "vpc-xyz", "rosa_vpc_id must be a VPC id such as vpc-0123456789abcdef0"),
-        ("rosa_machine_cidr", "10.0.0.0/40", "rosa_machine_cidr"),
-        ("rosa_node_names", {"node": 1}, "rosa_node_names"),
-        ("rosa_kubeconfig", "/nonexistent/kubeconfig", "rosa_kubeconfig '/nonexistent/kubeconfig' is not a file"),
-    ],
+    ("aurora_peering", "facts"): FINDING_THE_ROSA_VPC,
     ("aurora_delete", "main"): [
         ("aurora_cluster", MISSING, "missing required arguments: aurora_cluster"),
         ("aurora_cluster", "-leading", "aurora_cluster '-leading' is not allowed: use 1 to 63 letters"),
