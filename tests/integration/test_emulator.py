@@ -327,7 +327,7 @@ def test_a_saved_state_comes_back_as_saved_however_often_it_is_changed(emulator)
     saved = _inventory(emulator)
     emulator.save_state("start")
 
-    for _ in range(2):  # each restore is a fresh copy: what the last test changed does not come back
+    for _restore in range(2):  # each restore is a fresh copy: what the last test changed does not come back
         rds.delete_db_instance(DBInstanceIdentifier="kept-1")
         ec2.delete_subnet(SubnetId=subnets[0])
         ec2.create_vpc(CidrBlock="10.20.0.0/16")
