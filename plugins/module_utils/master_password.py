@@ -62,13 +62,13 @@ def reset_master_password(
         version = secret.stage_new_password(
             secrets_client, name=name, username=found["MasterUsername"], password=new_password, tags=tags or {}
         )
-    remaining = deadline(wait_timeout, clock, run_started)
+    time_left = deadline(wait_timeout, clock, run_started)
 
     def wait_until_available():
         wait_for_cluster(
             rds_client,
             cluster,
-            remaining=remaining(),
+            remaining=time_left(),
             delay=delay,
             budget=wait_timeout,
             sleep=sleep,
@@ -82,7 +82,7 @@ def reset_master_password(
         cluster,
         {"MasterUserPassword": new_password},
         budget=wait_timeout,
-        remaining=remaining,
+        time_left=time_left,
         delay=delay,
         sleep=sleep,
     )

@@ -256,15 +256,15 @@ def ensure_main_route_table(client, *, vpc, subnets, check_mode):
 def _route_tables_with_main(client, vpc_id, *, sleep=time.sleep, clock=time.monotonic):
     """The route tables of the VPC and its main one. Right after CreateVpc, AWS may list neither for a
     moment (eventual consistency): look again for a while before calling it missing."""
-    remaining = deadline(VPC_WAIT_TIMEOUT, clock)
+    time_left = deadline(VPC_WAIT_TIMEOUT, clock)
     while True:
         tables = ec2.describe_route_tables(client, Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
         main = next((t for t in tables if any(a.get("Main") for a in t.get("Associations", []))), None)
         if main is not None:
             return tables, main
-        if remaining() <= 0:
+        if time_left() <= 0:
             raise AuroraError(f"the VPC {vpc_id} has no main route table")
-        sleep(min(NOT_YET_VISIBLE_DELAY, remaining()))
+        sleep(min(NOT_YET_VISIBLE_DELAY, time_left()))
 
 
 def ensure_subnet_group(client, *, cluster, vpc, subnets, tags, check_mode):
@@ -440,7 +440,7 @@ def lingering_message(cluster, in_use, interfaces, budget):
     return message
 
 
-def _delete_subnet_group(rds_client, cluster, name, *, budget, remaining, delay, sleep):
+def _delete_subnet_group(rds_client, cluster, name, *, budget, time_left, delay, sleep):
     def timed_out(_error):
         found = describe_db_cluster(rds_client, cluster)
         status = found.get("Status", "unknown") if found else None
@@ -449,14 +449,14 @@ def _delete_subnet_group(rds_client, cluster, name, *, budget, remaining, delay,
     outlast(
         lambda: delete_db_subnet_group(rds_client, name),
         codes=[SUBNET_GROUP_IN_USE],
-        remaining=remaining,
+        time_left=time_left,
         delay=delay,
         sleep=sleep,
         timed_out=timed_out,
     )
 
 
-def _delete_vpc_contents(ec2_client, cluster, vpc_id, deletes, *, budget, remaining, delay, sleep):
+def _delete_vpc_contents(ec2_client, cluster, vpc_id, deletes, *, budget, time_left, delay, sleep):
     """Delete the security groups and subnets in ``deletes`` ({id: call}), each as soon as AWS lets it go.
 
     Each round tries every one still there: one held by a lingering interface does not hold up the others.
@@ -471,7 +471,7 @@ def _delete_vpc_contents(ec2_client, cluster, vpc_id, deletes, *, budget, remain
             del pending[resource_id]
         if not pending:
             return
-        left = remaining()
+        left = time_left()
         if left <= 0:
             interfaces = ec2.describe_network_interfaces(ec2_client, Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
             raise AuroraError(lingering_message(cluster, sorted(pending), interfaces, budget))
@@ -498,7 +498,7 @@ def ensure_network_absent(
 
     Returns ``(changed, removed)``; ``removed`` names what was (in check mode: would be) deleted.
     """
-    waiting = dict(budget=wait_timeout, remaining=deadline(wait_timeout, clock, run_started), delay=delay, sleep=sleep)
+    waiting = dict(budget=wait_timeout, time_left=deadline(wait_timeout, clock, run_started), delay=delay, sleep=sleep)
     removed = {"db_subnet_group_name": None, "security_group_ids": [], "subnet_ids": [], "vpc_id": None}
     name = naming.subnet_group_name(cluster)
     if describe_db_subnet_group(rds_client, name):

@@ -187,18 +187,18 @@ def wait_for_peering(client, peering_id, *, remaining, delay=POLL_DELAY, budget=
     ``remaining`` is what is left of ``budget``, the user's wait_timeout for the run.
     """
     clock = clock or time.monotonic
-    left = deadline(remaining, clock)
+    time_left = deadline(remaining, clock)
     # Most of the time it is already there: one describe, and no waiter at all.
     peering = describe_peering(client, peering_id)
     while peering is None:
-        if left() <= 0:
+        if time_left() <= 0:
             region = getattr(getattr(client, "meta", None), "region_name", None) or "this region"
             raise PeeringError(
                 f"{timed_out_after(remaining, budget)}: VPC peering connection {peering_id} was not found in "
                 f"{region}. Acceptance runs in the accepter's region: "
                 f"check that region is the region of the accepter VPC and that the peering still exists"
             )
-        config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(left() / delay)))}
+        config = {"Delay": delay, "MaxAttempts": max(1, int(math.ceil(time_left() / delay)))}
         try:
             client.get_waiter("vpc_peering_connection_exists").wait(
                 VpcPeeringConnectionIds=[peering_id], WaiterConfig=config
@@ -217,7 +217,7 @@ def wait_for_peering(client, peering_id, *, remaining, delay=POLL_DELAY, budget=
         # empty list (as moto does) is "not there yet" as well.
         peering = describe_peering(client, peering_id)
         if peering is None:
-            sleep(min(delay, left()))
+            sleep(min(delay, time_left()))
     return peering
 
 
@@ -230,7 +230,7 @@ def wait_for_status(
     ``budget`` are as in ``wait_for_peering``.
     """
     clock = clock or time.monotonic
-    left = deadline(remaining, clock)
+    time_left = deadline(remaining, clock)
     wanted = " or ".join(goal)
     while True:
         peering = describe_peering(client, peering_id)
@@ -239,12 +239,12 @@ def wait_for_status(
         if status_code(peering) in goal:
             return peering
         refuse_dead(peering)
-        if left() <= 0:
+        if time_left() <= 0:
             raise PeeringError(
                 f"{timed_out_after(remaining, budget)} waiting for "
                 f"VPC peering connection {peering_id} to be {wanted}: it is still {_describe_state(peering)}"
             )
-        sleep(min(delay, left()))
+        sleep(min(delay, time_left()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,11 +271,11 @@ def ensure_peering_accepted(
     cannot be accepted before. ``wait`` decides whether to wait for ``active`` after that.
     """
     clock = clock or time.monotonic
-    remaining = deadline(wait_timeout, clock, run_started)
+    time_left = deadline(wait_timeout, clock, run_started)
     waiting = dict(delay=delay, budget=wait_timeout, sleep=sleep, clock=clock)
     region = getattr(getattr(client, "meta", None), "region_name", None)
 
-    peering = wait_for_peering(client, peering_id, remaining=remaining(), **waiting)
+    peering = wait_for_peering(client, peering_id, remaining=time_left(), **waiting)
     refuse_wrong_region(peering, region)
     refuse_dead(peering)
     # Only this region's tags count for the tags option (see describe_peering_tags).
@@ -289,7 +289,7 @@ def ensure_peering_accepted(
             accepting = changed = True
         else:
             peering = wait_for_status(
-                client, peering_id, goal=(PENDING, PROVISIONING, ACTIVE), remaining=remaining(), **waiting
+                client, peering_id, goal=(PENDING, PROVISIONING, ACTIVE), remaining=time_left(), **waiting
             )
     if status_code(peering) == PENDING:
         accepting = changed = True
@@ -297,7 +297,7 @@ def ensure_peering_accepted(
             changed = accept_peering(client, peering_id)
     if not check_mode and status_code(peering) != ACTIVE:
         if wait:
-            peering = wait_for_status(client, peering_id, goal=(ACTIVE,), remaining=remaining(), **waiting)
+            peering = wait_for_status(client, peering_id, goal=(ACTIVE,), remaining=time_left(), **waiting)
         elif accepting:
             peering = describe_peering(client, peering_id) or peering
 

@@ -330,7 +330,7 @@ def _status_of_instance(client, cluster_id, instance_id):
     return found[0].get("DBInstanceStatus", "unknown") if found else "gone"
 
 
-def _outlasting(call, *, codes, what, state, budget, remaining, delay, sleep, progress=None):
+def _outlasting(call, *, codes, what, state, budget, time_left, delay, sleep, progress=None):
     """``call()``, repeated while AWS refuses it with a state fault among ``codes`` (waiting.outlast).
 
     ``what`` says what the call does, ``state()`` what held it up, both for the message when the run's
@@ -345,7 +345,7 @@ def _outlasting(call, *, codes, what, state, budget, remaining, delay, sleep, pr
         )
 
     return outlast(
-        call, codes=codes, remaining=remaining, delay=delay, sleep=sleep, timed_out=timed_out, progress=progress
+        call, codes=codes, time_left=time_left, delay=delay, sleep=sleep, timed_out=timed_out, progress=progress
     )
 
 
@@ -460,17 +460,17 @@ def delete_cluster_once(client, params, **waiting):
 # ---------------------------------------------------------------------------------------------
 
 
-def change_classes(client, identifier, instance_class, excluded, *, wait, budget, remaining, delay, sleep, clock):
+def change_classes(client, identifier, instance_class, excluded, *, wait, budget, time_left, delay, sleep, clock):
     """Give the ``<identifier>-instance-N`` instances the class ``instance_class``, one at a time.
 
     Each step is decided from what AWS shows then (``class_change_step``), so a change an earlier run
     left half done goes on from where it is: a reader's class, waited for until it is available with
     the new class; the failover to a reader of the new class, waited for until that reader is the
     writer; the old writer's class last. ``excluded`` are the readers this run removes. Every wait
-    takes from the run's one deadline (``remaining``). Without ``wait`` only the next step is taken,
+    takes from the run's one deadline (``time_left``). Without ``wait`` only the next step is taken,
     none while the one before is still under way.
     """
-    outlasting = dict(budget=budget, remaining=remaining, delay=delay, sleep=sleep)
+    outlasting = dict(budget=budget, time_left=time_left, delay=delay, sleep=sleep)
     while True:
         cluster = describe_db_cluster(client, identifier) or {}
         members = _members(cluster, describe_cluster_instances(client, identifier))
@@ -493,7 +493,7 @@ def change_classes(client, identifier, instance_class, excluded, *, wait, budget
         wait_for_members(
             client,
             identifier,
-            remaining=remaining(),
+            remaining=time_left(),
             delay=delay,
             sleep=sleep,
             clock=clock,
@@ -692,8 +692,8 @@ def ensure_cluster_present(
     if instances is not None and not 1 <= instances <= MAX_INSTANCES:
         raise AuroraClusterError(f"instances must be between 1 and {MAX_INSTANCES}, got {instances}")
     check_engine(desired["engine"], desired["engine_version"])
-    remaining = deadline(wait_timeout, clock, run_started)
-    waiting = dict(wait=wait, budget=wait_timeout, remaining=remaining, delay=delay, sleep=sleep, clock=clock)
+    time_left = deadline(wait_timeout, clock, run_started)
+    waiting = dict(wait=wait, budget=wait_timeout, time_left=time_left, delay=delay, sleep=sleep, clock=clock)
 
     # moto overwrites a cluster on a second CreateDBCluster, AWS refuses it: look first, always.
     cluster = describe_db_cluster(client, identifier)
@@ -735,7 +735,7 @@ def ensure_cluster_present(
             params["EngineVersion"] = desired["engine_version"]
         with naming_resource(f"DB cluster {identifier} from snapshot {snapshot_identifier}"):
             cluster = restore_when_ready(
-                client, params, budget=wait_timeout, remaining=remaining, delay=delay, sleep=sleep
+                client, params, budget=wait_timeout, time_left=time_left, delay=delay, sleep=sleep
             )
     else:
         username, password = master_credentials()
@@ -832,7 +832,7 @@ def _converge(
     warn,
     wait,
     budget,
-    remaining,
+    time_left,
     delay,
     sleep,
     clock,
@@ -890,7 +890,7 @@ def _converge(
     # AWS's critical path: the instances are requested at once, also while the cluster is still
     # creating (AWS accepts them then, as the documented procedure does), and everything is waited for
     # once at the end. Only what AWS refuses during a transition waits for it, against the one deadline.
-    outlasting = dict(budget=budget, remaining=remaining, delay=delay, sleep=sleep)
+    outlasting = dict(budget=budget, time_left=time_left, delay=delay, sleep=sleep)
     arn = cluster["DBClusterArn"]
     if tags_to_unset:
         remove_tags_from_resource(client, arn, tags_to_unset)
@@ -930,7 +930,7 @@ def _converge(
                 available=keep,
                 gone=gone,
                 instance_class=expected_class,
-                remaining=remaining(),
+                remaining=time_left(),
                 delay=delay,
                 sleep=sleep,
                 clock=clock,
@@ -1123,7 +1123,7 @@ def ensure_cluster_absent(
     protection is never lifted here. ``state`` also lists, as
     ``earlier_final_snapshots``, the final snapshots earlier deletes of the same name left behind.
     """
-    remaining = deadline(wait_timeout, clock, run_started)
+    time_left = deadline(wait_timeout, clock, run_started)
     cluster = describe_db_cluster(client, identifier)
     if cluster is None:
         return False, {"cluster": {}, "before": {}, "after": {}}
@@ -1148,7 +1148,7 @@ def ensure_cluster_absent(
     if check_mode:
         return changed, state
 
-    outlasting = dict(budget=wait_timeout, remaining=remaining, delay=delay, sleep=sleep)
+    outlasting = dict(budget=wait_timeout, time_left=time_left, delay=delay, sleep=sleep)
     for instance_id in to_delete:
         delete_instance_once(client, identifier, instance_id, **outlasting)
     # AWS takes DeleteDBCluster once every member is deleting, not only once they are gone: the
@@ -1166,7 +1166,7 @@ def ensure_cluster_absent(
             client,
             identifier,
             deleted=True,
-            remaining=remaining(),
+            remaining=time_left(),
             delay=delay,
             budget=wait_timeout,
             sleep=sleep,

@@ -16,9 +16,9 @@ Polls are ``POLL_DELAY_VARIABLE`` seconds apart when that environment variable i
 further apart than each caller's own delay (15 s for a DB cluster): the tests and the benchmark set
 it to poll the emulator, whose AWS time mode scales AWS's minutes down to seconds, as often.
 
-Two words for time, everywhere: ``budget`` is the user's ``wait_timeout``, the seconds the whole run
-may wait, named in every timeout message; ``remaining`` is what is left of it for one wait, in
-seconds, or (``outlast``) the callable ``deadline`` returns, which tells it at each moment.
+Three words for time, everywhere: ``budget`` is the user's ``wait_timeout``, the seconds the whole run
+may wait, named in every timeout message; ``time_left`` is the callable ``deadline`` returns, which
+tells at each moment what is left of it; ``remaining`` is what was left when one wait began, in seconds.
 """
 
 from __future__ import annotations
@@ -71,10 +71,10 @@ def deadline(budget, clock=time.monotonic, run_started=None, wall=time.time):
     return lambda: max(0, end - clock())
 
 
-def outlast(call, *, codes, remaining, delay, timed_out, progress=None, sleep=time.sleep):
+def outlast(call, *, codes, time_left, delay, timed_out, progress=None, sleep=time.sleep):
     """``call()`` until AWS stops refusing it with one of ``codes``, state faults of a transition under way.
 
-    ``remaining`` is the run's deadline (``deadline``). ``progress(error)``, when given, tells whether
+    ``time_left`` is the run's deadline (``deadline``). ``progress(error)``, when given, tells whether
     the refusal means the work is done already (e.g. "already being deleted"): then the call is not
     repeated and None is returned. When the deadline passes, ``timed_out(error)`` gives the exception
     raised, which names the resource and the state that held it up.
@@ -85,7 +85,7 @@ def outlast(call, *, codes, remaining, delay, timed_out, progress=None, sleep=ti
         except is_ansible_aws_error_code(list(codes)) as e:
             if progress is not None and progress(e):
                 return None
-            left = remaining()
+            left = time_left()
             if left <= 0:
                 raise timed_out(e) from e
             sleep(min(delay, left))

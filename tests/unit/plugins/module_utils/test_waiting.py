@@ -102,11 +102,11 @@ def test_the_caller_may_explain_the_failure_in_its_own_terms(explained, expected
 
 def test_a_deadline_counts_down_one_budget_and_never_below_zero():
     clock = FakeClock()
-    remaining = deadline(100, clock)
+    time_left = deadline(100, clock)
     clock.sleep(30)
-    assert remaining() == 70
+    assert time_left() == 70
     clock.sleep(80)
-    assert remaining() == 0
+    assert time_left() == 0
 
 
 @pytest.mark.parametrize(
@@ -117,10 +117,10 @@ def test_a_deadline_counts_down_one_budget_and_never_below_zero():
 def test_a_run_deadline_leaves_a_later_module_only_what_earlier_steps_left(started_ago, left):
     clock = FakeClock()
     wall = 1_800_000_000.0
-    remaining = deadline(100, clock, run_started=wall - started_ago, wall=lambda: wall)
-    assert remaining() == left
+    time_left = deadline(100, clock, run_started=wall - started_ago, wall=lambda: wall)
+    assert time_left() == left
     clock.sleep(10)
-    assert remaining() == max(0, left - 10)
+    assert time_left() == max(0, left - 10)
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ def outlast_with(call, clock, budget=60, **kwargs):
     return outlast(
         call,
         codes=["InvalidDBClusterStateFault"],
-        remaining=deadline(budget, clock),
+        time_left=deadline(budget, clock),
         delay=10,
         sleep=clock.sleep,
         timed_out=lambda e: Stuck(e.exception.response["Error"]["Code"]),
