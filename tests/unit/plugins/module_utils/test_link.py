@@ -762,7 +762,8 @@ def test_other_create_route_errors_fail():
     assert ec2.names().count("replace_route") == 0
 
 
-def test_every_table_is_converged_and_only_the_changed_ones_reported():
+def three_tables():
+    """rtb-a without the route, rtb-b with it, rtb-c with a blackhole through another peering."""
     ec2 = FakeEC2(
         tables=[
             make_table("rtb-a", {}),
@@ -771,6 +772,11 @@ def test_every_table_is_converged_and_only_the_changed_ones_reported():
         ]
     )
     ec2.tables[2]["Routes"][0]["State"] = "blackhole"
+    return ec2
+
+
+def test_every_table_is_converged_and_only_the_changed_ones_reported():
+    ec2 = three_tables()
     assert ensure_routes(ec2, table_ids=["rtb-c", "rtb-b", "rtb-a"]) == ["rtb-a", "rtb-c"]
     assert ec2.args("describe_route_tables") == [{"RouteTableIds": ["rtb-a", "rtb-b", "rtb-c"]}]
     assert [(name, kwargs["RouteTableId"]) for name, kwargs in ec2.mutating()] == [
@@ -780,14 +786,7 @@ def test_every_table_is_converged_and_only_the_changed_ones_reported():
 
 
 def test_check_mode_reports_the_tables_and_changes_none():
-    ec2 = FakeEC2(
-        tables=[
-            make_table("rtb-a", {}),
-            make_table("rtb-b", {MACHINE_CIDR: PCX}),
-            make_table("rtb-c", {MACHINE_CIDR: OTHER_PCX}),
-        ]
-    )
-    ec2.tables[2]["Routes"][0]["State"] = "blackhole"
+    ec2 = three_tables()
     assert ensure_routes(ec2, table_ids=["rtb-a", "rtb-b", "rtb-c"], check_mode=True) == ["rtb-a", "rtb-c"]
     assert ec2.names() == ["describe_route_tables"]
 
