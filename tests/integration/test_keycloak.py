@@ -17,6 +17,8 @@ import json
 import re
 import ssl
 import threading
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import keycloak_crd
@@ -27,6 +29,7 @@ from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 from tools.emulator.certificates import certificate_authority
 from tools.emulator.certificates import self_signed
+from tools.emulator.harness import request_action
 from tools.emulator.kubernetes_api import KubernetesAPI
 from tools.emulator.postgres import PostgresServer
 
@@ -137,6 +140,27 @@ def play(emulator, playbook, inv, env, check=False, args=(), **extra_vars):
     )
 
 
+@dataclass
+class Window:
+    start: float
+    end: float
+
+    def __contains__(self, moment):
+        return self.start <= moment <= self.end
+
+
+def play_windows(run):
+    """{play name: Window} of a run, from the json callback's play durations (seconds since the epoch)."""
+
+    def epoch(stamp):
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+    return {
+        p["play"]["name"]: Window(epoch(p["play"]["duration"]["start"]), epoch(p["play"]["duration"]["end"]))
+        for p in run.report["plays"]
+    }
+
+
 def writer(emulator):
     [cluster] = emulator.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"]
     return cluster["Endpoint"], cluster["Port"]
@@ -168,9 +192,19 @@ def test_provision_reads_the_worker_nodes_and_writes_the_keycloak_settings(
         inv = rosa_inventory(tmp_path, {"renamed-site": {"rosa_kubeconfig": str(kubeconfig)}, "no-kubeconfig": {}})
         rosa("no-kubeconfig", machine_cidr="10.1.0.0/16")
 
+        emulator.start_recording()
         run = play(emulator, "provision.yml", inv, tmpdir_env, aurora_ca_bundle_path=str(bundle))
+        emulator.stop_recording()
 
         assert run.returncode == 0, run.stdout
+        # The Keycloak plays take what aurora_create published: not one RDS request of theirs, while the wait
+        # play between them reads the cluster (so the windows are where the requests would be).
+        rds = [entry["time"] for entry in emulator.recorded_requests() if request_action(entry)[0] == "rds"]
+        windows = play_windows(run)
+        assert any(t in windows["Wait for the Aurora writer and its readers"] for t in rds)
+        for keycloak_play in ("Write Keycloak's database settings", "Point Keycloak at the available writer"):
+            [window] = [w for name, w in windows.items() if name.startswith(keycloak_play)]
+            assert not [t for t in rds if t in window], keycloak_play
         nodes = [r for r in api.requests if r.path == "/api/v1/nodes"]
         assert [r.query.get("labelSelector") for r in nodes] == ["node-role.kubernetes.io/worker"]
         secret = api.get_object("Secret", "keycloak-db-secret", NAMESPACE)
