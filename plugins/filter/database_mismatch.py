@@ -27,6 +27,13 @@ options:
     description: The role's region.
     type: str
     required: true
+  required:
+    description:
+      - The keys of C(aurora_database) the role reads; one missing or empty is refused (a hand-made
+        C(aurora_database) would otherwise make the role skip its work or fail later, less plainly).
+    type: list
+    elements: str
+    default: []
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
 """
@@ -37,27 +44,35 @@ EXAMPLES = r"""
     that: __mismatch | length == 0
     fail_msg: "{{ __mismatch }}"
   vars:
-    __mismatch: "{{ aurora_database | keycloak.aurora.database_mismatch(aurora_cluster, aurora_region) }}"
+    __mismatch: "{{ aurora_database | keycloak.aurora.database_mismatch(aurora_cluster, aurora_region, required=['network']) }}"
 """
 
 RETURN = r"""
 _value:
-  description: The refusal, naming both clusters and regions; empty when C(aurora_database) is empty or fits.
+  description:
+    - The refusal, naming both clusters and regions, or the keys that are missing; empty when C(aurora_database)
+      is empty or fits.
   type: str
 """
 
 
-def database_mismatch(aurora_database, aurora_cluster, aurora_region):
+_PASS_PUBLISHED = "pass the aurora_database that aurora_create published for it."
+
+
+def database_mismatch(aurora_database, aurora_cluster, aurora_region, required=()):
     if not aurora_database:
         return ""
     published = (aurora_database.get("cluster") or "", aurora_database.get("region") or "")
-    if published == (aurora_cluster, aurora_region):
-        return ""
-    return (
-        f"aurora_database describes the Aurora cluster {published[0] or '(none)'} in {published[1] or '(no region)'}, "
-        f"not aurora_cluster={aurora_cluster} in {aurora_region}: pass the aurora_database that aurora_create "
-        "published for it."
-    )
+    if published != (aurora_cluster, aurora_region):
+        return (
+            f"aurora_database describes the Aurora cluster {published[0] or '(none)'} in "
+            f"{published[1] or '(no region)'}, not aurora_cluster={aurora_cluster} in {aurora_region}: "
+            f"{_PASS_PUBLISHED}"
+        )
+    missing = [key for key in required if aurora_database.get(key) in (None, "", {}, [])]
+    if missing:
+        return f"aurora_database has no {', '.join(missing)} for {aurora_cluster}: {_PASS_PUBLISHED}"
+    return ""
 
 
 class FilterModule:

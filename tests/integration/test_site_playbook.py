@@ -85,25 +85,51 @@ def test_without_the_facts_play_it_refuses_before_any_change(emulator, sites, tm
     assert aurora_vpcs(emulator) == []
 
 
-def test_what_was_published_for_another_aurora_cluster_is_refused(emulator, rosa, tmp_path):
+NETWORK = {"vpc_id": "vpc-0123456789abcdef0", "cidr_block": "10.9.0.0/24"}
+
+
+@pytest.mark.parametrize(
+    ("playbook", "published", "refusal"),
+    [
+        (
+            "peering.yml",
+            {"cluster": "other-aurora", "region": "eu-west-1", "network": NETWORK},
+            f"aurora_database describes the Aurora cluster other-aurora in eu-west-1, not aurora_cluster={CLUSTER}",
+        ),
+        (
+            "peering.yml",
+            {"cluster": CLUSTER, "region": "eu-west-1", "writer_endpoint": "writer.example"},
+            f"aurora_database has no network for {CLUSTER}",
+        ),
+        # Without a writer endpoint Keycloak's Secret would be skipped as if the cluster did not exist.
+        (
+            "keycloak_config.yml",
+            {"cluster": CLUSTER, "region": "eu-west-1", "network": NETWORK, "port": 5432},
+            f"aurora_database has no database_name, master_username, writer_endpoint for {CLUSTER}",
+        ),
+    ],
+    ids=["another cluster", "no network", "no writer endpoint"],
+)
+def test_an_aurora_database_for_another_cluster_or_lacking_what_the_role_reads_is_refused(
+    emulator, rosa, tmp_path, playbook, published, refusal
+):
     rosa("rosa-site-a", machine_cidr="10.0.0.0/16")
+    # The Keycloak role acts only on a ROSA cluster with a kubeconfig; the refusal comes before it is read.
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("{}")
+    host = {"rosa_kubeconfig": str(kubeconfig)} if playbook == "keycloak_config.yml" else {}
     inventory = write(
         tmp_path / "inventory.yml",
-        {"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": {"rosa-site-a": {}}}},
+        {"rosa_clusters": {"vars": {"ansible_connection": "local"}, "hosts": {"rosa-site-a": host}}},
     )
-    network = {"vpc_id": "vpc-0123456789abcdef0", "cidr_block": "10.9.0.0/24"}
-    published = {"cluster": "other-aurora", "region": "eu-west-1", "network": network}
     emulator.start_recording()
     run = run_playbook(
         emulator.env(),
-        "peering.yml",
+        playbook,
         inventory=inventory,
         extra_vars={"aurora_cluster": CLUSTER, "aurora_database": published},
     )
     emulator.stop_recording()
     assert run.returncode != 0
-    assert (
-        "aurora_database describes the Aurora cluster other-aurora in eu-west-1, not aurora_cluster=keycloak-aurora"
-        in run.stdout
-    )
+    assert refusal in run.stdout
     assert emulator.mutating_actions() == []

@@ -27,3 +27,13 @@ def test_a_hand_made_aurora_database_without_names_is_refused():
     assert "the Aurora cluster (none) in (no region)" in database_mismatch(
         {"endpoint": "x"}, "keycloak-aurora", "eu-west-1"
     )
+
+
+@pytest.mark.parametrize("empty", [None, "", {}], ids=["null", "empty text", "empty dict"])
+def test_a_key_the_role_reads_missing_or_empty_is_refused_naming_it(empty):
+    handed = {**PUBLISHED, "writer_endpoint": empty, "port": 5432}
+    assert database_mismatch(handed, "keycloak-aurora", "eu-west-1", required=["writer_endpoint", "port"]) == (
+        "aurora_database has no writer_endpoint for keycloak-aurora: "
+        "pass the aurora_database that aurora_create published for it."
+    )
+    assert database_mismatch({**PUBLISHED, "port": 0}, "keycloak-aurora", "eu-west-1", required=["port"]) == ""
