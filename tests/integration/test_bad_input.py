@@ -73,10 +73,10 @@ CASES = {
         ("aurora_ca_bundle_path", "/nonexistent/bundle.pem", "aurora_ca_bundle_path '/nonexistent/bundle.pem' is not"),
         ("rosa_kubeconfig", "/nonexistent/kubeconfig", "rosa_kubeconfig '/nonexistent/kubeconfig' is not a file"),
         ("rosa_cluster_name", "-x", "rosa_cluster_name must be a ROSA cluster name"),
-        ("aurora_job_timeout", 0, "aurora_job_timeout must be a positive number of seconds, not 0"),
         ("aurora_master_password", "with space", "aurora_master_password may hold printable ASCII except"),
     ],
     ("aurora_keycloak", "verify"): [
+        ("aurora_job_timeout", 0, "aurora_job_timeout must be a positive number of seconds, not 0"),
         ("aurora_check_image", "postgres 17", "aurora_check_image must be a container image reference such as"),
         ("aurora_region", "mars-north-1", "aurora_region 'mars-north-1' is not an AWS region"),
     ],
@@ -146,6 +146,21 @@ def test_every_bad_value_is_refused_by_name_before_any_request(emulator, tmp_pat
         assert host in failed, f"{case_id(variable, value)} was accepted"
         assert variable in failed[host] and message in failed[host], (case_id(variable, value), failed[host])
     assert emulator.recorded_actions() == []
+
+
+def test_an_entry_point_refuses_only_the_variables_it_reads(emulator, tmp_path):
+    # Finding the cluster reads aurora_cluster and aurora_region: bad values of the others pass it, and the run
+    # gets as far as the missing cluster.
+    unread = {"aurora_job_timeout": 0, "keycloak_namespace": "Keycloak", "aurora_ca_bundle_path": "/nonexistent"}
+    cases = [(variable, value, "") for variable, value in unread.items()]
+    playbook, inventory = write_run(tmp_path, "aurora_keycloak", "database", cases, tmp_path)
+
+    run = run_playbook(emulator.env(), playbook, inventory=inventory)
+
+    assert run.returncode != 0
+    assert set(failures(run.report).values()) == {
+        f"There is no Aurora cluster {CLUSTER} in eu-west-1: provision it first (playbooks/provision.yml)."
+    }
 
 
 def test_one_rosa_clusters_bad_input_stops_provision_before_aurora_is_created(emulator, rosa, tmp_path):
