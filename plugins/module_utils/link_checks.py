@@ -137,8 +137,9 @@ def ingress_check(group, *, machine_cidr, group_name):
     return check(name, False, f"{group['GroupId']} has no rule for tcp 5432 from {machine_cidr}", PEERING_FIX)
 
 
-def writer_check(db_cluster, instances, *, cluster, aurora_vpc_id):
-    """The instance behind the writer endpoint sits in the Aurora VPC (its subnet group's VPC)."""
+def writer_check(db_cluster, instances, subnet_group, *, cluster, aurora_vpc_id):
+    """The instance behind the writer endpoint sits in the Aurora VPC: the VPC of its DB subnet group, as the
+    instance describes it, else as the cluster's ``subnet_group`` does (moto leaves it out of cluster instances)."""
     name = "writer instance in the Aurora VPC"
     if not db_cluster:
         return check(name, False, f"the Aurora cluster {cluster} does not exist", PROVISION_FIX)
@@ -149,9 +150,10 @@ def writer_check(db_cluster, instances, *, cluster, aurora_vpc_id):
     writer = by_id.get(writers[0].lower())
     if writer is None:
         return check(name, False, f"the writer {writers[0]} of {cluster} does not exist", PROVISION_FIX)
-    subnet_group = writer.get("DBSubnetGroup") or {}
-    vpc_id = subnet_group.get("VpcId")
-    detail = f"{writer['DBInstanceIdentifier']} in {vpc_id} (subnet group {subnet_group.get('DBSubnetGroupName')})"
+    own = writer.get("DBSubnetGroup") or {}
+    group = own if own.get("VpcId") else subnet_group or {}
+    vpc_id = group.get("VpcId")
+    detail = f"{writer['DBInstanceIdentifier']} in {vpc_id} (subnet group {group.get('DBSubnetGroupName')})"
     fix = (
         "no playbook mends it: the cluster was made in another VPC than the one tagged "
         f"{naming.CLUSTER_TAG}={cluster}; tag the VPC the cluster is in, or delete the tag from the VPC it is not in"
@@ -174,15 +176,17 @@ def evaluate(
     security_group,
     db_cluster,
     instances,
+    subnet_group,
 ):
     """Every check of one ROSA cluster's link, in the order traffic meets them.
 
     ``route_tables``: {route table ID: its description} of the ROSA worker tables and the Aurora main
-    table (a missing ID: the table is gone). With no Aurora VPC only the VPC and the writer are checked.
+    table (a missing ID: the table is gone); ``subnet_group``: the cluster's DB subnet group. With no
+    Aurora VPC only the VPC and the writer are checked.
     """
     checks = [aurora_network_check(aurora_network, cluster=cluster, region=region)]
     if not checks[0]["ok"]:
-        return checks + [writer_check(db_cluster, instances, cluster=cluster, aurora_vpc_id=None)]
+        return checks + [writer_check(db_cluster, instances, subnet_group, cluster=cluster, aurora_vpc_id=None)]
     machine_cidr, aurora_cidr = rosa_network["machine_cidr"], aurora_network["cidr_block"]
     checks.append(overlap_check(machine_cidr, aurora_cidr, rosa_cluster=rosa_cluster, cluster=cluster))
     peered, peering_id = peering_check(
@@ -206,7 +210,9 @@ def evaluate(
     checks.append(
         ingress_check(security_group, machine_cidr=machine_cidr, group_name=naming.security_group_name(cluster))
     )
-    checks.append(writer_check(db_cluster, instances, cluster=cluster, aurora_vpc_id=aurora_network["vpc_id"]))
+    checks.append(
+        writer_check(db_cluster, instances, subnet_group, cluster=cluster, aurora_vpc_id=aurora_network["vpc_id"])
+    )
     return checks
 
 

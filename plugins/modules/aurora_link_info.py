@@ -161,9 +161,12 @@ def describe(module, rosa_network):
         security_group=None,
         db_cluster=rds_cluster.describe_db_cluster(rds, cluster),
         instances=[],
+        subnet_group=None,
     )
     if seen["db_cluster"]:
         seen["instances"] = rds_cluster.describe_cluster_instances(rds, cluster)
+        if seen["db_cluster"].get("DBSubnetGroup"):
+            seen["subnet_group"] = rds_cluster.describe_db_subnet_group(rds, seen["db_cluster"]["DBSubnetGroup"])
     if not aurora_network:
         return seen
     seen["peerings"] = link.find_peerings(

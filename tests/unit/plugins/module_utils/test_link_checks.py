@@ -68,6 +68,7 @@ def healthy():
         instances=[
             {"DBInstanceIdentifier": f"{CLUSTER}-instance-{n}", "DBSubnetGroup": {"VpcId": AURORA_VPC}} for n in (1, 2)
         ],
+        subnet_group={"DBSubnetGroupName": CLUSTER, "VpcId": AURORA_VPC},
     )
 
 
@@ -209,6 +210,15 @@ def test_a_writer_in_another_vpc_is_broken():
     assert name == "writer instance in the Aurora VPC" and fix.startswith("no playbook mends it")
 
 
+def test_the_writer_is_placed_by_the_clusters_subnet_group_when_its_own_description_lacks_one():
+    seen = healthy()
+    for instance in seen["instances"]:
+        del instance["DBSubnetGroup"]
+    assert broken(seen) == []
+    seen["subnet_group"]["VpcId"] = "vpc-elsewhere"
+    assert [name for name, _fix in broken(seen)] == ["writer instance in the Aurora VPC"]
+
+
 def test_a_cluster_without_a_writer_is_mended_by_provision():
     seen = healthy()
     for member in seen["db_cluster"]["DBClusterMembers"]:
@@ -218,7 +228,15 @@ def test_a_cluster_without_a_writer_is_mended_by_provision():
 
 def test_a_missing_aurora_cluster_is_two_clear_failures():
     seen = healthy()
-    seen.update(aurora_network={}, db_cluster=None, instances=[], peerings=[], route_tables={}, security_group=None)
+    seen.update(
+        aurora_network={},
+        db_cluster=None,
+        instances=[],
+        subnet_group=None,
+        peerings=[],
+        route_tables={},
+        security_group=None,
+    )
     checks = link_checks.evaluate(**seen)
     assert [(c["name"], c["ok"], c["fix"]) for c in checks] == [
         ("Aurora VPC", False, link_checks.PROVISION_FIX),
