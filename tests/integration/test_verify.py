@@ -13,6 +13,17 @@ ROSA_C = {"name": "rosa-c", "region": "eu-central-1", "machine_cidr": "10.2.0.0/
 CHECK_TASK = "Check every link of the ROSA cluster to the Aurora cluster"
 FAIL_TASK = "Fail the ROSA cluster when a link is broken, saying what mends it"
 PEERING_FIX = "run playbooks/peering.yml"
+# Every action verify.yml sends, as docs/permissions.md lists them: reads only.
+READS = {
+    ("ec2", "DescribeInstances"),
+    ("ec2", "DescribeVpcs"),
+    ("ec2", "DescribeRouteTables"),
+    ("ec2", "DescribeSecurityGroups"),
+    ("ec2", "DescribeVpcPeeringConnections"),
+    ("rds", "DescribeDBClusters"),
+    ("rds", "DescribeDBInstances"),
+    ("rds", "DescribeDBSubnetGroups"),
+}
 
 
 def verify(emulator, tmp_path, hosts, check=False, **extra_vars):
@@ -143,6 +154,7 @@ def test_a_healthy_deployment_passes_every_check_in_two_regions(emulator, provis
             assert len(checks) == 9  # the VPC, CIDRs, peering, 3 ROSA routes (one per zone), Aurora route, rule, writer
             assert all(c["ok"] for c in checks.values()), checks
         assert task_results(run, FAIL_TASK)["rosa-a"].get("skipped")
+        assert set(emulator.recorded_actions()) == READS
 
 
 @pytest.mark.parametrize("break_link", BREAKS, ids=lambda f: f.__name__)
