@@ -193,3 +193,14 @@ def test_a_missing_aurora_cluster_fails_with_the_provision_fix(emulator, rosa, t
         ("writer instance in the Aurora VPC", False, "run playbooks/provision.yml"),
     ]
     assert "Traceback" not in run.stdout
+
+
+def test_without_aurora_cluster_nothing_is_read(emulator, rosa, tmp_path):
+    rosa(**ROSA_A)
+    emulator.start_recording()
+    run = run_playbook(emulator.env(), "verify.yml", inventory=rosa_inventory(tmp_path, {"rosa-a": {}}))
+    assert run.returncode == 2
+    assert (
+        "aurora_cluster is not set: playbooks/verify.yml needs it, pass -e aurora_cluster=keycloak-aurora" in run.stdout
+    )
+    assert emulator.recorded_actions() == []
