@@ -103,7 +103,8 @@ def route_check(table, *, table_id, side, destination, peering_id, peering_ids):
     if peering_id and target == peering_id:
         return check(name, True, f"through {peering_id}", "")
     if target in peering_ids or (not peering_id and target.startswith("pcx-")):
-        return check(name, False, f"through {target}, not a live peering to this Aurora cluster", PEERING_FIX)
+        seen = f"not {peering_id}" if peering_id else "and no one live peering joins the two VPCs"
+        return check(name, False, f"through {target}, {seen}", PEERING_FIX)
     wanted = f"not through {peering_id}" if peering_id else "and there is no live peering"
     return check(name, False, f"through {target}, {wanted}", FOREIGN_ROUTE_FIX)
 

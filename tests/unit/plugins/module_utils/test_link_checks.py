@@ -256,3 +256,11 @@ def test_the_table_shows_each_check_and_the_fix_under_a_broken_one():
     assert lines[row].startswith("keycloak-aurora-security-group admits tcp 5432  BROKEN")
     assert lines[row + 1].strip() == f"-> {link_checks.PEERING_FIX}"
     assert len(lines) == 1 + 8 + 1
+
+
+def test_a_route_through_a_dead_peering_beside_the_active_one_is_mended_by_peering():
+    seen = healthy()
+    seen["peerings"] = [peering(OTHER_PCX, "expired"), peering()]
+    seen["route_tables"]["rtb-rosa-a"] = table("rtb-rosa-a", AURORA_CIDR, target=OTHER_PCX)
+    [check] = [c for c in link_checks.evaluate(**seen) if not c["ok"]]
+    assert check["detail"] == f"through {OTHER_PCX}, not {PCX}" and check["fix"] == link_checks.PEERING_FIX
