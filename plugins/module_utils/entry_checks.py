@@ -51,6 +51,7 @@ PLAYBOOKS = {
     "delete": Playbook(("aurora_cluster",), None),
     "keycloak_config": Playbook(("aurora_cluster",), "required"),
     "verify_connection": Playbook(("aurora_cluster",), "required"),
+    "verify": Playbook(("aurora_cluster",), "required"),
     "reset_database": Playbook(("aurora_cluster",), "required"),
 }
 

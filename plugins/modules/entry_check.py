@@ -32,7 +32,7 @@ options:
     description: The playbook being run, without C(.yml).
     type: str
     required: true
-    choices: [provision, peering, unpeer, endpoint, delete, keycloak_config, verify_connection, reset_database]
+    choices: [provision, peering, unpeer, endpoint, delete, keycloak_config, verify_connection, reset_database, verify]
 attributes:
   check_mode:
     description: Checks the same in check mode; it never changes anything.

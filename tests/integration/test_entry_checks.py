@@ -132,7 +132,9 @@ HOW = (
 )
 
 
-@pytest.mark.parametrize("playbook", ["peering", "unpeer", "keycloak_config", "verify_connection", "reset_database"])
+@pytest.mark.parametrize(
+    "playbook", ["peering", "unpeer", "keycloak_config", "verify_connection", "reset_database", "verify"]
+)
 def test_a_playbook_on_rosa_clusters_without_an_inventory_fails_plainly(emulator, playbook):
     emulator.start_recording()
 

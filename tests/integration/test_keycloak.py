@@ -703,3 +703,31 @@ def test_an_existing_keycloak_cr_is_merge_patched_to_aurora_and_nothing_else_cha
         missing = play(emulator, "keycloak_config.yml", inv, tmpdir_env, **{**settings, "keycloak_cr_name": "sso"})
         assert missing.returncode != 0
         assert "There is no Keycloak CR sso (k8s.keycloak.org/v2beta1) in the namespace keycloak" in missing.stdout
+
+
+def test_verify_runs_the_in_cluster_check_only_where_every_link_holds(
+    emulator, tmp_path, tmpdir_env, tls_postgres, provisioned
+):
+    [rosa_a] = provisioned([{"name": "rosa-a", "machine_cidr": "10.0.0.0/16"}], aurora_master_password=TLS_PASSWORD)
+    endpoint = writer(emulator)
+    with kubernetes_api(tls_postgres, {endpoint: (tls_postgres.host, tls_postgres.port)}) as api:
+        for name in rosa_a["node_names"]:
+            api.add_node(name, WORKER)
+        inv = wired_inventory(api, tmp_path)
+        configured(emulator, inv, tmpdir_env, tls_postgres, tls_postgres.ca_file)
+
+        ok = play(emulator, "verify.yml", inv, tmpdir_env, aurora_verify_connection=True)
+        assert ok.returncode == 0, ok.stdout
+        assert "logged in as keycloak over TLSv1." in ok.stdout
+
+        # The tcp 5432 rule revoked: the AWS checks fail the host, and no Job is started to find it out.
+        ec2 = emulator.client("ec2")
+        [group] = ec2.describe_security_groups(
+            Filters=[{"Name": "group-name", "Values": [f"{CLUSTER}-security-group"]}]
+        )["SecurityGroups"]
+        ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
+        jobs_before = [r for r in api.requests if r.method == "POST" and r.path.endswith("/jobs")]
+        broken = play(emulator, "verify.yml", inv, tmpdir_env, aurora_verify_connection=True)
+        assert broken.returncode == 2, broken.stdout
+        assert "To mend: run playbooks/peering.yml." in broken.stdout
+        assert [r for r in api.requests if r.method == "POST" and r.path.endswith("/jobs")] == jobs_before

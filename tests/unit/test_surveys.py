@@ -23,10 +23,12 @@ ROLES = {
     "keycloak_config": [("aurora_keycloak", "main")],
     "verify_connection": [("aurora_keycloak", "verify")],
     "reset_database": [("aurora_keycloak", "reset")],
+    "verify": [("aurora_peering", "verify"), ("aurora_keycloak", "verify")],
 }
 # Variables of a playbook itself rather than of its roles, in the shape of an argument spec.
 PLAYBOOK_OPTIONS = {
     "unpeer": {"aurora_unpeer_confirm": {"type": "str", "default": ""}},
+    "verify": {"aurora_verify_connection": {"type": "bool", "default": False}},
 }
 # Variables the playbook sets itself: a survey must not offer them.
 SET_BY_PLAYBOOK = {"aurora_peering_state"}
@@ -36,7 +38,7 @@ REQUIRED_IN_SURVEY = {
     # Web Services credential injects keys only, and an empty survey answer would override the default.
     "aurora_region": set(ROLES) | {"endpoint"},
     # aurora_peering allows it empty for state absent (unpeer from all); peering.yml connects and needs it.
-    "aurora_cluster": {"peering"},
+    "aurora_cluster": {"peering", "verify"},
     # Typing the cluster name again is the point of the question.
     "aurora_reset_confirm": {"reset_database"},
 }
