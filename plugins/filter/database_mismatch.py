@@ -44,7 +44,8 @@ EXAMPLES = r"""
     that: __mismatch | length == 0
     fail_msg: "{{ __mismatch }}"
   vars:
-    __mismatch: "{{ aurora_database | keycloak.aurora.database_mismatch(aurora_cluster, aurora_region, required=['network']) }}"
+    __mismatch: "{{ aurora_database | keycloak.aurora.database_mismatch(aurora_cluster, aurora_region,
+      required=['network']) }}"
 """
 
 RETURN = r"""

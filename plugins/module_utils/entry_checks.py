@@ -27,6 +27,9 @@ PLAYBOOK_VARIABLES = frozenset(
         "aurora_unpeer_confirm",
         "aurora_verify_connection",
         "aurora_database",
+        # set by aurora_keycloak's entry points database and password, for the playbook that called them
+        "aurora_keycloak_database",
+        "aurora_keycloak_password",
         # set by the playbooks and roles: the start of the run's one aurora_wait_timeout
         "aurora_run_started",
         "rosa_machine_cidrs",
