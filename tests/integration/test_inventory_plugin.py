@@ -126,6 +126,14 @@ def test_one_host_per_rosa_cluster_of_the_regions_with_the_roles_variables(emula
     assert "@rosa_clusters:" in graph and "|--gamma" in graph and "delta" not in graph
 
 
+def test_the_example_file_lists_the_clusters_by_region(emulator, rosa):
+    seed_estate(rosa)
+    groups, _hostvars, _stderr = listed(emulator.env(), REPO_ROOT / "playbooks" / "inventory" / "aws.rosa_clusters.yml")
+    assert groups["rosa_clusters"] == ["alpha", "beta", "gamma"]
+    assert groups["region_eu_west_1"] == ["alpha", "beta"]
+    assert groups["region_us_east_1"] == ["gamma"]
+
+
 def test_include_and_exclude_patterns_choose_the_clusters(emulator, rosa, tmp_path):
     seed_estate(rosa)
     inventory = inventory_file(tmp_path, include_clusters=["a*", "g*"], exclude_clusters=["gam?a"])
