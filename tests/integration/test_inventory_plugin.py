@@ -203,6 +203,8 @@ def test_provision_peering_and_unpeer_with_the_plugin_as_the_only_inventory(emul
     emulator.start_recording()
     run = run_playbook(emulator.env(), "provision.yml", extra_vars={"aurora_cluster": CLUSTER}, inventory=inventory)
     assert run.returncode == 0, run.stdout[-4000:]
+    # The entry check knows every variable the plugin sets.
+    assert "is not a variable of keycloak.aurora" not in run.stdout + run.stderr
     assert_connected(emulator, clusters)
     # The plugin's reads, once per region: the playbook looked no ROSA network up again.
     assert ec2_requests(emulator)["DescribeInstances"] == len(REGIONS)
