@@ -34,6 +34,9 @@ PLAYBOOK_VARIABLES = frozenset(
         "aurora_run_started",
         "rosa_machine_cidrs",
         "rosa_vpc",
+        # set by the inventory plugin rosa_clusters, for its keyed_groups, groups and compose
+        "rosa_node_tags",
+        "rosa_account_id",
         "output_file",
         "include_password",
     }

@@ -194,3 +194,62 @@ def discover(client, *, region, cluster_name, vpc_id=None, machine_cidr=None, no
         "discovered_by": discovered_by,
     }
     return facts, warnings
+
+
+# Every ROSA node (classic and HCP) carries NAME_TAG and this tag: what finds all ROSA clusters of a region.
+TYPE_TAG = "red-hat-clustertype"
+TYPE_ROSA = "rosa"
+
+
+def estate_filters():
+    """describe_instances filters for the nodes of every ROSA cluster of a region, whatever its name."""
+    return [
+        {"Name": "tag-key", "Values": [NAME_TAG]},
+        {"Name": f"tag:{TYPE_TAG}", "Values": [TYPE_ROSA]},
+        {"Name": "instance-state-name", "Values": list(LIVE_STATES)},
+    ]
+
+
+def tags_of(instance):
+    return {tag["Key"]: tag["Value"] for tag in instance.get("Tags", [])}
+
+
+def nodes_by_cluster(instances):
+    """{cluster name: its instances}, by each instance's NAME_TAG; instances without a name are left out."""
+    clusters = {}
+    for instance in instances:
+        name = tags_of(instance).get(NAME_TAG, "").strip()
+        if name:
+            clusters.setdefault(name, []).append(instance)
+    return clusters
+
+
+def common_tags(instances):
+    """The tags every one of ``instances`` carries with the same value: the cluster's tags, not one node's (Name)."""
+    tag_sets = [set(tags_of(instance).items()) for instance in instances]
+    return dict(sorted(set.intersection(*tag_sets))) if tag_sets else {}
+
+
+def estate_network(*, cluster_name, region, instances, vpcs, route_tables):
+    """The network of one ROSA cluster among the nodes of a whole region, as ``discover``'s facts (found by tags).
+
+    ``instances``: the cluster's nodes; ``vpcs``: {vpc id: VPC} and ``route_tables``: the route tables, both
+    described once for every cluster of the region. Raises AuroraError as ``discover`` does.
+    """
+    searched = search_description(cluster_name=cluster_name, region=region)
+    vpc_id = choose_vpc(instances, searched)
+    vpc = vpcs.get(vpc_id)
+    if vpc is None:  # the instances were just found in it: EC2's eventual consistency, or a race with a delete
+        raise AuroraError(f"the VPC {vpc_id} of the {searched} does not exist")
+    subnet_ids = sorted({i["SubnetId"] for i in instances if i.get("SubnetId")})
+    return {
+        "cluster_name": cluster_name,
+        "region": region,
+        "vpc_id": vpc_id,
+        "vpc_cidr": vpc["CidrBlock"],
+        "machine_cidr": vpc["CidrBlock"],
+        "owner_id": vpc.get("OwnerId"),
+        "subnet_ids": subnet_ids,
+        "route_table_ids": route_tables_for_subnets(route_tables, subnet_ids, vpc_id),
+        "discovered_by": DISCOVERED_BY_TAGS,
+    }

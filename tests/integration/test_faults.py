@@ -20,6 +20,7 @@ from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 from tools.emulator.faults import FaultProxy
 from tools.emulator.faults import no_capacity
+from tools.emulator.faults import region_denied
 from tools.emulator.faults import snapshot_quota_reached
 
 CLUSTER = "keycloak-aurora"
@@ -192,6 +193,16 @@ def test_refusals_answer_matching_requests_with_awss_error_every_time(emulator):
         assert proxy.refused == {("rds", "CreateDBInstance"): 2, ("rds", "DeleteDBCluster"): 1}
         assert proxy.injected == {} and proxy.denied == {}
     assert emulator.client("rds").describe_db_clusters()["DBClusters"] == []
+
+
+def test_a_denied_region_refuses_its_requests_and_the_other_regions_answer(emulator):
+    with FaultProxy(emulator.url, share=0, refuse=[region_denied("us-west-2")]) as proxy:
+        denied = no_retry_client(proxy, "ec2", region="us-west-2")
+        assert error_of(denied.describe_instances) == (403, "UnauthorizedOperation")
+        assert error_of(denied.describe_instances) == (403, "UnauthorizedOperation"), "every time"
+        assert denied.describe_vpcs()["Vpcs"], "only the action named"
+        assert no_retry_client(proxy, "ec2", region="eu-west-1").describe_instances()["Reservations"] == []
+        assert proxy.refused == {("ec2", "DescribeInstances"): 2}
 
 
 # the collection's own retries (amazon.aws AWSRetry), with botocore's retries off

@@ -28,7 +28,8 @@ counted in ``denied``. /moto-api requests, and requests naming no AWS action, al
 ``refuse`` (``Refuse`` rules) answers the requests of an action that carry given parameters, every
 time, with an AWS error that depends on the account's state rather than on timing, and counts them
 in ``refused``: ``no_capacity(zone)`` (CreateDBInstance in a zone out of capacity for the instance
-class) and ``snapshot_quota_reached()`` (DeleteDBCluster that would take a final snapshot).
+class), ``snapshot_quota_reached()`` (DeleteDBCluster that would take a final snapshot) and
+``region_denied(region)`` (an EC2 action in one region only, as credentials barred from that region).
 
 ``hold`` (a ``Hold``) stops the run at one AWS request, deterministically, so that a test can kill
 the client there (interruption):
@@ -144,19 +145,22 @@ class Refuse:
     unlike throttling: a retry is answered the same way. A parameter given as ``ANY`` must be present.
     """
 
-    def __init__(self, action, code, message, params=None, status=400):
+    def __init__(self, action, code, message, params=None, status=400, region=None):
         self.action = action
         self.code = code
         self.message = message
         self.params = dict(params or {})
         self.status = status
+        self.region = region  # None: every region
 
     def __repr__(self):
-        return f"Refuse({self.action!r}, {self.code!r}, params={self.params!r})"
+        return f"Refuse({self.action!r}, {self.code!r}, params={self.params!r}, region={self.region!r})"
 
-    def matches(self, action, parameters):
-        return action == self.action and all(
-            k in parameters if v is ANY else parameters.get(k) == v for k, v in self.params.items()
+    def matches(self, action, parameters, region=None):
+        return (
+            action == self.action
+            and self.region in (None, region)
+            and all(k in parameters if v is ANY else parameters.get(k) == v for k, v in self.params.items())
         )
 
 
@@ -167,6 +171,18 @@ def no_capacity(zone):
         "InsufficientDBInstanceCapacity",
         "The specified DB instance class isn't available in the specified Availability Zone.",
         params={"AvailabilityZone": zone},
+    )
+
+
+def region_denied(region, action="DescribeInstances"):
+    """EC2's ``action`` in ``region`` refused as for credentials that may not use that region (an SCP, a policy
+    condition on aws:RequestedRegion): the other regions answer."""
+    return Refuse(
+        action,
+        "UnauthorizedOperation",
+        "You are not authorized to perform this operation.",
+        status=403,
+        region=region,
     )
 
 
@@ -348,7 +364,7 @@ class FaultProxy:
         """None to forward the request, or (status, content-type, body) to answer it with."""
         if urllib.parse.urlsplit(path).path.startswith("/moto-api"):
             return None
-        service, _region, action, protocol = classify(method, path, headers, body)
+        service, region, action, protocol = classify(method, path, headers, body)
         if action is None:
             return None
         key = (service, action)
@@ -362,7 +378,7 @@ class FaultProxy:
             if self.refuse:
                 parameters = request_parameters(path, body, protocol)
                 for rule in self.refuse:
-                    if rule.matches(action, parameters):
+                    if rule.matches(action, parameters, region):
                         self.refused[key] += 1
                         return error_response(protocol, rule.status, rule.code, rule.message, request_id)
             # a throttle skipped for a retry falls to the next request, but skipped ones never pile up

@@ -322,3 +322,66 @@ def test_messages_name_the_inputs_as_the_caller_says():
         ["rosa_vpc_id", "(vpc_id)"],
         ["rosa_machine_cidr", "(machine_cidr)"],
     ]
+
+
+# The whole estate of a region: every ROSA cluster at once (the inventory plugin rosa_clusters).
+
+ROSA_TAGS = {rosa.NAME_TAG: "alpha", rosa.TYPE_TAG: rosa.TYPE_ROSA}
+
+
+def test_estate_filters_find_every_live_rosa_node_whatever_its_name():
+    filters = {f["Name"]: f["Values"] for f in rosa.estate_filters()}
+    assert filters == {
+        "tag-key": [rosa.NAME_TAG],
+        "tag:red-hat-clustertype": ["rosa"],
+        "instance-state-name": ["pending", "running", "stopping", "stopped"],
+    }
+
+
+def test_nodes_by_cluster_groups_by_the_name_tag_and_skips_blank_names():
+    a1 = instance(VPC_A, "subnet-a1", "a1", {**ROSA_TAGS})
+    a2 = instance(VPC_A, "subnet-a2", "a2", {**ROSA_TAGS})
+    b1 = instance(VPC_B, "subnet-b1", "b1", {**ROSA_TAGS, rosa.NAME_TAG: "beta"})
+    blank = instance(VPC_C, "subnet-c1", "c1", {**ROSA_TAGS, rosa.NAME_TAG: " "})
+    assert rosa.nodes_by_cluster([a1, b1, blank, a2]) == {"alpha": [a1, a2], "beta": [b1]}
+
+
+def test_common_tags_are_those_every_node_carries_with_the_same_value():
+    nodes = [
+        instance(VPC_A, "subnet-a1", "a1", {**ROSA_TAGS, "Name": "alpha-worker-a", "site": "a", "owner": "x"}),
+        instance(VPC_A, "subnet-a2", "a2", {**ROSA_TAGS, "Name": "alpha-worker-b", "site": "a", "owner": "y"}),
+    ]
+    assert rosa.common_tags(nodes) == {**ROSA_TAGS, "site": "a"}
+    assert rosa.common_tags([]) == {}
+
+
+def estate(instances):
+    vpcs = {VPC_A: {"VpcId": VPC_A, "CidrBlock": "10.0.0.0/16", "OwnerId": "111122223333"}}
+    tables = [table("rtb-private-a", subnets=["subnet-a1"]), table("rtb-main-a", main=True)]
+    return rosa.estate_network(cluster_name="alpha", region=REGION, instances=instances, vpcs=vpcs, route_tables=tables)
+
+
+def test_estate_network_has_the_shape_of_discover_and_routes_only_the_nodes_subnets():
+    facts = estate([instance(VPC_A, "subnet-a1", "a1", ROSA_TAGS), instance(VPC_A, "subnet-a2", "a2", ROSA_TAGS)])
+    assert facts == {
+        "cluster_name": "alpha",
+        "region": REGION,
+        "vpc_id": VPC_A,
+        "vpc_cidr": "10.0.0.0/16",
+        "machine_cidr": "10.0.0.0/16",
+        "owner_id": "111122223333",
+        "subnet_ids": ["subnet-a1", "subnet-a2"],
+        # subnet-a2 has no table of its own: the main one routes it
+        "route_table_ids": ["rtb-main-a", "rtb-private-a"],
+        "discovered_by": "tags",
+    }
+
+
+def test_estate_network_refuses_nodes_in_two_vpcs():
+    with pytest.raises(AuroraError, match=r"in 2 VPCs: vpc-0a\S* \(1 instance\), vpc-0b\S* \(1 instance\)"):
+        estate([instance(VPC_A, "subnet-a1", "a1", ROSA_TAGS), instance(VPC_B, "subnet-b1", "b1", ROSA_TAGS)])
+
+
+def test_estate_network_refuses_a_vpc_that_was_not_described():
+    with pytest.raises(AuroraError, match=f"the VPC {VPC_B} of the instances tagged {rosa.NAME_TAG}=alpha"):
+        estate([instance(VPC_B, "subnet-b1", "b1", ROSA_TAGS)])
