@@ -225,6 +225,13 @@ def test_provision_peering_and_unpeer_with_the_plugin_as_the_only_inventory(emul
     assert again.changed() == 0
     assert emulator.mutating_actions() == []
 
+    # verify checks every link of every host the plugin found.
+    emulator.start_recording()
+    verified = run_playbook(emulator.env(), "verify.yml", extra_vars={"aurora_cluster": CLUSTER}, inventory=inventory)
+    assert verified.returncode == 0, verified.stdout[-4000:]
+    assert sorted(verified.report["stats"]) == ["alpha", "beta", "gamma", "localhost"]
+    assert emulator.mutating_actions() == []
+
     gone = run_playbook(
         emulator.env(),
         "unpeer.yml",
@@ -235,3 +242,6 @@ def test_provision_peering_and_unpeer_with_the_plugin_as_the_only_inventory(emul
     assert gone.returncode == 0, gone.stdout[-4000:]
     assert peerings_of(emulator, seeded["gamma"]) == []
     assert_connected(emulator, [seeded["alpha"], seeded["beta"]])
+    broken = run_playbook(emulator.env(), "verify.yml", extra_vars={"aurora_cluster": CLUSTER}, inventory=inventory)
+    assert broken.returncode != 0
+    assert {host for host, stats in broken.report["stats"].items() if stats["failures"]} == {"gamma"}
