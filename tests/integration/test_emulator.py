@@ -107,6 +107,34 @@ def test_peering_filters_are_honoured(emulator):
     assert [p["VpcPeeringConnectionId"] for p in response["VpcPeeringConnections"]] == [ab]
 
 
+def _route_states(ec2, route_table_id):
+    [table] = ec2.describe_route_tables(RouteTableIds=[route_table_id])["RouteTables"]
+    return {r["DestinationCidrBlock"]: r["State"] for r in table["Routes"]}
+
+
+@pytest.mark.parametrize("rosa_region", ["eu-west-1", "eu-central-1"], ids=["same region", "cross region"])
+def test_a_route_through_a_peering_that_is_gone_turns_blackhole_on_both_sides(emulator, rosa_region):
+    rosa_ec2, aurora_ec2 = emulator.client("ec2", rosa_region), emulator.client("ec2", "eu-west-1")
+    rosa_vpc = rosa_ec2.create_vpc(CidrBlock=VPC_A)["Vpc"]["VpcId"]
+    aurora_vpc = aurora_ec2.create_vpc(CidrBlock=VPC_B)["Vpc"]["VpcId"]
+    pcx = rosa_ec2.create_vpc_peering_connection(VpcId=rosa_vpc, PeerVpcId=aurora_vpc, PeerRegion="eu-west-1")[
+        "VpcPeeringConnection"
+    ]["VpcPeeringConnectionId"]
+    aurora_ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    tables = []
+    for ec2, vpc, destination in ((rosa_ec2, rosa_vpc, VPC_B), (aurora_ec2, aurora_vpc, VPC_A)):
+        table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock=destination, VpcPeeringConnectionId=pcx)
+        tables.append((ec2, table, destination))
+        assert _route_states(ec2, table)[destination] == "active"
+
+    aurora_ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+
+    for ec2, table, destination in tables:
+        # The route stays, through the same peering, and drops the traffic; the local route is untouched.
+        assert _route_states(ec2, table) == {VPC_A if ec2 is rosa_ec2 else VPC_B: "active", destination: "blackhole"}
+
+
 def _region_tags(ec2, resource_id):
     found = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [resource_id]}])["Tags"]
     return {t["Key"]: t["Value"] for t in found}

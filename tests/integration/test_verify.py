@@ -76,8 +76,6 @@ def peering_of(emulator, rosa_cluster):
 
 
 # Each breaks one link of rosa-a with boto3, and returns the name of the check that must fail and its fix.
-# moto never marks a route "blackhole" (a route through a deleted peering stays "active" there): the blackhole
-# state is judged in the unit tests of link_checks only.
 
 
 def delete_rosa_route(emulator, rosa_a):
@@ -110,6 +108,13 @@ def delete_peering(emulator, rosa_a):
     return "peering ROSA VPC -> Aurora VPC", PEERING_FIX
 
 
+def peering_deleted_routes_left(emulator, rosa_a):
+    """The peering deleted outside the collection: its routes stay, blackholes (the emulator marks them so)."""
+    delete_peering(emulator, rosa_a)
+    vpc, _main, _group = aurora_network(emulator)
+    return f"route {vpc['CidrBlock']} in {rosa_a['private_route_table_ids'][0]} (ROSA)", PEERING_FIX
+
+
 def reject_new_peering(emulator, rosa_a):
     """The peering deleted, and a new one rejected by the Aurora side: no live peering remains."""
     delete_peering(emulator, rosa_a)
@@ -137,6 +142,7 @@ BREAKS = [
     delete_aurora_route,
     revoke_rule,
     delete_peering,
+    peering_deleted_routes_left,
     reject_new_peering,
     second_active_peering,
 ]
@@ -170,6 +176,24 @@ def test_one_broken_link_fails_its_host_alone_and_names_the_fix(emulator, provis
     assert all(c["ok"] for c in checks_of(run, "rosa-b").values())
     message = task_results(run, FAIL_TASK)["rosa-a"]["msg"]
     assert message.startswith(f"rosa-a cannot reach the Aurora cluster {CLUSTER}") and fix in message
+
+
+def test_the_fix_it_names_mends_a_peering_deleted_outside_the_collection(emulator, provisioned, tmp_path):
+    rosa_a, _rosa_c = provisioned([ROSA_A, ROSA_C])
+    name, _fix = peering_deleted_routes_left(emulator, rosa_a)
+    assert not checks_of(verify(emulator, tmp_path, {"rosa-a": {}}), "rosa-a")[name]["ok"]
+
+    mended = run_playbook(
+        emulator.env(),
+        "peering.yml",
+        extra_vars={"aurora_cluster": CLUSTER},
+        inventory=rosa_inventory(tmp_path, {"rosa-a": {}}),
+    )
+    assert mended.returncode == 0, mended.stdout[-3000:]
+
+    run = verify(emulator, tmp_path, {"rosa-a": {}})
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert all(c["ok"] for c in checks_of(run, "rosa-a").values())
 
 
 def test_a_rosa_cluster_never_peered_fails_with_the_peering_fix(emulator, provisioned, rosa, tmp_path):

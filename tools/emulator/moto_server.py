@@ -76,6 +76,7 @@ def _patch_moto():
     if moto.__version__ != "5.2.5":  # the patches reach into moto internals written for 5.2.5
         print(f"moto_server: warning: patches target moto 5.2.5, found {moto.__version__}", file=sys.stderr)
     from moto.ec2.exceptions import InvalidFilter
+    from moto.ec2.models.route_tables import Route
     from moto.ec2.models.subnets import SubnetBackend
     from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection
     from moto.ec2.models.vpc_peering_connections import VPCPeeringConnectionBackend
@@ -203,6 +204,16 @@ def _patch_moto():
                 file.write(json.dumps(entry).encode() + b"\n")
 
     Recorder._record_request = record_request
+
+    # g. A route's State is always "active". On AWS, a route through a peering connection that is gone
+    # (deleted, rejected, failed, expired) turns "blackhole": it stays in the table and drops the traffic
+    # until someone replaces or deletes it.
+    gone = ("deleted", "rejected", "failed", "expired")
+
+    def route_state(self):
+        return "blackhole" if self.vpc_pcx is not None and self.vpc_pcx._status.code in gone else "active"
+
+    Route.state = property(route_state)
 
 
 def _make_tools_importable():
