@@ -33,6 +33,7 @@ PLAYBOOK_VARIABLES = frozenset(
         "rosa_vpc",
         "output_file",
         "include_password",
+        "aurora_regions",
     }
 )
 
@@ -52,6 +53,7 @@ PLAYBOOKS = {
     "keycloak_config": Playbook(("aurora_cluster",), "required"),
     "verify_connection": Playbook(("aurora_cluster",), "required"),
     "reset_database": Playbook(("aurora_cluster",), "required"),
+    "status": Playbook((), None),
 }
 
 # What the message of a missing variable suggests.

@@ -142,10 +142,12 @@ class Refuse:
 
     For faults that stay as long as the account's state does (no capacity in a zone, a full quota),
     unlike throttling: a retry is answered the same way. A parameter given as ``ANY`` must be present.
+    With a ``region``, only the requests signed for that region (a region the account may not use).
     """
 
-    def __init__(self, action, code, message, params=None, status=400):
+    def __init__(self, action, code, message, params=None, status=400, region=None):
         self.action = action
+        self.region = region
         self.code = code
         self.message = message
         self.params = dict(params or {})
@@ -154,9 +156,11 @@ class Refuse:
     def __repr__(self):
         return f"Refuse({self.action!r}, {self.code!r}, params={self.params!r})"
 
-    def matches(self, action, parameters):
-        return action == self.action and all(
-            k in parameters if v is ANY else parameters.get(k) == v for k, v in self.params.items()
+    def matches(self, action, parameters, region=None):
+        return (
+            action == self.action
+            and self.region in (None, region)
+            and all(k in parameters if v is ANY else parameters.get(k) == v for k, v in self.params.items())
         )
 
 
@@ -348,7 +352,7 @@ class FaultProxy:
         """None to forward the request, or (status, content-type, body) to answer it with."""
         if urllib.parse.urlsplit(path).path.startswith("/moto-api"):
             return None
-        service, _region, action, protocol = classify(method, path, headers, body)
+        service, region, action, protocol = classify(method, path, headers, body)
         if action is None:
             return None
         key = (service, action)
@@ -362,7 +366,7 @@ class FaultProxy:
             if self.refuse:
                 parameters = request_parameters(path, body, protocol)
                 for rule in self.refuse:
-                    if rule.matches(action, parameters):
+                    if rule.matches(action, parameters, region):
                         self.refused[key] += 1
                         return error_response(protocol, rule.status, rule.code, rule.message, request_id)
             # a throttle skipped for a retry falls to the next request, but skipped ones never pile up
