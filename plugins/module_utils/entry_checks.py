@@ -34,6 +34,14 @@ PLAYBOOK_VARIABLES = frozenset(
         "output_file",
         "include_password",
         "aurora_regions",
+        # reap.yml's own, and the facts its first play hands the next
+        "reap_confirm",
+        "reap_min_age_hours",
+        "reap_now",
+        "reap_plan",
+        "reap_confirmed",
+        "reap_failed_regions",
+        "reap_outcome",
     }
 )
 
@@ -54,6 +62,7 @@ PLAYBOOKS = {
     "verify_connection": Playbook(("aurora_cluster",), "required"),
     "reset_database": Playbook(("aurora_cluster",), "required"),
     "status": Playbook((), None),
+    "reap": Playbook((), None),
 }
 
 # What the message of a missing variable suggests.

@@ -24,14 +24,24 @@ ROLES = {
     "verify_connection": [("aurora_keycloak", "verify")],
     "reset_database": [("aurora_keycloak", "reset")],
     "status": [],
+    # The role aurora_delete runs once per doomed cluster, with aurora_cluster and aurora_region set by the playbook.
+    "reap": [],
 }
 # Variables of a playbook itself rather than of its roles, in the shape of an argument spec.
 PLAYBOOK_OPTIONS = {
     "unpeer": {"aurora_unpeer_confirm": {"type": "str", "default": ""}},
     "status": {"aurora_region": {"type": "str", "default": ""}, "aurora_regions": {"type": "str", "default": ""}},
+    "reap": {
+        "aurora_region": {"type": "str", "default": ""},
+        "aurora_regions": {"type": "str", "default": ""},
+        "reap_confirm": {"type": "bool", "default": False},
+        "reap_min_age_hours": {"type": "float", "default": 4},
+        "aurora_skip_final_snapshot": {"type": "bool", "default": False},
+    },
 }
-# The roles' variables a playbook that runs no role uses in the same meaning (status.yml's region).
-ROLE_VARIABLES_WITHOUT_ROLE = {"aurora_region"}
+# The roles' variables a playbook declares itself, in the same meaning: status.yml's and reap.yml's region, and
+# aurora_skip_final_snapshot, which reap.yml passes on to each delete.
+ROLE_VARIABLES_WITHOUT_ROLE = {"aurora_region", "aurora_skip_final_snapshot"}
 # Variables the playbook sets itself: a survey must not offer them.
 SET_BY_PLAYBOOK = {"aurora_peering_state"}
 # Where a survey is stricter than the spec, and why.
