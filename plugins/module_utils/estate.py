@@ -214,20 +214,19 @@ def region_error(region, error):
 
 
 @AWSRetry.jittered_backoff()
-def _all(client, operation, key, **kwargs):
-    return client.get_paginator(operation).paginate(**kwargs).build_full_result().get(key, [])
+def _all(paginator, key, **kwargs):
+    return paginator.paginate(**kwargs).build_full_result().get(key, [])
 
 
 def _pending_maintenance(rds):
     """{resource ARN: [actions]} for the region's pending maintenance actions."""
-    found = _all(rds, "describe_pending_maintenance_actions", "PendingMaintenanceActions")
+    found = _all(rds.get_paginator("describe_pending_maintenance_actions"), "PendingMaintenanceActions")
     return {item["ResourceIdentifier"]: item.get("PendingMaintenanceActionDetails") or [] for item in found}
 
 
 def _requester_instances(client, vpc_id):
     return _all(
-        client,
-        "describe_instances",
+        client.get_paginator("describe_instances"),
         "Reservations",
         Filters=[
             {"Name": "vpc-id", "Values": [vpc_id]},
@@ -242,8 +241,7 @@ def _peerings(ec2, vpc_ids, region, client_for_region):
     if not vpc_ids:
         return {}
     found = _all(
-        ec2,
-        "describe_vpc_peering_connections",
+        ec2.get_paginator("describe_vpc_peering_connections"),
         "VpcPeeringConnections",
         Filters=[
             {"Name": "accepter-vpc-info.vpc-id", "Values": sorted(vpc_ids)},
@@ -282,18 +280,19 @@ def _final_snapshots(snapshots, identifier):
 
 def scan_region(region, *, ec2, rds, client_for_region, now):
     """The records of every Aurora cluster for Keycloak in ``region``, by name."""
-    clusters = [c for c in _all(rds, "describe_db_clusters", "DBClusters") if c.get("Engine") == ENGINE]
+    clusters = [c for c in _all(rds.get_paginator("describe_db_clusters"), "DBClusters") if c.get("Engine") == ENGINE]
     if not clusters:
         return []
     subnet_groups = {
-        g["DBSubnetGroupName"].lower(): g for g in _all(rds, "describe_db_subnet_groups", "DBSubnetGroups")
+        g["DBSubnetGroupName"].lower(): g
+        for g in _all(rds.get_paginator("describe_db_subnet_groups"), "DBSubnetGroups")
     }
-    vpcs = {v["VpcId"]: v for v in _all(ec2, "describe_vpcs", "Vpcs")}
+    vpcs = {v["VpcId"]: v for v in _all(ec2.get_paginator("describe_vpcs"), "Vpcs")}
     group_ids = sorted({g["VpcSecurityGroupId"] for c in clusters for g in c.get("VpcSecurityGroups") or []})
     group_names = (
         {
             g["GroupId"]: g["GroupName"]
-            for g in _all(ec2, "describe_security_groups", "SecurityGroups", GroupIds=group_ids)
+            for g in _all(ec2.get_paginator("describe_security_groups"), "SecurityGroups", GroupIds=group_ids)
         }
         if group_ids
         else {}
@@ -315,9 +314,9 @@ def scan_region(region, *, ec2, rds, client_for_region, now):
             found.append((cluster, vpc, marks))
     if not found:
         return []
-    instances = _all(rds, "describe_db_instances", "DBInstances")
+    instances = _all(rds.get_paginator("describe_db_instances"), "DBInstances")
     maintenance = _pending_maintenance(rds)
-    snapshots = _all(rds, "describe_db_cluster_snapshots", "DBClusterSnapshots", SnapshotType="manual")
+    snapshots = _all(rds.get_paginator("describe_db_cluster_snapshots"), "DBClusterSnapshots", SnapshotType="manual")
     peerings = _peerings(ec2, {vpc["VpcId"] for _cluster, vpc, _marks in found if vpc}, region, client_for_region)
     records = []
     for cluster, vpc, marks in found:
