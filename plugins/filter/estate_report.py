@@ -13,7 +13,8 @@ short_description: The readable report of playbooks/status.yml
 description:
   - Turns the result of M(keycloak.aurora.aurora_estate_info) into lines for people, a header, one block per Aurora
     cluster (state, engine version, age, C(keepalive), endpoints, VPC, instances, peerings with their ROSA clusters,
-    pending maintenance, final snapshots), and the regions that could not be scanned.
+    pending maintenance, final snapshots), what deleted deployments left behind with the command that removes each,
+    and the regions that could not be scanned.
 options:
   _input:
     description: The registered result of M(keycloak.aurora.aurora_estate_info).
@@ -40,7 +41,9 @@ from ansible_collections.keycloak.aurora.plugins.module_utils import estate
 
 
 def estate_report(result):
-    return estate.estate_lines(result["clusters"], result["failed_regions"], result["regions"])
+    return estate.estate_lines(
+        result["clusters"], result["failed_regions"], result["regions"], result.get("leftovers") or []
+    )
 
 
 class FilterModule:

@@ -18,10 +18,12 @@ region plus one per peering whose ROSA cluster is not named by its tags.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
+from ansible_collections.keycloak.aurora.plugins.module_utils import link
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils import peering
 from ansible_collections.keycloak.aurora.plugins.module_utils import rds_cluster
@@ -199,6 +201,110 @@ def reap_plan(records, *, now, min_age_hours):
     return plan
 
 
+def leftover(region, kind, resource_id, *, cluster, why, fix):
+    return {"region": region, "kind": kind, "id": resource_id, "cluster": cluster, "why": why, "fix": fix}
+
+
+def orphaned_networks(region, *, vpcs, cluster_ids, subnet_groups, security_groups):
+    """The VPCs tagged ``AuroraCluster=<c>`` of a DB cluster ``<c>`` that is gone (``cluster_ids``: every DB
+    cluster of the region, lower case), with their ``<c>-subnet-group`` and ``<c>-security-group``: a delete
+    that stopped half-way, or a cluster deleted by hand. delete.yml finishes the job."""
+    found = []
+    for vpc in sorted(vpcs, key=lambda v: v["VpcId"]):
+        cluster = boto3_tag_list_to_ansible_dict(vpc.get("Tags") or []).get(naming.CLUSTER_TAG)
+        if not cluster or cluster.lower() in cluster_ids:
+            continue
+        why = f"the DB cluster {cluster} is gone"
+        fix = f"ansible-playbook playbooks/delete.yml -e aurora_cluster={cluster} -e aurora_region={region}"
+        vpc_id = vpc["VpcId"]
+        found.append(
+            leftover(
+                region, "vpc", vpc_id, cluster=cluster, why=f"tagged {naming.CLUSTER_TAG}={cluster}; {why}", fix=fix
+            )
+        )
+        found += [
+            leftover(region, "db_subnet_group", g["DBSubnetGroupName"], cluster=cluster, why=why, fix=fix)
+            for g in subnet_groups
+            if g.get("VpcId") == vpc_id and g["DBSubnetGroupName"].lower() == naming.subnet_group_name(cluster).lower()
+        ]
+        found += [
+            leftover(region, "security_group", g["GroupId"], cluster=cluster, why=f"{g['GroupName']}: {why}", fix=fix)
+            for g in security_groups
+            if g.get("VpcId") == vpc_id and g.get("GroupName") == naming.security_group_name(cluster)
+        ]
+    return found
+
+
+def stale_routes(region, route_tables, peerings_by_id):
+    """The routes through a peering that no longer carries traffic: deleted, failed, rejected, expired, or no
+    longer shown at all (AWS shows a deleted peering for a while only). ``peerings_by_id``: the peerings AWS
+    still shows, by id."""
+    found = []
+    for table in sorted(route_tables, key=lambda t: t["RouteTableId"]):
+        for route in table.get("Routes", []):
+            peering_id = route.get("VpcPeeringConnectionId")
+            if not peering_id:
+                continue
+            connection = peerings_by_id.get(peering_id)
+            state = peering.status_code(connection) if connection else "gone"
+            if state in link.LIVE:
+                continue
+            destination = route.get("DestinationCidrBlock")
+            found.append(
+                leftover(
+                    region,
+                    "route",
+                    f"{table['RouteTableId']} {destination}",
+                    cluster=peering.current_tags(connection).get(naming.CLUSTER_TAG) if connection else None,
+                    why=f"in {table.get('VpcId')}, routes {destination} through {peering_id}, which is {state}",
+                    fix=f"aws ec2 delete-route --region {region} --route-table-id {table['RouteTableId']} "
+                    f"--destination-cidr-block {destination}",
+                )
+            )
+    return found
+
+
+def _admits_database(permission):
+    protocol = permission.get("IpProtocol")
+    if protocol == "-1":
+        return True
+    return protocol == "tcp" and (permission.get("FromPort") or 0) <= link.DATABASE_PORT <= (
+        permission.get("ToPort") or 0
+    )
+
+
+def stale_ingress(region, cluster, security_groups, peerings):
+    """The CIDRs ``<c>-security-group`` (in ``security_groups``) admits to port 5432 that no live peering into
+    the Aurora VPC (``peerings``, records of ``peering_record``) comes from: left by a peering deleted alone."""
+    live = [
+        ipaddress.ip_network(p["requester_cidr_block"])
+        for p in peerings
+        if p["status"] in link.LIVE and p.get("requester_cidr_block")
+    ]
+    found = []
+    for group in security_groups:
+        for permission in group.get("IpPermissions") or []:
+            if not _admits_database(permission):
+                continue
+            for source in permission.get("IpRanges") or []:
+                block = ipaddress.ip_network(source["CidrIp"], strict=False)
+                if any(block.version == network.version and block.subnet_of(network) for network in live):
+                    continue
+                found.append(
+                    leftover(
+                        region,
+                        "ingress_rule",
+                        f"{group['GroupId']} {source['CidrIp']}",
+                        cluster=cluster,
+                        why=f"{group.get('GroupName')} admits port {link.DATABASE_PORT} from {source['CidrIp']}, "
+                        "and no live peering into the Aurora VPC comes from there",
+                        fix=f"aws ec2 revoke-security-group-ingress --region {region} --group-id {group['GroupId']} "
+                        f"--protocol tcp --port {link.DATABASE_PORT} --cidr {source['CidrIp']}",
+                    )
+                )
+    return found
+
+
 def region_error(region, error):
     """How a region that could not be scanned is reported: its name, the AWS error code (if any) and message.
 
@@ -279,22 +385,27 @@ def _final_snapshots(snapshots, identifier):
 
 
 def scan_region(region, *, ec2, rds, client_for_region, now):
-    """The records of every Aurora cluster for Keycloak in ``region``, by name."""
-    clusters = [c for c in _all(rds.get_paginator("describe_db_clusters"), "DBClusters") if c.get("Engine") == ENGINE]
-    if not clusters:
-        return []
+    """{"clusters": the records of every Aurora cluster for Keycloak in ``region`` by name, "leftovers": what
+    deleted deployments left behind there (``leftovers``)}."""
+    all_clusters = _all(rds.get_paginator("describe_db_clusters"), "DBClusters")
+    clusters = [c for c in all_clusters if c.get("Engine") == ENGINE]
     subnet_groups = {
         g["DBSubnetGroupName"].lower(): g
         for g in _all(rds.get_paginator("describe_db_subnet_groups"), "DBSubnetGroups")
     }
     vpcs = {v["VpcId"]: v for v in _all(ec2.get_paginator("describe_vpcs"), "Vpcs")}
-    group_ids = sorted({g["VpcSecurityGroupId"] for c in clusters for g in c.get("VpcSecurityGroups") or []})
-    group_names = (
+    aurora_vpc_ids = {v["VpcId"] for v in vpcs.values() if naming.CLUSTER_TAG in _tags(v)}
+    aurora_vpc_ids |= {g.get("VpcId") for g in subnet_groups.values() if g.get("VpcId") in vpcs}
+    groups = (
         {
-            g["GroupId"]: g["GroupName"]
-            for g in _all(ec2.get_paginator("describe_security_groups"), "SecurityGroups", GroupIds=group_ids)
+            g["GroupId"]: g
+            for g in _all(
+                ec2.get_paginator("describe_security_groups"),
+                "SecurityGroups",
+                Filters=[{"Name": "vpc-id", "Values": sorted(aurora_vpc_ids)}],
+            )
         }
-        if group_ids
+        if aurora_vpc_ids
         else {}
     )
     found = []
@@ -302,27 +413,40 @@ def scan_region(region, *, ec2, rds, client_for_region, now):
         identifier = cluster["DBClusterIdentifier"]
         subnet_group = subnet_groups.get((cluster.get("DBSubnetGroup") or "").lower()) or {}
         vpc = vpcs.get(subnet_group.get("VpcId"))
+        own_groups = [groups.get(g["VpcSecurityGroupId"]) or {} for g in cluster.get("VpcSecurityGroups") or []]
         marks = contract_marks(
             identifier,
-            vpc_tags=boto3_tag_list_to_ansible_dict((vpc or {}).get("Tags") or []),
+            vpc_tags=_tags(vpc or {}),
             subnet_group_name=cluster.get("DBSubnetGroup"),
-            security_group_names={
-                group_names.get(g["VpcSecurityGroupId"]) for g in cluster.get("VpcSecurityGroups") or []
-            },
+            security_group_names={g.get("GroupName") for g in own_groups},
         )
         if is_for_keycloak(cluster.get("Engine"), marks):
-            found.append((cluster, vpc, marks))
+            found.append((cluster, vpc, own_groups, marks))
+    peerings = _peerings(
+        ec2, {vpc["VpcId"] for _cluster, vpc, _groups, _marks in found if vpc}, region, client_for_region
+    )
+    route_tables = _all(ec2.get_paginator("describe_route_tables"), "RouteTables")
+    leftovers = orphaned_networks(
+        region,
+        vpcs=[vpcs[v] for v in sorted(aurora_vpc_ids)],
+        cluster_ids={c["DBClusterIdentifier"].lower() for c in all_clusters},
+        subnet_groups=list(subnet_groups.values()),
+        security_groups=list(groups.values()),
+    )
+    leftovers += stale_routes(region, route_tables, _peerings_by_id(ec2, route_tables))
     if not found:
-        return []
+        return {"clusters": [], "leftovers": leftovers}
     instances = _all(rds.get_paginator("describe_db_instances"), "DBInstances")
     maintenance = _pending_maintenance(rds)
     snapshots = _all(rds.get_paginator("describe_db_cluster_snapshots"), "DBClusterSnapshots", SnapshotType="manual")
-    peerings = _peerings(ec2, {vpc["VpcId"] for _cluster, vpc, _marks in found if vpc}, region, client_for_region)
     records = []
-    for cluster, vpc, marks in found:
+    for cluster, vpc, own_groups, marks in found:
         identifier = cluster["DBClusterIdentifier"]
         members = [i for i in instances if (i.get("DBClusterIdentifier") or "").lower() == identifier.lower()]
         arns = [cluster.get("DBClusterArn")] + [i.get("DBInstanceArn") for i in members]
+        linked = peerings.get((vpc or {}).get("VpcId"), [])
+        contract_group = [g for g in own_groups if g.get("GroupName") == naming.security_group_name(identifier)]
+        leftovers += stale_ingress(region, identifier, contract_group, linked)
         records.append(
             cluster_record(
                 region,
@@ -330,7 +454,7 @@ def scan_region(region, *, ec2, rds, client_for_region, now):
                 instances=members,
                 vpc=vpc,
                 marks=marks,
-                peerings=peerings.get((vpc or {}).get("VpcId"), []),
+                peerings=linked,
                 pending_maintenance=[
                     maintenance_record(arn, a) for arn in arns if arn for a in maintenance.get(arn, [])
                 ],
@@ -338,7 +462,31 @@ def scan_region(region, *, ec2, rds, client_for_region, now):
                 now=now,
             )
         )
-    return sorted(records, key=lambda r: r["identifier"])
+    return {"clusters": sorted(records, key=lambda r: r["identifier"]), "leftovers": leftovers}
+
+
+def _tags(resource):
+    return boto3_tag_list_to_ansible_dict(resource.get("Tags") or [])
+
+
+def _peerings_by_id(ec2, route_tables):
+    """{id: peering} of the peerings the routes of ``route_tables`` go through that AWS still shows."""
+    ids = sorted(
+        {
+            r["VpcPeeringConnectionId"]
+            for t in route_tables
+            for r in t.get("Routes", [])
+            if r.get("VpcPeeringConnectionId")
+        }
+    )
+    if not ids:
+        return {}
+    found = _all(
+        ec2.get_paginator("describe_vpc_peering_connections"),
+        "VpcPeeringConnections",
+        Filters=[{"Name": "vpc-peering-connection-id", "Values": ids}],
+    )
+    return {p["VpcPeeringConnectionId"]: p for p in found}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,13 +546,22 @@ def _count(number, noun):
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def estate_lines(clusters, failed_regions, regions):
-    """The readable report of status.yml: a header, one block per cluster, the regions that failed."""
+def estate_lines(clusters, failed_regions, regions, leftovers=()):
+    """The readable report of status.yml: a header, one block per cluster, the leftovers, the regions that failed."""
     lines = [f"{_count(len(clusters), 'Aurora cluster')} for Keycloak in {_count(len(regions), 'region')} scanned"]
     for record in clusters:
         lines += cluster_lines(record)
+    lines += leftover_lines(leftovers)
     lines += [f"NOT SCANNED {e['region']}: {e['code'] or 'error'}: {e['message']}" for e in failed_regions]
     return lines
+
+
+def leftover_lines(leftovers):
+    """One line per leftover: where, what, why, and the command that removes it."""
+    return [
+        f"LEFTOVER {item['region']} {item['kind']} {item['id']}: {item['why']}. Fix: {item['fix']}"
+        for item in leftovers
+    ]
 
 
 def plan_lines(plan, *, confirmed):

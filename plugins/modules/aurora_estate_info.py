@@ -18,6 +18,7 @@ description:
     naming contract this collection shares with the keycloak-benchmark scripts and the documented procedure, its
     VPC tagged C(AuroraCluster=<cluster>), its DB subnet group C(<cluster>-subnet-group), or its security group
     C(<cluster>-security-group).
+  - Also lists what deleted deployments left behind (RV(leftovers)).
   - A region that cannot be read (access denied, region not enabled, any AWS error) is listed in RV(failed_regions)
     and the others are still scanned.
 author:
@@ -86,6 +87,23 @@ clusters:
   returned: always
   type: list
   elements: dict
+leftovers:
+  description:
+    - What deleted deployments left behind, by region, each with C(region), C(kind), C(id), C(cluster) (the Aurora
+      cluster it was for, when known), C(why) and C(fix) (the command that removes it).
+    - C(vpc), C(db_subnet_group), C(security_group), the VPC tagged C(AuroraCluster=<cluster>) of a DB cluster that
+      is gone, with its C(<cluster>-subnet-group) and C(<cluster>-security-group).
+    - C(route), a route (in any route table of the region, the ROSA ones included) through a peering that is deleted,
+      failed, rejected, expired or no longer shown.
+    - C(ingress_rule), a CIDR that C(<cluster>-security-group) admits to port 5432 and no live peering into the Aurora
+      VPC comes from.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"region": "eu-west-1", "kind": "route", "id": "rtb-0123 192.168.0.0/24", "cluster": null,
+            "why": "in vpc-0aaa, routes 192.168.0.0/24 through pcx-0bbb, which is gone",
+            "fix": "aws ec2 delete-route --region eu-west-1 --route-table-id rtb-0123
+                    --destination-cidr-block 192.168.0.0/24"}]
 """
 
 import contextlib
@@ -104,7 +122,7 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 
 
 def scan(module, regions, now):
-    """(records, failed regions) of ``regions``, each scanned on its own thread with its own clients."""
+    """(records, leftovers, failed regions) of ``regions``, each scanned on its own thread with its own clients."""
     ec2_clients = regional_clients(module, "ec2", regions)
     rds_clients = regional_clients(module, "rds", regions)
 
@@ -114,17 +132,18 @@ def scan(module, regions, now):
 
     def scan_one(region):
         try:
-            records = estate.scan_region(
+            found = estate.scan_region(
                 region, ec2=ec2_clients[region], rds=rds_clients[region], client_for_region=client_for_region, now=now
             )
-            return records, None
+            return found, None
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, AnsibleAWSError) as e:
-            return [], estate.region_error(region, e)
+            return {"clusters": [], "leftovers": []}, estate.region_error(region, e)
 
     results = map_concurrently(scan_one, regions)
-    records = [record for found, _error in results for record in found]
+    records = [record for found, _error in results for record in found["clusters"]]
+    leftovers = [item for found, _error in results for item in found["leftovers"]]
     failed = [error for _found, error in results if error]
-    return records, failed
+    return records, leftovers, failed
 
 
 def run(module):
@@ -132,13 +151,14 @@ def run(module):
     # A survey's empty answer arrives as one empty name.
     regions = sorted({r.strip() for r in module.params["regions"] if r.strip()})
     regions = regions or network.describe_region_names(module.client("ec2"))
-    records, failed = scan(module, regions, now)
+    records, leftovers, failed = scan(module, regions, now)
     module.exit_json(
         changed=False,
         scanned_at=now.isoformat(),
         regions=regions,
         failed_regions=failed,
         clusters=sorted(records, key=lambda r: (r["region"], r["identifier"])),
+        leftovers=leftovers,
     )
 
 

@@ -124,3 +124,40 @@ def test_a_region_that_denies_access_is_reported_and_the_others_are_shown(emulat
     assert found["regions"] == ["eu-central-1", "eu-west-1", "us-east-1", "us-west-2"]
     assert [(e["region"], e["code"]) for e in found["failed_regions"]] == [("us-west-2", "AccessDenied")]
     assert [c["identifier"] for c in found["clusters"]] == ["keycloak-aurora"]
+
+
+def test_what_deleted_deployments_left_behind_is_shown_with_its_fix(emulator, rosa):
+    """A cluster deleted by hand leaves its VPC, subnet group and security group; a peering deleted alone leaves
+    its routes (ROSA and Aurora side) and its 5432 rule. The live deployment next to them leaves nothing."""
+    gone = scripts_deployment(emulator, "kc-gone", vpc_cidr="172.20.0.0/16")
+    rds = emulator.client("rds")
+    rds.delete_db_instance(DBInstanceIdentifier="kc-gone-instance-1")
+    rds.delete_db_cluster(DBClusterIdentifier="kc-gone", SkipFinalSnapshot=True)
+    live = scripts_deployment(emulator, "kc-live")
+    rosa_b = rosa("rosa-b", machine_cidr="10.1.0.0/16", azs=2)
+    rosa_c = rosa("rosa-c", machine_cidr="10.2.0.0/16", azs=2)
+    scripts_peering(emulator, live, rosa_c)
+    unpeered = scripts_peering(emulator, live, rosa_b)
+    emulator.client("ec2").delete_vpc_peering_connection(VpcPeeringConnectionId=unpeered)
+
+    emulator.start_recording()
+    run = status(emulator.env(), aurora_regions="eu-west-1")
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert emulator.mutating_actions() == []
+    found = stats(run)
+    assert [c["identifier"] for c in found["clusters"]] == ["kc-live"]
+    kinds = sorted((item["kind"], item["id"], item["cluster"]) for item in found["leftovers"])
+    route_ids = [f"{table} 192.168.0.0/16" for table in rosa_b["private_route_table_ids"]]
+    [main] = emulator.client("ec2").describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [live["vpc_id"]]}, {"Name": "association.main", "Values": ["true"]}]
+    )["RouteTables"]
+    assert kinds == sorted(
+        [
+            ("vpc", gone["vpc_id"], "kc-gone"),
+            ("db_subnet_group", "kc-gone-subnet-group", "kc-gone"),
+            ("security_group", gone["security_group_id"], "kc-gone"),
+            ("ingress_rule", f"{live['security_group_id']} 10.1.0.0/16", "kc-live"),
+            ("route", f"{main['RouteTableId']} 10.1.0.0/16", "kc-live"),
+        ]
+        + [("route", route_id, "kc-live") for route_id in route_ids]
+    )

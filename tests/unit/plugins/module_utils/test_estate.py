@@ -165,3 +165,81 @@ def test_a_region_error_keeps_the_aws_code():
         "message": "no",
     }
     assert estate.region_error("ap-east-1", ValueError("x"))["code"] is None
+
+
+def test_the_network_of_a_cluster_that_is_gone_is_left_over_and_delete_yml_finishes_it():
+    vpcs = [
+        {"VpcId": "vpc-gone", "Tags": [{"Key": "AuroraCluster", "Value": "old"}]},
+        {"VpcId": "vpc-live", "Tags": [{"Key": "AuroraCluster", "Value": "kc"}]},
+    ]
+    found = estate.orphaned_networks(
+        "eu-west-1",
+        vpcs=vpcs,
+        cluster_ids={"kc"},
+        subnet_groups=[
+            {"DBSubnetGroupName": "old-subnet-group", "VpcId": "vpc-gone"},
+            {"DBSubnetGroupName": "kc-subnet-group", "VpcId": "vpc-live"},
+        ],
+        security_groups=[
+            {"GroupId": "sg-1", "GroupName": "old-security-group", "VpcId": "vpc-gone"},
+            {"GroupId": "sg-2", "GroupName": "default", "VpcId": "vpc-gone"},
+        ],
+    )
+    assert [(f["kind"], f["id"], f["cluster"]) for f in found] == [
+        ("vpc", "vpc-gone", "old"),
+        ("db_subnet_group", "old-subnet-group", "old"),
+        ("security_group", "sg-1", "old"),
+    ]
+    assert {f["fix"] for f in found} == {
+        "ansible-playbook playbooks/delete.yml -e aurora_cluster=old -e aurora_region=eu-west-1"
+    }
+
+
+def test_a_route_through_a_peering_that_is_deleted_or_gone_is_left_over():
+    tables = [
+        {
+            "RouteTableId": "rtb-1",
+            "VpcId": "vpc-rosa",
+            "Routes": [
+                {"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local"},
+                {"DestinationCidrBlock": "192.168.0.0/24", "VpcPeeringConnectionId": "pcx-live"},
+                {"DestinationCidrBlock": "192.168.1.0/24", "VpcPeeringConnectionId": "pcx-deleted"},
+                {"DestinationCidrBlock": "192.168.2.0/24", "VpcPeeringConnectionId": "pcx-gone"},
+            ],
+        }
+    ]
+    peerings = {
+        "pcx-live": {"VpcPeeringConnectionId": "pcx-live", "Status": {"Code": "active"}},
+        "pcx-deleted": {
+            "VpcPeeringConnectionId": "pcx-deleted",
+            "Status": {"Code": "deleted"},
+            "Tags": [{"Key": "AuroraCluster", "Value": "old"}],
+        },
+    }
+    found = estate.stale_routes("eu-west-1", tables, peerings)
+    assert [(f["id"], f["cluster"]) for f in found] == [("rtb-1 192.168.1.0/24", "old"), ("rtb-1 192.168.2.0/24", None)]
+    assert found[1]["why"] == "in vpc-rosa, routes 192.168.2.0/24 through pcx-gone, which is gone"
+    assert found[0]["fix"].startswith("aws ec2 delete-route --region eu-west-1 --route-table-id rtb-1 ")
+
+
+def test_a_5432_rule_for_a_cidr_no_live_peering_comes_from_is_left_over():
+    group = {
+        "GroupId": "sg-1",
+        "GroupName": "kc-security-group",
+        "IpPermissions": [
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 5432,
+                "ToPort": 5432,
+                "IpRanges": [{"CidrIp": "10.0.0.0/16"}, {"CidrIp": "10.0.4.0/24"}, {"CidrIp": "10.1.0.0/16"}],
+            },
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.9.0.0/16"}]},
+        ],
+    }
+    peerings = [
+        {"status": "active", "requester_cidr_block": "10.0.0.0/16"},
+        {"status": "failed", "requester_cidr_block": "10.1.0.0/16"},
+    ]
+    found = estate.stale_ingress("eu-west-1", "kc", [group], peerings)
+    assert [f["id"] for f in found] == ["sg-1 10.1.0.0/16"]
+    assert found[0]["cluster"] == "kc"
