@@ -47,11 +47,23 @@ _value:
   type: dict
 """
 
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.keycloak.aurora.plugins.module_utils import estate
 
 
 def reap_plan(clusters, min_age_hours, now, confirmed=False):
-    plan = estate.reap_plan(clusters, now=now, min_age_hours=float(min_age_hours))
+    try:
+        min_age = float(min_age_hours)
+    except (TypeError, ValueError):
+        min_age = -1.0
+    if min_age < 0:
+        raise AnsibleFilterError(f"reap_min_age_hours must be a number of hours, 0 or more, not '{min_age_hours}'")
+    try:
+        estate.parse_time(now)
+    except (TypeError, ValueError) as e:
+        raise AnsibleFilterError(f"reap_now must be a time in ISO 8601 such as 2026-12-01T02:00:00, not '{now}'") from e
+    plan = estate.reap_plan(clusters, now=now, min_age_hours=min_age)
     return dict(plan, lines=estate.plan_lines(plan, confirmed=bool(confirmed)))
 
 

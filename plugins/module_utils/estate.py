@@ -139,7 +139,7 @@ def _iso(moment):
     return parse_time(moment).isoformat() if moment else None
 
 
-def cluster_record(region, cluster, *, instances, vpc, marks, peerings, pending_maintenance, final_snapshots, now):  # pylint: disable=too-many-arguments
+def cluster_record(region, cluster, *, instances, vpc, marks, peerings, pending_maintenance, final_snapshots, now):
     """One Aurora cluster for Keycloak as status.yml shows it and reap.yml judges it."""
     tags = boto3_tag_list_to_ansible_dict(cluster.get("TagList") or [])
     writers = {
