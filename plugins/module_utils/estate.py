@@ -32,7 +32,6 @@ from ansible_collections.keycloak.aurora.plugins.module_utils import rosa
 ENGINE = "aurora-postgresql"
 # The keycloak-benchmark reaper keeps a cluster tagged keepalive, whatever the value: so does this one.
 KEEPALIVE_TAG = "keepalive"
-DEFAULT_MIN_AGE_HOURS = 4
 # Peerings worth showing: everything that still exists or may still be the target of a route.
 SHOWN_PEERING_STATES = ("initiating-request", "pending-acceptance", "provisioning", "active", "failed", "expired")
 # What the reaper does with a cluster.

@@ -113,6 +113,14 @@ def test_the_reaper_deletes_old_clusters_without_keepalive_one_failure_stopping_
     assert run.returncode != 0
     assert summary(run)["deleted"] == ["eu-central-1/kc-scripts", "eu-west-1/keycloak-aurora"]
     assert summary(run)["failed"] == ["eu-west-1/kc-refused"]
+    [lines] = [
+        task["hosts"]["localhost"]["msg"]
+        for play in run.report["plays"]
+        for task in play["tasks"]
+        if task["task"]["name"] == "Show the summary"
+    ]
+    assert lines[0] == "deleted 2, kept 2, failed 1"
+    assert lines[1].startswith("FAILED eu-west-1 kc-refused: ") and "snapshot" in lines[1], lines
     assert sorted(summary(run)["kept"]) == ["eu-west-1/kc-kept", "eu-west-1/kc-young"]
     assert clusters(emulator) == [("eu-west-1", "kc-kept"), ("eu-west-1", "kc-refused"), ("eu-west-1", "kc-young")]
     assert live_peerings(emulator) == []
