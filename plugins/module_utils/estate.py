@@ -234,6 +234,32 @@ def orphaned_networks(region, *, vpcs, cluster_ids, subnet_groups, security_grou
     return found
 
 
+def orphaned_secrets(region, *, secrets, cluster_ids):
+    """The master password secrets ``<c>-master-password`` tagged ``AuroraCluster=<c>`` (the ones this collection
+    generates) of a DB cluster ``<c>`` that is gone, and not already scheduled for deletion."""
+    found = []
+    for secret in sorted(secrets, key=lambda s: s["Name"]):
+        cluster = boto3_tag_list_to_ansible_dict(secret.get("Tags") or []).get(naming.CLUSTER_TAG)
+        if (
+            not cluster
+            or secret.get("DeletedDate")
+            or secret["Name"] != naming.master_secret_name(cluster)
+            or cluster.lower() in cluster_ids
+        ):
+            continue
+        found.append(
+            leftover(
+                region,
+                "secret",
+                secret["Name"],
+                cluster=cluster,
+                why=f"the DB cluster {cluster} is gone",
+                fix=f"ansible-playbook playbooks/delete.yml -e aurora_cluster={cluster} -e aurora_region={region}",
+            )
+        )
+    return found
+
+
 def stale_routes(region, route_tables, peerings_by_id):
     """The routes through a peering that no longer carries traffic: deleted, failed, rejected, expired, or no
     longer shown at all (AWS shows a deleted peering for a while only). ``peerings_by_id``: the peerings AWS
@@ -383,7 +409,7 @@ def _final_snapshots(snapshots, identifier):
     )
 
 
-def scan_region(region, *, ec2, rds, client_for_region, now):
+def scan_region(region, *, ec2, rds, secrets, client_for_region, now):
     """{"clusters": the records of every Aurora cluster for Keycloak in ``region`` by name, "leftovers": what
     deleted deployments left behind there (``leftovers``)}."""
     all_clusters = _all(rds.get_paginator("describe_db_clusters"), "DBClusters")
@@ -425,14 +451,21 @@ def scan_region(region, *, ec2, rds, client_for_region, now):
         ec2, {vpc["VpcId"] for _cluster, vpc, _groups, _marks in found if vpc}, region, client_for_region
     )
     route_tables = _all(ec2.get_paginator("describe_route_tables"), "RouteTables")
+    cluster_ids = {c["DBClusterIdentifier"].lower() for c in all_clusters}
     leftovers = orphaned_networks(
         region,
         vpcs=[vpcs[v] for v in sorted(aurora_vpc_ids)],
-        cluster_ids={c["DBClusterIdentifier"].lower() for c in all_clusters},
+        cluster_ids=cluster_ids,
         subnet_groups=list(subnet_groups.values()),
         security_groups=list(groups.values()),
     )
     leftovers += stale_routes(region, route_tables, _peerings_by_id(ec2, route_tables))
+    tagged_secrets = _all(
+        secrets.get_paginator("list_secrets"),
+        "SecretList",
+        Filters=[{"Key": "tag-key", "Values": [naming.CLUSTER_TAG]}],
+    )
+    leftovers += orphaned_secrets(region, secrets=tagged_secrets, cluster_ids=cluster_ids)
     if not found:
         return {"clusters": [], "leftovers": leftovers}
     instances = _all(rds.get_paginator("describe_db_instances"), "DBInstances")

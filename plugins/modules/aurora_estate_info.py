@@ -95,6 +95,8 @@ leftovers:
       is gone, with its C(<cluster>-subnet-group) and C(<cluster>-security-group).
     - C(route), a route (in any route table of the region, the ROSA ones included) through a peering that is deleted,
       failed, rejected, expired or no longer shown.
+    - C(secret), the master password secret C(<cluster>-master-password) this collection generated for a DB cluster
+      that is gone, not scheduled for deletion.
     - C(ingress_rule), a CIDR that C(<cluster>-security-group) admits to port 5432 and no live peering into the Aurora
       VPC comes from.
   returned: always
@@ -125,6 +127,7 @@ def scan(module, regions, now):
     """(records, leftovers, failed regions) of ``regions``, each scanned on its own thread with its own clients."""
     ec2_clients = regional_clients(module, "ec2", regions)
     rds_clients = regional_clients(module, "rds", regions)
+    secrets_clients = regional_clients(module, "secretsmanager", regions)
 
     def client_for_region(region):
         # A peering's requester may be in a region that is not scanned.
@@ -133,7 +136,12 @@ def scan(module, regions, now):
     def scan_one(region):
         try:
             found = estate.scan_region(
-                region, ec2=ec2_clients[region], rds=rds_clients[region], client_for_region=client_for_region, now=now
+                region,
+                ec2=ec2_clients[region],
+                rds=rds_clients[region],
+                secrets=secrets_clients[region],
+                client_for_region=client_for_region,
+                now=now,
             )
             return found, None
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, AnsibleAWSError) as e:

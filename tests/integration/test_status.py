@@ -127,12 +127,15 @@ def test_a_region_that_denies_access_is_reported_and_the_others_are_shown(emulat
 
 
 def test_what_deleted_deployments_left_behind_is_shown_with_its_fix(emulator, rosa):
-    """A cluster deleted by hand leaves its VPC, subnet group and security group; a peering deleted alone leaves
+    """A cluster deleted by hand leaves its VPC, subnet group, security group and secret; a peering deleted alone leaves
     its routes (ROSA and Aurora side) and its 5432 rule. The live deployment next to them leaves nothing."""
     gone = scripts_deployment(emulator, "kc-gone", vpc_cidr="172.20.0.0/16")
     rds = emulator.client("rds")
     rds.delete_db_instance(DBInstanceIdentifier="kc-gone-instance-1")
     rds.delete_db_cluster(DBClusterIdentifier="kc-gone", SkipFinalSnapshot=True)
+    emulator.client("secretsmanager").create_secret(
+        Name="kc-gone-master-password", SecretString="{}", Tags=[{"Key": "AuroraCluster", "Value": "kc-gone"}]
+    )
     live = scripts_deployment(emulator, "kc-live")
     rosa_b = rosa("rosa-b", machine_cidr="10.1.0.0/16", azs=2)
     rosa_c = rosa("rosa-c", machine_cidr="10.2.0.0/16", azs=2)
@@ -156,6 +159,7 @@ def test_what_deleted_deployments_left_behind_is_shown_with_its_fix(emulator, ro
             ("vpc", gone["vpc_id"], "kc-gone"),
             ("db_subnet_group", "kc-gone-subnet-group", "kc-gone"),
             ("security_group", gone["security_group_id"], "kc-gone"),
+            ("secret", "kc-gone-master-password", "kc-gone"),
             ("ingress_rule", f"{live['security_group_id']} 10.1.0.0/16", "kc-live"),
             ("route", f"{main['RouteTableId']} 10.1.0.0/16", "kc-live"),
         ]

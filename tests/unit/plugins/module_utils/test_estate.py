@@ -243,3 +243,20 @@ def test_a_5432_rule_for_a_cidr_no_live_peering_comes_from_is_left_over():
     found = estate.stale_ingress("eu-west-1", "kc", [group], peerings)
     assert [f["id"] for f in found] == ["sg-1 10.1.0.0/16"]
     assert found[0]["cluster"] == "kc"
+
+
+def test_the_generated_secret_of_a_cluster_that_is_gone_is_left_over_unless_already_deleted():
+    def secret(name, cluster, deleted=None):
+        return {"Name": name, "Tags": [{"Key": "AuroraCluster", "Value": cluster}], "DeletedDate": deleted}
+
+    found = estate.orphaned_secrets(
+        "eu-west-1",
+        secrets=[
+            secret("old-master-password", "old"),
+            secret("kc-master-password", "kc"),
+            secret("older-master-password", "older", deleted="2026-11-29T00:00:00Z"),
+            secret("someone-elses", "old"),
+        ],
+        cluster_ids={"kc"},
+    )
+    assert [(f["kind"], f["id"], f["cluster"]) for f in found] == [("secret", "old-master-password", "old")]
