@@ -42,6 +42,7 @@ PLAYBOOK_VARIABLES = frozenset(
         "reap_confirmed",
         "reap_failed_regions",
         "reap_outcome",
+        "reap_key",
         # the AWX artifacts of status.yml and reap.yml, which a workflow hands its next node as extra vars
         "aurora_estate",
         "aurora_reap",
