@@ -39,6 +39,19 @@ PLAYBOOK_VARIABLES = frozenset(
         "rosa_account_id",
         "output_file",
         "include_password",
+        "aurora_regions",
+        # reap.yml's own, and the facts its first play hands the next
+        "reap_confirm",
+        "reap_min_age_hours",
+        "reap_now",
+        "reap_plan",
+        "reap_confirmed",
+        "reap_failed_regions",
+        "reap_outcome",
+        "reap_key",
+        # the AWX artifacts of status.yml and reap.yml, which a workflow hands its next node as extra vars
+        "aurora_estate",
+        "aurora_reap",
     }
 )
 
@@ -59,6 +72,8 @@ PLAYBOOKS = {
     "verify_connection": Playbook(("aurora_cluster",), "required"),
     "verify": Playbook(("aurora_cluster",), "required"),
     "reset_database": Playbook(("aurora_cluster",), "required"),
+    "status": Playbook((), None),
+    "reap": Playbook((), None),
 }
 
 # What the message of a missing variable suggests.

@@ -238,3 +238,29 @@ def test_ansible_builder_creates_the_execution_environment_build_context(tmp_pat
     )
     assert introspect.returncode == 0, introspect.stderr
     assert sorted(line.split("#")[0].strip() for line in found.read_text().splitlines()) == sorted(pinned)
+
+
+def artifact(run, name):
+    """What AWX keeps as the job's artifact ``name``: the set_stats data of the playbook's stats event."""
+    [stats] = [e for e in run.events if e.get("event") == "playbook_on_stats"]
+    return stats["event_data"]["artifact_data"][name]
+
+
+def test_status_and_the_reaper_as_awx_job_templates_hand_their_results_as_artifacts(emulator, tmp_path):
+    from tools.emulator.scripts_made import scripts_deployment
+
+    scripts_deployment(emulator, "kc-scripts")
+    answers = {"aurora_region": "eu-west-1", "aurora_regions": "eu-west-1"}
+    status_dir = private_data_dir(tmp_path, emulator, "status", answers, {})
+    status = run_job(status_dir, "playbooks/status.yml")
+    assert_successful(status, status_dir)
+    assert [c["identifier"] for c in artifact(status, "aurora_estate")["clusters"]] == ["kc-scripts"]
+
+    # The survey's answers: a float and the string "true".
+    reap_answers = {**answers, "reap_min_age_hours": 0.0, "reap_confirm": "true", "aurora_skip_final_snapshot": "true"}
+    reap_dir = private_data_dir(tmp_path, emulator, "reap", reap_answers, {})
+    reap = run_job(reap_dir, "playbooks/reap.yml")
+    assert_successful(reap, reap_dir)
+    assert artifact(reap, "aurora_reap")["deleted"] == ["eu-west-1/kc-scripts"]
+    assert emulator.client("rds").describe_db_clusters()["DBClusters"] == []
+    assert emulator.client("rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"] == []

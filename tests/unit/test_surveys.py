@@ -24,12 +24,26 @@ ROLES = {
     "verify_connection": [("aurora_keycloak", "verify")],
     "reset_database": [("aurora_keycloak", "reset")],
     "verify": [("aurora_peering", "verify"), ("aurora_keycloak", "verify")],
+    "status": [],
+    # The role aurora_delete runs once per doomed cluster, with aurora_cluster and aurora_region set by the playbook.
+    "reap": [],
 }
 # Variables of a playbook itself rather than of its roles, in the shape of an argument spec.
 PLAYBOOK_OPTIONS = {
     "unpeer": {"aurora_unpeer_confirm": {"type": "str", "default": ""}},
     "verify": {"aurora_verify_connection": {"type": "bool", "default": False}},
+    "status": {"aurora_region": {"type": "str", "default": ""}, "aurora_regions": {"type": "str", "default": ""}},
+    "reap": {
+        "aurora_region": {"type": "str", "default": ""},
+        "aurora_regions": {"type": "str", "default": ""},
+        "reap_confirm": {"type": "bool", "default": False},
+        "reap_min_age_hours": {"type": "float", "default": 4},
+        "aurora_skip_final_snapshot": {"type": "bool", "default": False},
+    },
 }
+# The roles' variables a playbook declares itself, in the same meaning: status.yml's and reap.yml's region, and
+# aurora_skip_final_snapshot, which reap.yml passes on to each delete.
+ROLE_VARIABLES_WITHOUT_ROLE = {"aurora_region", "aurora_skip_final_snapshot"}
 # Variables the playbook sets itself: a survey must not offer them.
 SET_BY_PLAYBOOK = {"aurora_peering_state"}
 # Where a survey is stricter than the spec, and why.
@@ -209,4 +223,4 @@ def test_playbook_options_are_the_playbooks_own(playbook):
 
     text = (PLAYBOOKS / f"{playbook}.yml").read_text()
     for name in PLAYBOOK_OPTIONS[playbook]:
-        assert name in text and name in PLAYBOOK_VARIABLES, name
+        assert name in text and (name in PLAYBOOK_VARIABLES or name in ROLE_VARIABLES_WITHOUT_ROLE), name

@@ -143,10 +143,12 @@ class Refuse:
 
     For faults that stay as long as the account's state does (no capacity in a zone, a full quota),
     unlike throttling: a retry is answered the same way. A parameter given as ``ANY`` must be present.
+    With a ``region``, only the requests signed for that region (a region the account may not use).
     """
 
     def __init__(self, action, code, message, params=None, status=400, region=None):
         self.action = action
+        self.region = region
         self.code = code
         self.message = message
         self.params = dict(params or {})

@@ -215,6 +215,13 @@ def _patch_moto():
 
     Route.state = property(route_state)
 
+    # h. DescribePendingMaintenanceActions is not implemented (HTTP 500). moto never schedules maintenance,
+    # so the answer AWS gives an account with none pending is the true one: an empty list.
+    from moto.core.responses import ActionResult
+    from moto.rds.responses import RDSResponse
+
+    RDSResponse.describe_pending_maintenance_actions = lambda self: ActionResult({"PendingMaintenanceActions": []})
+
 
 def _make_tools_importable():
     """Run as a script, this file does not see the repository's packages: put its root on sys.path."""
