@@ -188,7 +188,8 @@ class InventoryModule(AWSInventoryBase):
         vpc_ids = region_vpc_ids(instances)
         if not vpc_ids:
             return []
-        vpcs = {vpc["VpcId"]: vpc for vpc in ec2.describe_vpcs(client, VpcIds=vpc_ids)}
+        # By filter: one VPC an id list names that is not visible yet would make AWS refuse the whole list.
+        vpcs = {vpc["VpcId"]: vpc for vpc in ec2.describe_vpcs(client, Filters=[{"Name": "vpc-id", "Values": vpc_ids}])}
         route_tables = ec2.describe_route_tables(client, Filters=[{"Name": "vpc-id", "Values": vpc_ids}])
         return region_clusters(region, instances, vpcs, route_tables)
 

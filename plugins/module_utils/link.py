@@ -218,11 +218,25 @@ def ensure_accepter_tags(aurora_client, *, summary, tags, check_mode):
     )
 
 
-def _route_to(table, destination):
-    return next((r for r in table.get("Routes", []) if r.get("DestinationCidrBlock") == destination), None)
+def route_tables_by_id(client, table_ids):
+    """{ID: table} of those of ``table_ids`` that exist, in one request.
+
+    By filter, not by RouteTableIds: one unknown ID makes AWS refuse the whole list (amazon.aws then
+    answers an empty one), which would hide the tables that do exist.
+    """
+    wanted = sorted(t for t in table_ids if t)
+    if not wanted:
+        return {}
+    found = ec2.describe_route_tables(client, Filters=[{"Name": "route-table-id", "Values": wanted}])
+    return {t["RouteTableId"]: t for t in found if t["RouteTableId"] in wanted}
 
 
-def _route_target(route):
+def route_to(table, destination):
+    """The route of ``table`` (a description; None stands for none) to ``destination``, or None."""
+    return next((r for r in (table or {}).get("Routes", []) if r.get("DestinationCidrBlock") == destination), None)
+
+
+def route_target(route):
     for key in ("VpcPeeringConnectionId", "TransitGatewayId", "NatGatewayId", "GatewayId", "NetworkInterfaceId"):
         if route.get(key):
             return route[key]
@@ -231,7 +245,7 @@ def _route_target(route):
 
 def _route_conflict(table_id, destination, route):
     return AuroraError(
-        f"the route table {table_id} already sends {destination} through {_route_target(route)}: another network "
+        f"the route table {table_id} already sends {destination} through {route_target(route)}: another network "
         "uses that CIDR. Nothing was replaced; remove that route, or peer networks whose CIDRs do not overlap."
     )
 
@@ -245,11 +259,16 @@ def ensure_routes(client, *, route_table_ids, destination, peering_id, check_mod
     """
     if not route_table_ids:
         return []
-    tables = ec2.describe_route_tables(client, RouteTableIds=sorted(route_table_ids))
+    tables = route_tables_by_id(client, route_table_ids)
+    missing = sorted(set(route_table_ids) - set(tables))
+    if missing:
+        raise AuroraError(
+            f"the route table {', '.join(missing)} does not exist: nothing was routed. Correct rosa_route_table_ids "
+            "(an inventory cache may hold old ones: --flush-cache), or leave it out to find the worker tables again."
+        )
     changed = []
-    for table in tables:
-        table_id = table["RouteTableId"]
-        current = _route_to(table, destination)
+    for table_id, table in sorted(tables.items()):
+        current = route_to(table, destination)
         if current and peering_id and current.get("VpcPeeringConnectionId") == peering_id:
             continue
         if current and current.get("State") != "blackhole":
@@ -264,7 +283,7 @@ def ensure_routes(client, *, route_table_ids, destination, peering_id, check_mod
             ec2.create_route(client, table_id, DestinationCidrBlock=destination, VpcPeeringConnectionId=peering_id)
         except is_ansible_aws_error_code("RouteAlreadyExists"):
             # Someone added it since the describe: a concurrent run of this host is fine, anyone else is not.
-            now = _route_to(ec2.describe_route_tables(client, RouteTableIds=[table_id])[0], destination) or {}
+            now = route_to(route_tables_by_id(client, [table_id]).get(table_id), destination) or {}
             if now.get("VpcPeeringConnectionId") != peering_id:
                 raise _route_conflict(table_id, destination, now) from None
             changed.remove(table_id)

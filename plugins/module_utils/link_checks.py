@@ -72,17 +72,6 @@ def peering_check(peerings, *, rosa_vpc_id, aurora_vpc_id):
     return check(name, status == peering.ACTIVE, detail, f"{PEERING_FIX} (it accepts and waits for it)"), peering_id
 
 
-def _route_to(table, destination):
-    return next((r for r in (table or {}).get("Routes", []) if r.get("DestinationCidrBlock") == destination), None)
-
-
-def _target(route):
-    for key in ("VpcPeeringConnectionId", "TransitGatewayId", "NatGatewayId", "GatewayId", "NetworkInterfaceId"):
-        if route.get(key):
-            return route[key]
-    return "another target"
-
-
 def route_check(table, *, table_id, side, destination, peering_id, peering_ids):
     """The route table ``table_id`` (``table`` as described, None when it is gone) sends ``destination``
     through the peering ``peering_id``, and the route is not a blackhole.
@@ -94,12 +83,17 @@ def route_check(table, *, table_id, side, destination, peering_id, peering_ids):
     name = f"route {destination} in {table_id} ({side})"
     if table is None:
         return check(name, False, f"the route table {table_id} does not exist", PEERING_FIX)
-    route = _route_to(table, destination)
+    route = link.route_to(table, destination)
     if route is None:
         return check(name, False, f"{table_id} has no route to {destination}", PEERING_FIX)
-    target = _target(route)
+    target = link.route_target(route)
     if route.get("State") == "blackhole":
-        return check(name, False, f"the route through {target} is a blackhole: its target is gone", PEERING_FIX)
+        return check(
+            name,
+            False,
+            f"the route through {target} is a blackhole: AWS drops its traffic (that peering is gone or not active)",
+            PEERING_FIX,
+        )
     if peering_id and target == peering_id:
         return check(name, True, f"through {peering_id}", "")
     if target in peering_ids or (not peering_id and target.startswith("pcx-")):
@@ -190,6 +184,12 @@ def evaluate(
         return checks + [writer_check(db_cluster, instances, subnet_group, cluster=cluster, aurora_vpc_id=None)]
     machine_cidr, aurora_cidr = rosa_network["machine_cidr"], aurora_network["cidr_block"]
     checks.append(overlap_check(machine_cidr, aurora_cidr, rosa_cluster=rosa_cluster, cluster=cluster))
+    # Overlapping VPCs cannot be peered (AWS fails the peering): the peering, routes and rule that follow from
+    # it would only add fixes peering.yml refuses.
+    if not checks[-1]["ok"]:
+        return checks + [
+            writer_check(db_cluster, instances, subnet_group, cluster=cluster, aurora_vpc_id=aurora_network["vpc_id"])
+        ]
     peered, peering_id = peering_check(
         peerings, rosa_vpc_id=rosa_network["vpc_id"], aurora_vpc_id=aurora_network["vpc_id"]
     )

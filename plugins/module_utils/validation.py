@@ -28,6 +28,7 @@ SQL_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 RESERVED_USERNAMES = frozenset({"rdsadmin", "rdsrepladmin", "postgres", "admin", "public"})
 ENGINE_VERSION_PATTERN = re.compile(r"\d+(\.\d+){0,2}")
 VPC_ID_PATTERN = re.compile(r"vpc-[0-9a-f]{8}([0-9a-f]{9})?")
+ROUTE_TABLE_ID_PATTERN = re.compile(r"rtb-[0-9a-f]{8}([0-9a-f]{9})?")
 # ROSA's own rule for cluster names.
 ROSA_NAME_PATTERN = re.compile(r"[a-z]([-a-z0-9]{0,52}[a-z0-9])?")
 TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
@@ -139,6 +140,7 @@ def _aws_name_errors(values):
         )
     if values.get("rosa_vpc_id") and not VPC_ID_PATTERN.fullmatch(str(values["rosa_vpc_id"])):
         errors.append(f"rosa_vpc_id must be a VPC id such as vpc-0123456789abcdef0, not '{values['rosa_vpc_id']}'")
+    errors += _route_table_ids_errors(values.get("rosa_route_table_ids"))
     version = values.get("aurora_engine_version")
     if version and not ENGINE_VERSION_PATTERN.fullmatch(str(version)):
         errors.append(f"aurora_engine_version must be an aurora-postgresql version such as 17.5, not '{version}'")
@@ -183,6 +185,17 @@ def cluster_errors(cluster):
     """What is wrong with the value of aurora_cluster: also the entry check of every playbook asks."""
     name_error = naming.cluster_name_error(cluster)
     return [f"aurora_cluster {name_error}"] if name_error else []
+
+
+def _route_table_ids_errors(table_ids):
+    if not table_ids:
+        return []
+    if not isinstance(table_ids, list):
+        return [f"rosa_route_table_ids must be a list of route table ids, not {table_ids!r}"]
+    wrong = [t for t in table_ids if not ROUTE_TABLE_ID_PATTERN.fullmatch(str(t))]
+    if wrong:
+        return [f"rosa_route_table_ids must hold route table ids such as rtb-0123456789abcdef0, not {wrong}"]
+    return []
 
 
 def variable_errors(values, known_regions, is_file=None):

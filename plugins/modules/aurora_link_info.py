@@ -125,25 +125,16 @@ table:
   elements: str
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils import ec2
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
 from ansible_collections.keycloak.aurora.plugins.module_utils import link
 from ansible_collections.keycloak.aurora.plugins.module_utils import link_checks
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils import network
 from ansible_collections.keycloak.aurora.plugins.module_utils import rds_cluster
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
-
-
-def _route_tables(client, table_ids):
-    """{ID: table} of those of ``table_ids`` that exist, one request; a table gone is simply absent."""
-    wanted = sorted(t for t in table_ids if t)
-    if not wanted:
-        return {}
-    found = ec2.describe_route_tables(client, Filters=[{"Name": "route-table-id", "Values": wanted}])
-    return {t["RouteTableId"]: t for t in found if t["RouteTableId"] in wanted}
 
 
 def describe(module, rosa_network):
@@ -175,8 +166,8 @@ def describe(module, rosa_network):
         requester_vpc_id=rosa_network["vpc_id"],
         statuses=link.REMOVABLE,
     )
-    seen["route_tables"] = _route_tables(rosa_client, rosa_network["route_table_ids"])
-    seen["route_tables"].update(_route_tables(aurora_client, [aurora_network.get("main_route_table_id")]))
+    seen["route_tables"] = link.route_tables_by_id(rosa_client, rosa_network["route_table_ids"])
+    seen["route_tables"].update(link.route_tables_by_id(aurora_client, [aurora_network.get("main_route_table_id")]))
     if aurora_network.get("security_group_id"):
         seen["security_group"] = link.describe_group(aurora_client, aurora_network["security_group_id"])
     return seen
@@ -191,6 +182,10 @@ def run(module):
     missing = [key for key in ("vpc_id", "machine_cidr", "route_table_ids") if key not in rosa_network]
     if missing:
         raise AuroraError(f"rosa_network lacks {', '.join(missing)}: pass the fact rosa_vpc that rosa_vpc_facts sets")
+    try:
+        cidr.parse_network(rosa_network["machine_cidr"])
+    except cidr.CidrError as e:
+        raise AuroraError(f"rosa_network machine_cidr {e}") from None
     checks = link_checks.evaluate(
         cluster=params["cluster"],
         region=module.region,

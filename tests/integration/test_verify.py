@@ -127,16 +127,6 @@ def reject_new_peering(emulator, rosa_a):
     return "peering ROSA VPC -> Aurora VPC", PEERING_FIX
 
 
-def second_active_peering(emulator, rosa_a):
-    vpc, _main, _group = aurora_network(emulator)
-    ec2 = emulator.client("ec2")
-    peering_id = ec2.create_vpc_peering_connection(VpcId=rosa_a["vpc_id"], PeerVpcId=vpc["VpcId"])[
-        "VpcPeeringConnection"
-    ]["VpcPeeringConnectionId"]
-    ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=peering_id)
-    return "peering ROSA VPC -> Aurora VPC", "delete the peerings you do not want"
-
-
 BREAKS = [
     delete_rosa_route,
     delete_aurora_route,
@@ -144,7 +134,6 @@ BREAKS = [
     delete_peering,
     peering_deleted_routes_left,
     reject_new_peering,
-    second_active_peering,
 ]
 
 

@@ -123,6 +123,7 @@ PEERING_FILTERS = {
     "status-code": lambda p: [p["Status"]["Code"]],
 }
 TABLE_FILTERS = {
+    "route-table-id": lambda t: [t["RouteTableId"]],
     "vpc-id": lambda t: [t["VpcId"]],
     "route.vpc-peering-connection-id": lambda t: [r.get("VpcPeeringConnectionId") for r in t["Routes"]],
 }
@@ -688,7 +689,7 @@ def ensure_routes(ec2, table_ids=("rtb-1",), peering_id=PCX, check_mode=False):
 def test_a_missing_route_is_created_through_the_peering():
     ec2 = FakeEC2(tables=[make_table("rtb-1", {AURORA_CIDR: "local"})])
     assert ensure_routes(ec2) == ["rtb-1"]
-    assert ec2.args("describe_route_tables") == [{"RouteTableIds": ["rtb-1"]}]
+    assert ec2.args("describe_route_tables") == [{"Filters": [{"Name": "route-table-id", "Values": ["rtb-1"]}]}]
     assert ec2.mutating() == [
         ("create_route", {"RouteTableId": "rtb-1", "DestinationCidrBlock": MACHINE_CIDR, "VpcPeeringConnectionId": PCX})
     ]
@@ -778,11 +779,22 @@ def three_tables():
 def test_every_table_is_converged_and_only_the_changed_ones_reported():
     ec2 = three_tables()
     assert ensure_routes(ec2, table_ids=["rtb-c", "rtb-b", "rtb-a"]) == ["rtb-a", "rtb-c"]
-    assert ec2.args("describe_route_tables") == [{"RouteTableIds": ["rtb-a", "rtb-b", "rtb-c"]}]
+    assert ec2.args("describe_route_tables") == [
+        {"Filters": [{"Name": "route-table-id", "Values": ["rtb-a", "rtb-b", "rtb-c"]}]}
+    ]
     assert [(name, kwargs["RouteTableId"]) for name, kwargs in ec2.mutating()] == [
         ("create_route", "rtb-a"),
         ("replace_route", "rtb-c"),
     ]
+
+
+def test_a_route_table_that_does_not_exist_is_named_and_no_other_is_routed():
+    # AWS refuses a RouteTableIds list with one unknown ID as a whole: by filter, the others are seen, and the
+    # missing one is refused before any route is written.
+    ec2 = FakeEC2(tables=[make_table("rtb-1", {AURORA_CIDR: "local"})])
+    with pytest.raises(AuroraError, match="the route table rtb-gone does not exist: nothing was routed"):
+        ensure_routes(ec2, table_ids=["rtb-1", "rtb-gone"])
+    assert ec2.mutating() == []
 
 
 def test_check_mode_reports_the_tables_and_changes_none():

@@ -71,6 +71,8 @@ def test_good_input_has_no_errors():
         ("rosa_cluster_name", "Rosa_A", "rosa_cluster_name must be a ROSA cluster name"),
         ("rosa_cluster_name", "", "rosa_cluster_name must be a ROSA cluster name"),
         ("rosa_vpc_id", "vpc-xyz", "rosa_vpc_id must be a VPC id such as vpc-0123456789abcdef0"),
+        ("rosa_route_table_ids", "rtb-0123456789abcdef0", "rosa_route_table_ids must be a list of route table ids"),
+        ("rosa_route_table_ids", ["rtb-1", "rtb-0123456789abcdef0"], "rosa_route_table_ids must hold route table ids"),
         ("aurora_avoid_cidrs", "10.0.0.0/16", "aurora_avoid_cidrs must be a list of CIDRs"),
         ("aurora_avoid_cidrs", ["10.0.0.1/16"], "aurora_avoid_cidrs '10.0.0.1/16' is not an IPv4 network"),
     ],
