@@ -12,6 +12,7 @@ without, moto's instant behaviour stays.
 """
 
 import argparse
+import copy
 import ipaddress
 import json
 import os
@@ -108,11 +109,25 @@ def _patch_moto():
 
     original_describe = VPCPeeringConnectionBackend.describe_vpc_peering_connections
 
+    # g. A peering between two accounts is answered in the accepter's account with the tags the
+    # requester's account set, and filtered by them. On AWS each account sees (and filters by) only
+    # the tags it set itself. Seen from an account other than the requester's, a peering is viewed
+    # through that account's own tags; the requester's account sees it as before.
+    def seen_from(backend, pcx):
+        if backend.account_id == pcx.vpc.owner_id:
+            return pcx
+        view = copy.copy(pcx)
+        view.ec2_backend = backend  # TaggedEC2Resource reads its tags from its backend
+        return view
+
     def describe_vpc_peering_connections(self, vpc_peering_ids=None, filters=None):
         for name in filters or {}:
             if name not in peering_filters and not name.startswith("tag:") and name not in ("tag-key", "tag-value"):
                 raise InvalidFilter(name, "InvalidParameterValue")
-        return generic_filter(filters, original_describe(self, vpc_peering_ids=vpc_peering_ids))
+        found = original_describe(self, vpc_peering_ids=vpc_peering_ids)
+        matching = {view.id for view in generic_filter(filters, [seen_from(self, pcx) for pcx in found])}
+        # The peerings themselves, not views: AWS time mode (aws_time.py) tells them apart by their backend.
+        return [pcx for pcx in found if pcx.id in matching]
 
     def describe_response(self):
         from moto.core.responses import ActionResult
@@ -121,7 +136,7 @@ def _patch_moto():
             vpc_peering_ids=self._get_param("VpcPeeringConnectionIds", []),
             filters=self._filters_from_querystring(),
         )
-        return ActionResult({"VpcPeeringConnections": pcxs})
+        return ActionResult({"VpcPeeringConnections": [seen_from(self.ec2_backend, pcx) for pcx in pcxs]})
 
     VPCPeeringConnection.get_filter_value = peering_get_filter_value
     VPCPeeringConnectionBackend.describe_vpc_peering_connections = describe_vpc_peering_connections
