@@ -24,7 +24,7 @@ options:
       - Mutually exclusive with O(rosa_profile).
     type: str
 notes:
-  - With O(rosa_profile) or O(rosa_role_arn), the ROSA side (its VPC, its route tables, the peering request) is read and
-    written with the ROSA account's credentials, and the Aurora side (acceptance, its route table, its security group)
-    with the module's own; both accounts are identified with STS GetCallerIdentity, which needs no permission.
+  - With O(rosa_profile) or O(rosa_role_arn), what is in the ROSA cluster's account (its VPC and route tables, the
+    peering request) is read and written with that account's credentials, what is in Aurora's account with the
+    module's own. Both accounts are identified with STS GetCallerIdentity, which needs no permission.
 """

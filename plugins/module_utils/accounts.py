@@ -25,28 +25,22 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
+from ansible_collections.keycloak.aurora.plugins.module_utils import validation
+
 # The options of the modules that act in a ROSA cluster's account (doc fragment keycloak.aurora.rosa_account).
 ARGUMENT_SPEC = dict(
     rosa_profile=dict(type="str"),
     rosa_role_arn=dict(type="str"),
 )
-ROLE_ARN_PATTERN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 # AssumeRole's RoleSessionName: 2 to 64 of these characters. CloudTrail shows it in the ROSA account.
 SESSION_NAME_LENGTH = 64
 _SESSION_NAME_REFUSED = re.compile(r"[^\w+=,.@-]")
 
 
 def account_error(*, profile, role_arn):
-    """Why the ROSA account's credentials cannot be used; None when they can (or none are given)."""
-    if profile and role_arn:
-        return (
-            f"rosa_profile ({profile}) and rosa_role_arn ({role_arn}) are both set: the ROSA cluster's account is "
-            "reached with one of them, not both. Keep rosa_profile for credentials of that account in the AWS "
-            "config files, or rosa_role_arn for a role there that Aurora's credentials may assume."
-        )
-    if role_arn and not ROLE_ARN_PATTERN.fullmatch(role_arn):
-        return f"rosa_role_arn must be an IAM role ARN such as arn:aws:iam::111122223333:role/name, not '{role_arn}'"
-    return None
+    """Why the module options rosa_profile and rosa_role_arn cannot be used; None when they can."""
+    errors = validation.rosa_account_errors(profile, role_arn, names=("rosa_profile", "rosa_role_arn"))
+    return "; ".join(errors) or None
 
 
 def session_name(rosa_cluster_name):
