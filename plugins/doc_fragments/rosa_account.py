@@ -16,6 +16,7 @@ options:
         the account of Aurora. Aurora's account keeps the module's own credentials (O(profile), O(access_key) ...).
       - Mutually exclusive with O(rosa_role_arn).
     type: str
+    version_added: 1.1.0
   rosa_role_arn:
     description:
       - An IAM role in the ROSA cluster's account, when that is not the account of Aurora, assumed with STS
@@ -23,6 +24,7 @@ options:
         C(keycloak-aurora-<rosa cluster name>). The temporary credentials are never returned or logged.
       - Mutually exclusive with O(rosa_profile).
     type: str
+    version_added: 1.1.0
 notes:
   - With O(rosa_profile) or O(rosa_role_arn), what is in the ROSA cluster's account (its VPC and route tables, the
     peering request) is read and written with that account's credentials, what is in Aurora's account with the

@@ -1,0 +1,24 @@
+from ansible_collections.keycloak.aurora.plugins.filter.rosa_account import rosa_account
+
+ROLE = "arn:aws:iam::111122223333:role/keycloak-aurora-peering"
+HOSTS = [
+    {"inventory_hostname": "rosa-a"},
+    {"inventory_hostname": "site-b", "rosa_cluster_name": "rosa-b", "rosa_role_arn": ROLE},
+    {"inventory_hostname": "rosa-c", "rosa_aws_profile": "estate-c"},
+]
+
+
+def test_the_host_of_the_rosa_cluster_says_how_its_account_is_reached():
+    assert rosa_account(HOSTS, "rosa-b") == {"rosa_aws_profile": "", "rosa_role_arn": ROLE}
+    assert rosa_account(HOSTS, "rosa-c") == {"rosa_aws_profile": "estate-c", "rosa_role_arn": ""}
+
+
+def test_a_host_by_its_inventory_name_only_when_it_names_no_other_cluster():
+    assert rosa_account(HOSTS, "site-b") == {"rosa_aws_profile": "", "rosa_role_arn": ""}
+
+
+def test_auroras_account_or_no_host_at_all_is_empty():
+    empty = {"rosa_aws_profile": "", "rosa_role_arn": ""}
+    assert rosa_account(HOSTS, "rosa-a") == empty
+    assert rosa_account(HOSTS, "rosa-z") == empty
+    assert rosa_account([], "rosa-a") == empty
