@@ -424,6 +424,8 @@ def peerings_into(aurora_client, *, vpc_id, aurora_region, client_for_region):
             seen = peering.describe_peering(client_for_region(requester_region), summary["vpc_peering_connection_id"])
             name = peering.current_tags(seen or {}).get(naming.ROSA_CLUSTER_TAG)
         summary["rosa_cluster_name"] = name
+        # Undoing it takes the ROSA account's credentials when that is another account than Aurora's.
+        summary["accepter_owner_id"] = connection["AccepterVpcInfo"].get("OwnerId")
         found.append(summary)
     return found
 
