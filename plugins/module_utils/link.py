@@ -10,9 +10,12 @@ puts it together with the routes and the ingress rule that make it carry traffic
 
 The peering is requested, tagged, in the ROSA region (requester = ROSA VPC) and accepted in the
 Aurora region (accepter = Aurora VPC), where a cross-region peering is tagged again. Routes and
-the ingress rule go where their VPC is. Many ROSA clusters write to the same Aurora route table
-and security group at once: a route or rule that a concurrent run already made with the same
-target counts as done, never as an error.
+the ingress rule go where their VPC is. The ROSA cluster may live in another AWS account: then
+``rosa_client`` holds that account's credentials and ``aurora_client`` Aurora's (accounts.py), the
+ROSA account requests, the Aurora account accepts, and the Aurora side is tagged as well.
+
+Many ROSA clusters write to the same Aurora route table and security group at once: a route or
+rule that a concurrent run already made with the same target counts as done, never as an error.
 """
 
 from __future__ import annotations
@@ -172,8 +175,12 @@ def ensure_peering(
     check_mode,
     wait_timeout,
     run_started=None,
+    aurora_account_id=None,
 ):
-    """Exactly one live peering ROSA VPC -> Aurora VPC, accepted and active. Returns (changed, summary)."""
+    """Exactly one live peering ROSA VPC -> Aurora VPC, accepted and active. Returns (changed, summary).
+
+    ``aurora_account_id`` is set when the ROSA cluster is in another account: the request names it.
+    """
     live = find_peerings(rosa_client, accepter_vpc_ids=[aurora_vpc_id], requester_vpc_id=rosa_vpc_id)
     refuse_duplicates(live)
     if live and peering.status_code(live[0]) == peering.ACTIVE:
@@ -184,6 +191,7 @@ def ensure_peering(
     elif check_mode:
         return True, {}
     else:
+        peer_owner = {"PeerOwnerId": aurora_account_id} if aurora_account_id else {}
         with naming_resource(f"from the ROSA VPC {rosa_vpc_id} to the Aurora VPC {aurora_vpc_id} in {aurora_region}"):
             peering_id = ec2.create_vpc_peering_connection(
                 rosa_client,
@@ -191,6 +199,7 @@ def ensure_peering(
                 PeerVpcId=aurora_vpc_id,
                 PeerRegion=aurora_region,
                 TagSpecifications=boto3_tag_specifications(tags, ["vpc-peering-connection"]),
+                **peer_owner,
             )["VpcPeeringConnectionId"]
         created = True
     accepted, state = peering.ensure_peering_accepted(
@@ -199,16 +208,18 @@ def ensure_peering(
     return created or accepted, state["peering"]
 
 
-def ensure_accepter_tags(aurora_client, *, summary, tags, check_mode):
+def ensure_accepter_tags(aurora_client, *, summary, tags, check_mode, cross_account=False):
     """Add to the peering ``summary``, in the Aurora region, the ``tags`` its accepter side lacks there;
     return those added (or, in check mode, that would be).
 
     AWS keeps a peering's tags in the region where they were set: a cross-region peering tagged when
     it was requested in the ROSA region shows no tags in the Aurora region, where the console and the
-    scripts look for it. Values the accepter side already has are kept, as the requester side keeps
-    its own. A same-region peering has one set of tags, set when it was requested: nothing to do.
+    scripts look for it; likewise each account sees only the tags it set itself. Values the accepter
+    side already has are kept, as the requester side keeps its own. A peering within one region and
+    one account has one set of tags, set when it was requested: nothing to do. ``cross_account``
+    says that the peering joins two accounts.
     """
-    if not summary or summary["requester_region"] == summary["accepter_region"]:
+    if not summary or (summary["requester_region"] == summary["accepter_region"] and not cross_account):
         return {}
     peering_id = summary["vpc_peering_connection_id"]
     current = peering.describe_peering_tags(aurora_client, peering_id)
@@ -362,8 +373,30 @@ def remove_routes_through(client, *, vpc_id, peering_id, check_mode):
     return routes
 
 
-def disconnect(rosa_client, aurora_client, *, found, aurora_vpcs, machine_cidr, check_mode):
-    """Undo what ``ensure_*`` did for each peering in ``found``; returns what was (or would be) removed."""
+def unreachable_requester_error(found, rosa_account_id):
+    """Why the ROSA side of a peering in ``found`` cannot be undone with the ROSA client: it was requested
+    from another account than Aurora's, and the ROSA client is not in that account. None when it can."""
+    for connection in found:
+        requester_owner = connection["RequesterVpcInfo"].get("OwnerId")
+        if requester_owner in (connection["AccepterVpcInfo"].get("OwnerId"), rosa_account_id):
+            continue
+        return (
+            f"the VPC peering connection {connection['VpcPeeringConnectionId']} was requested from the ROSA VPC "
+            f"{connection['RequesterVpcInfo'].get('VpcId')} of the AWS account {requester_owner}, whose routes only "
+            "that account can remove: set rosa_aws_profile or rosa_role_arn for that account on the ROSA cluster's "
+            "host (module options rosa_profile, rosa_role_arn). Nothing was removed."
+        )
+    return None
+
+
+def disconnect(rosa_client, aurora_client, *, found, aurora_vpcs, machine_cidr, check_mode, rosa_account_id=None):
+    """Undo what ``ensure_*`` did for each peering in ``found``; returns what was (or would be) removed.
+
+    ``rosa_account_id`` is the account of ``rosa_client`` when it is not Aurora's.
+    """
+    refusal = unreachable_requester_error(found, rosa_account_id)
+    if refusal:
+        raise AuroraError(refusal)
     removed = []
     for connection in found:
         peering_id = connection["VpcPeeringConnectionId"]
@@ -410,6 +443,8 @@ def peerings_into(aurora_client, *, vpc_id, aurora_region, client_for_region):
             seen = peering.describe_peering(client_for_region(requester_region), summary["vpc_peering_connection_id"])
             name = peering.current_tags(seen or {}).get(naming.ROSA_CLUSTER_TAG)
         summary["rosa_cluster_name"] = name
+        # Undoing it takes the ROSA account's credentials when that is another account than Aurora's.
+        summary["accepter_owner_id"] = connection["AccepterVpcInfo"].get("OwnerId")
         found.append(summary)
     return found
 
@@ -513,10 +548,12 @@ def ensure_link_present(
     check_mode,
     diff,
     warn,
+    aurora_account_id=None,
 ):
     """Link the ROSA cluster to the Aurora cluster: peering, routes both ways, tcp 5432; return the result.
 
     ``aurora_network`` is the network aurora_network_info returned, or None to look it up here.
+    ``aurora_account_id`` is set when the ROSA cluster is in another account.
     """
     rosa_network = _rosa_network(
         rosa_client,
@@ -557,9 +594,12 @@ def ensure_link_present(
         check_mode=check_mode,
         wait_timeout=wait_timeout,
         run_started=run_started,
+        aurora_account_id=aurora_account_id,
     )
     peering_id = summary.get("vpc_peering_connection_id")
-    accepter_tags = ensure_accepter_tags(aurora_client, summary=summary, tags=wanted_tags, check_mode=check_mode)
+    accepter_tags = ensure_accepter_tags(
+        aurora_client, summary=summary, tags=wanted_tags, check_mode=check_mode, cross_account=bool(aurora_account_id)
+    )
     changes = {
         "rosa_route_table_ids": ensure_routes(
             rosa_client,
@@ -627,9 +667,11 @@ def ensure_link_absent(
     rosa_machine_cidr,
     rosa_node_names,
     check_mode,
+    rosa_account_id=None,
 ):
     """Unlink the ROSA cluster from ``cluster``, or from every Aurora cluster of the region when it is
-    None: only what ``ensure_link_present`` added. Works after the ROSA cluster's nodes are gone."""
+    None: only what ``ensure_link_present`` added. Works after the ROSA cluster's nodes are gone.
+    ``rosa_account_id`` is the account of ``rosa_client`` when it is not Aurora's."""
     aurora_vpcs = _aurora_vpcs(aurora_client, cluster)
     if not aurora_vpcs:
         return {"changed": False, "removed": []}
@@ -650,5 +692,6 @@ def ensure_link_absent(
         aurora_vpcs=aurora_vpcs,
         machine_cidr=rosa_machine_cidr,
         check_mode=check_mode,
+        rosa_account_id=rosa_account_id,
     )
     return {"changed": bool(removed), "removed": removed}

@@ -32,6 +32,7 @@ ROUTE_TABLE_ID_PATTERN = re.compile(r"rtb-[0-9a-f]{8}([0-9a-f]{9})?")
 # ROSA's own rule for cluster names.
 ROSA_NAME_PATTERN = re.compile(r"[a-z]([-a-z0-9]{0,52}[a-z0-9])?")
 TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
+ROLE_ARN_PATTERN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 
 
 def _avoid_cidrs_errors(avoid):
@@ -147,6 +148,23 @@ def _aws_name_errors(values):
     return errors
 
 
+def rosa_account_errors(profile, role_arn, *, names=("rosa_aws_profile", "rosa_role_arn")):
+    """How a ROSA cluster in another AWS account is reached: a profile or a role, not both.
+
+    ``names`` are what the caller calls the two: role variables, or module options.
+    """
+    profile_name, role_name = names
+    if profile and role_arn:
+        return [
+            f"{profile_name} ({profile}) and {role_name} ({role_arn}) are both set: the ROSA cluster's account is "
+            f"reached with one of them, not both. Keep {profile_name} for credentials of that account in the AWS "
+            f"config files, or {role_name} for a role there that Aurora's credentials may assume."
+        ]
+    if role_arn and not ROLE_ARN_PATTERN.fullmatch(str(role_arn)):
+        return [f"{role_name} must be an IAM role ARN such as arn:aws:iam::111122223333:role/name, not '{role_arn}'"]
+    return []
+
+
 def _keycloak_errors(values):
     """The variables of the Keycloak wiring on the ROSA clusters."""
     errors = []
@@ -251,6 +269,7 @@ def variable_errors(values, known_regions, is_file=None):
     if "aurora_tags" in values:
         errors += _tags_errors(values["aurora_tags"])
     errors += _aws_name_errors(values)
+    errors += rosa_account_errors(values.get("rosa_aws_profile"), values.get("rosa_role_arn"))
     errors += _keycloak_errors(values)
     if is_file:
         errors += _file_errors(values, is_file)

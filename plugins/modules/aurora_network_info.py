@@ -85,13 +85,17 @@ network:
       type: str
       sample: keycloak-aurora-security-group
     peerings:
-      description: The live peering connections into the Aurora VPC (initiating, pending, provisioning, active).
+      description:
+        - The live peering connections into the Aurora VPC (initiating, pending, provisioning, active).
+        - C(requester_owner_id) and C(accepter_owner_id) are the AWS accounts of the ROSA VPC and of the Aurora VPC;
+          they differ for a ROSA cluster in another account.
       returned: when the VPC exists and O(peerings=true)
       type: list
       elements: dict
       sample: [{"vpc_peering_connection_id": "pcx-0123456789abcdef0", "status": "active",
                 "requester_vpc_id": "vpc-0aaa", "requester_region": "eu-west-1",
-                "requester_cidr_block": "10.0.0.0/16", "rosa_cluster_name": "rosa-a"}]
+                "requester_cidr_block": "10.0.0.0/16", "rosa_cluster_name": "rosa-a",
+                "requester_owner_id": "111122223333", "accepter_owner_id": "444455556666"}]
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError

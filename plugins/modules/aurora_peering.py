@@ -24,12 +24,17 @@ description:
     cross-region peering gets the same tags in O(region) too, where its accepter side lacks them; this
     also tags the Aurora side of a peering made before, by an older release or by the
     keycloak-benchmark scripts. A same-region peering is tagged once.
+  - The ROSA cluster may be in another AWS account than Aurora, reached with O(rosa_profile) or O(rosa_role_arn).
+    Then the ROSA account requests the peering (naming Aurora's account as its owner), the Aurora account accepts it,
+    each account writes its own routes, the Aurora account the security group rule, and the peering is tagged in
+    both accounts, since each account sees only the tags it set.
   - Refuses, before changing anything, a ROSA machine CIDR that overlaps the Aurora VPC CIDR.
   - With O(state=absent), removes for O(cluster), or for every Aurora cluster of O(region) when
     O(cluster) is not set, only what O(state=present) added, that is the routes through each peering on both
     sides, the tcp 5432 rule for the ROSA CIDRs, and the peering. The ROSA VPC is O(rosa_vpc_id), else
     found from the nodes, else the peerings are found by their C(RosaCluster) tag, so this works after
-    the ROSA cluster's nodes are gone.
+    the ROSA cluster's nodes are gone. A peering requested from another account than Aurora's is refused,
+    before anything is removed, unless O(rosa_profile) or O(rosa_role_arn) reaches that account.
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
 options:
@@ -95,6 +100,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - keycloak.aurora.run_deadline
+  - keycloak.aurora.rosa_account
 attributes:
   check_mode:
     support: full
@@ -127,6 +133,14 @@ EXAMPLES = r"""
     region: eu-west-1
     rosa_cluster_name: rosa-a
     rosa_region: us-east-1
+
+- name: Connect rosa-c, in another AWS account, reached by a role that Aurora's credentials may assume
+  keycloak.aurora.aurora_peering:
+    cluster: keycloak-aurora
+    region: eu-west-1
+    rosa_cluster_name: rosa-c
+    rosa_region: us-west-2
+    rosa_role_arn: arn:aws:iam::111122223333:role/keycloak-aurora-peering
 """
 
 RETURN = r"""
@@ -162,8 +176,8 @@ changes:
       returned: always
     accepter_tags:
       description:
-        - Tags added to a cross-region peering in O(region), its accepter side. Empty for a same-region
-          peering, and in check mode when the peering would be created.
+        - Tags added to a cross-region or cross-account peering in O(region), its accepter side. Empty for a
+          peering within one region and one account, and in check mode when the peering would be created.
       type: dict
       returned: always
       sample: {"AuroraCluster": "keycloak-aurora", "RosaCluster": "rosa-a", "Name": "rosa-a to Aurora keycloak-aurora"}
@@ -228,6 +242,7 @@ removed:
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.keycloak.aurora.plugins.module_utils import accounts
 from ansible_collections.keycloak.aurora.plugins.module_utils import link
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
 
@@ -237,12 +252,20 @@ def run(module):
     params, check_mode = module.params, module.check_mode
     error = link.input_error(
         state=params["state"], cluster=params["cluster"], rosa_machine_cidr=params["rosa_machine_cidr"]
-    )
+    ) or accounts.account_error(profile=params["rosa_profile"], role_arn=params["rosa_role_arn"])
     if error:
         raise AuroraError(error)
-    aurora_client = module.client("ec2")
     rosa_region = params["rosa_region"] or module.region
-    rosa_client = aurora_client if rosa_region == module.region else module.client("ec2", region=rosa_region)
+    account = accounts.RosaAccount(
+        module,
+        profile=params["rosa_profile"],
+        role_arn=params["rosa_role_arn"],
+        rosa_cluster_name=params["rosa_cluster_name"],
+    )
+    rosa_client, aurora_client = accounts.ec2_clients(module, account, rosa_region=rosa_region)
+    rosa_account_id, aurora_account_id = account.account_ids()
+    # Another account only when the two differ: a profile of Aurora's own account changes nothing.
+    other_account = rosa_account_id != aurora_account_id
     common = dict(
         cluster=params["cluster"],
         rosa_cluster_name=params["rosa_cluster_name"],
@@ -253,7 +276,9 @@ def run(module):
         check_mode=check_mode,
     )
     if params["state"] == "absent":
-        return link.ensure_link_absent(rosa_client, aurora_client, **common)
+        return link.ensure_link_absent(
+            rosa_client, aurora_client, rosa_account_id=rosa_account_id if other_account else None, **common
+        )
     return link.ensure_link_present(
         rosa_client,
         aurora_client,
@@ -265,6 +290,7 @@ def run(module):
         run_started=params["run_started"],
         diff=module._diff,
         warn=module.warn,
+        aurora_account_id=aurora_account_id if other_account else None,
         **common,
     )
 
@@ -283,6 +309,7 @@ def main():
         tags=dict(type="dict", default={}),
         wait_timeout=dict(type="int", default=300),
         run_started=dict(type="float"),
+        **accounts.ARGUMENT_SPEC,
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     try:

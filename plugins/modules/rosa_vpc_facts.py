@@ -25,7 +25,9 @@ description:
     is given. The route tables returned are those routing the worker subnets, the explicitly associated
     table, else the VPC's main route table, whatever they are named; the route to the Aurora VPC goes into
     each of them.
-  - Only reads; sends at most three requests to EC2.
+  - Only reads; sends at most three requests to EC2 (and, with O(rosa_role_arn), one to STS).
+  - A ROSA cluster in another AWS account than the module's credentials is read with O(rosa_profile) or
+    O(rosa_role_arn).
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
 options:
@@ -58,6 +60,7 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - keycloak.aurora.rosa_account
 attributes:
   check_mode:
     support: full
@@ -153,6 +156,7 @@ ansible_facts:
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.keycloak.aurora.plugins.module_utils import accounts
 from ansible_collections.keycloak.aurora.plugins.module_utils import rosa
 from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import AuroraError
 
@@ -165,10 +169,17 @@ def run(module):
     errors = rosa.option_errors(
         cluster_name=params["cluster_name"], vpc_id=params["vpc_id"], machine_cidr=params["machine_cidr"], labels=LABELS
     )
-    if errors:
-        raise AuroraError("; ".join(errors))
+    account_error = accounts.account_error(profile=params["rosa_profile"], role_arn=params["rosa_role_arn"])
+    if errors or account_error:
+        raise AuroraError("; ".join(errors + ([account_error] if account_error else [])))
+    account = accounts.RosaAccount(
+        module,
+        profile=params["rosa_profile"],
+        role_arn=params["rosa_role_arn"],
+        rosa_cluster_name=params["cluster_name"],
+    )
     facts, warnings = rosa.discover(
-        module.client("ec2"),
+        account.client("ec2", module.region),
         region=module.region,
         cluster_name=params["cluster_name"],
         vpc_id=params["vpc_id"],
@@ -187,6 +198,7 @@ def main():
         vpc_id=dict(type="str"),
         machine_cidr=dict(type="str"),
         node_names=dict(type="list", elements="str", default=[]),
+        **accounts.ARGUMENT_SPEC,
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     try:

@@ -109,6 +109,38 @@ DISMISSED = (
         "Supported resource-level permissions",
         "a pointer to the EC2 guide on tag-based policies, no requirement",
     ),
+    # AssumeRole, with rosa_role_arn: Aurora's credentials assume a role in a ROSA cluster's account.
+    Dismissed(
+        "sts:AssumeRole",
+        "GetFederationToken or GetSessionToken",
+        "the collection calls neither, with the role's credentials or any other",
+    ),
+    Dismissed(
+        "sts:AssumeRole",
+        "session policies",
+        "the collection passes no session policy: the role's own policy (docs/iam-policy-rosa-account.json) applies",
+        ("Policy", "PolicyArns"),
+    ),
+    Dismissed(
+        "sts:AssumeRole",
+        "role trust policy",
+        "the role's trust policy lets Aurora's account assume it: docs/cross-account.md shows one",
+    ),
+    Dismissed(
+        "sts:AssumeRole",
+        "delegated from the account administrator",
+        "that is sts:AssumeRole on the role itself, which docs/iam-policy.json allows (AssumeRosaAccountRole)",
+    ),
+    Dismissed("sts:AssumeRole", "session tags", "the collection passes no session tags", ("Tags", "TransitiveTagKeys")),
+    Dismissed(
+        "sts:AssumeRole",
+        "aws:MultiFactorAuthPresent",
+        "an unattended run has no MFA code to give: the collection sends none; the trust policy must not ask for one",
+        ("SerialNumber", "TokenCode"),
+    ),
+    Dismissed("sts:GetCallerIdentity", "No permissions are required", "as the sentence says"),
+    Dismissed("sts:GetCallerIdentity", "Permissions are not required", "as the sentence says"),
+    Dismissed("sts:GetCallerIdentity", "iam:DeleteVirtualMFADevice", "an example error message, no requirement"),
 )
 
 

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from tools.emulator.aws_time import AWS_DURATIONS
 from tools.emulator.aws_time import DEFAULT_SCALE
 from tools.emulator.aws_time import durations
+from tools.emulator.harness import DEFAULT_ACCOUNT_ID
 from tools.emulator.harness import LAUNCHER
 
 # The instance is quicker than its cluster here, to show it still waits for it; the final snapshot
@@ -406,6 +407,31 @@ def test_a_cross_region_peering_reaches_the_accepter_late_and_provisions_before_
     assert status(ec2) == status(peer_ec2) == "provisioning"
     emu.advance(DURATIONS["peering_provision"] + 1)
     assert status(ec2) == status(peer_ec2) == "active"
+
+
+def test_a_peering_from_another_account_reaches_the_accepter_account_late_with_none_of_its_tags(emu):
+    other = emu.assume_role("arn:aws:iam::222222222222:role/rosa-peering")
+    rosa_ec2, aurora_ec2 = emu.client("ec2", credentials=other), emu.client("ec2")
+    with emu.instant():
+        rosa_vpc = rosa_ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+        aurora_vpc = aurora_ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    tags = [{"ResourceType": "vpc-peering-connection", "Tags": [{"Key": "RosaCluster", "Value": "rosa-b"}]}]
+    pcx = rosa_ec2.create_vpc_peering_connection(
+        VpcId=rosa_vpc, PeerVpcId=aurora_vpc, PeerOwnerId=DEFAULT_ACCOUNT_ID, TagSpecifications=tags
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+
+    def seen(client):
+        found = client.describe_vpc_peering_connections()["VpcPeeringConnections"]
+        return [(p["Status"]["Code"], p.get("Tags", [])) for p in found if p["VpcPeeringConnectionId"] == pcx]
+
+    emu.advance(DURATIONS["eventual_consistency"] + 1)
+    assert seen(rosa_ec2) == [("initiating-request", tags[0]["Tags"])]
+    assert seen(aurora_ec2) == []  # the request has not reached the other account yet
+    emu.advance(DURATIONS["peering_initiate"])
+    assert seen(aurora_ec2) == [("pending-acceptance", [])]  # the requester's tags are not the accepter's
+    aurora_ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    emu.advance(DURATIONS["peering_provision"] + 1)
+    assert seen(rosa_ec2) == [("active", tags[0]["Tags"])]
 
 
 def test_a_same_region_peering_awaits_acceptance_at_once(emu):

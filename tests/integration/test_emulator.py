@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from tools.emulator.harness import DEFAULT_ACCOUNT_ID
 from tools.emulator.harness import LAUNCHER
 from tools.emulator.harness import is_mutating
 
@@ -166,7 +167,63 @@ def test_peering_unknown_filter_is_not_silently_ignored(emulator):
     assert raised.value.response["Error"]["Code"] == "InvalidParameterValue"
 
 
-# --- correction b: DeleteSubnet drops route-table associations -----------------------------------
+# --- correction b: a peering between two accounts shows each account its own tags ---------------
+
+
+def test_each_account_sees_and_filters_a_cross_account_peering_by_its_own_tags(emulator):
+    other = emulator.assume_role("arn:aws:iam::222222222222:role/rosa-peering")
+    rosa_ec2 = emulator.client("ec2", "us-west-2", credentials=other)
+    aurora_ec2 = emulator.client("ec2", "eu-west-1")
+    assert emulator.client("sts", credentials=other).get_caller_identity()["Account"] == "222222222222"
+    rosa_vpc = rosa_ec2.create_vpc(CidrBlock=VPC_A)["Vpc"]["VpcId"]
+    aurora_vpc = aurora_ec2.create_vpc(CidrBlock=VPC_B)["Vpc"]["VpcId"]
+    pcx = rosa_ec2.create_vpc_peering_connection(
+        VpcId=rosa_vpc,
+        PeerVpcId=aurora_vpc,
+        PeerOwnerId=DEFAULT_ACCOUNT_ID,
+        PeerRegion="eu-west-1",
+        TagSpecifications=_tag("cluster", "one"),
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+
+    seen = aurora_ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"]
+    assert [p.get("Tags", []) for p in seen] == [[]]
+    assert seen[0]["RequesterVpcInfo"]["OwnerId"] == "222222222222"
+    assert _ids(aurora_ec2, ("tag:cluster", ["one"])) == []
+
+    aurora_ec2.create_tags(Resources=[pcx], Tags=[{"Key": "cluster", "Value": "accepted"}])
+    assert _ids(aurora_ec2, ("tag:cluster", ["accepted"])) == [pcx]
+    assert _ids(rosa_ec2, ("tag:cluster", ["one"])) == [pcx]
+    assert _ids(rosa_ec2, ("tag:cluster", ["accepted"])) == []
+    described = rosa_ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"]
+    assert described[0]["Tags"] == [{"Key": "cluster", "Value": "one"}]
+
+
+def test_a_cross_account_peering_is_accepted_only_by_the_accepter_account(emulator):
+    # As on AWS, uncorrected: each account writes only its own route tables.
+    other = emulator.assume_role("arn:aws:iam::222222222222:role/rosa-peering")
+    rosa_ec2 = emulator.client("ec2", credentials=other)
+    aurora_ec2 = emulator.client("ec2")
+    rosa_vpc = rosa_ec2.create_vpc(CidrBlock=VPC_A)["Vpc"]["VpcId"]
+    aurora_vpc = aurora_ec2.create_vpc(CidrBlock=VPC_B)["Vpc"]["VpcId"]
+    pcx = rosa_ec2.create_vpc_peering_connection(VpcId=rosa_vpc, PeerVpcId=aurora_vpc, PeerOwnerId=DEFAULT_ACCOUNT_ID)[
+        "VpcPeeringConnection"
+    ]["VpcPeeringConnectionId"]
+    with pytest.raises(ClientError) as refused:
+        rosa_ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    assert refused.value.response["Error"]["Code"] == "OperationNotPermitted"
+    aurora_ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    rosa_table = rosa_ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [rosa_vpc]}])["RouteTables"][0]
+    with pytest.raises(ClientError) as foreign:
+        aurora_ec2.create_route(
+            RouteTableId=rosa_table["RouteTableId"], DestinationCidrBlock=VPC_B, VpcPeeringConnectionId=pcx
+        )
+    assert foreign.value.response["Error"]["Code"] == "InvalidRouteTableID.NotFound"
+    rosa_ec2.create_route(
+        RouteTableId=rosa_table["RouteTableId"], DestinationCidrBlock=VPC_B, VpcPeeringConnectionId=pcx
+    )
+
+
+# --- correction c: DeleteSubnet drops route-table associations -----------------------------------
 
 
 def test_delete_subnet_drops_custom_route_table_association(emulator):

@@ -26,6 +26,8 @@ from pathlib import Path
 
 LAUNCHER = Path(__file__).resolve().with_name("moto_server.py")
 DEFAULT_REGION = "eu-west-1"
+# The account moto gives the credentials of env() and client(): every access key it does not know.
+DEFAULT_ACCOUNT_ID = "123456789012"
 START_TIMEOUT = 30.0
 API_TIMEOUT = 180.0
 # The regions enabled in the emulated account: those the tests and the demo use, and one more, so
@@ -158,17 +160,24 @@ class Emulator:
             "AWS_EC2_METADATA_DISABLED": "true",
         }
 
-    def client(self, service, region=DEFAULT_REGION, config=None):
+    def client(self, service, region=DEFAULT_REGION, config=None, credentials=None):
+        """A boto3 client of the default account (DEFAULT_ACCOUNT_ID), or of the account whose
+        ``credentials`` (as assume_role returns them) are given."""
         import boto3
 
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=self.url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=config,
-        )
+        keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        if credentials:
+            keys = {
+                "aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"],
+            }
+        return boto3.client(service, region_name=region, endpoint_url=self.url, config=config, **keys)
+
+    def assume_role(self, role_arn, session_name="emulator-test"):
+        """Credentials of the account in ``role_arn``: moto maps the keys AssumeRole returns to that account,
+        whether or not the role exists, as it maps every unknown key to DEFAULT_ACCOUNT_ID."""
+        return self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
 
     def _api(self, path, method="POST"):
         request = urllib.request.Request(

@@ -12,6 +12,7 @@ without, moto's instant behaviour stays.
 """
 
 import argparse
+import copy
 import ipaddress
 import json
 import os
@@ -109,11 +110,25 @@ def _patch_moto():
 
     original_describe = VPCPeeringConnectionBackend.describe_vpc_peering_connections
 
+    # b. A peering between two accounts is answered in the accepter's account with the tags the
+    # requester's account set, and filtered by them. On AWS each account sees (and filters by) only
+    # the tags it set itself. Seen from an account other than the requester's, a peering is viewed
+    # through that account's own tags; the requester's account sees it as before.
+    def seen_from(backend, pcx):
+        if backend.account_id == pcx.vpc.owner_id:
+            return pcx
+        view = copy.copy(pcx)
+        view.ec2_backend = backend  # TaggedEC2Resource reads its tags from its backend
+        return view
+
     def describe_vpc_peering_connections(self, vpc_peering_ids=None, filters=None):
         for name in filters or {}:
             if name not in peering_filters and not name.startswith("tag:") and name not in ("tag-key", "tag-value"):
                 raise InvalidFilter(name, "InvalidParameterValue")
-        return generic_filter(filters, original_describe(self, vpc_peering_ids=vpc_peering_ids))
+        found = original_describe(self, vpc_peering_ids=vpc_peering_ids)
+        matching = {view.id for view in generic_filter(filters, [seen_from(self, pcx) for pcx in found])}
+        # The peerings themselves, not views: AWS time mode (aws_time.py) tells them apart by their backend.
+        return [pcx for pcx in found if pcx.id in matching]
 
     def describe_response(self):
         from moto.core.responses import ActionResult
@@ -122,13 +137,13 @@ def _patch_moto():
             vpc_peering_ids=self._get_param("VpcPeeringConnectionIds", []),
             filters=self._filters_from_querystring(),
         )
-        return ActionResult({"VpcPeeringConnections": pcxs})
+        return ActionResult({"VpcPeeringConnections": [seen_from(self.ec2_backend, pcx) for pcx in pcxs]})
 
     VPCPeeringConnection.get_filter_value = peering_get_filter_value
     VPCPeeringConnectionBackend.describe_vpc_peering_connections = describe_vpc_peering_connections
     VPCPeeringConnections.describe_vpc_peering_connections = describe_response
 
-    # b. DeleteSubnet leaves the subnet's route-table associations behind; DeleteRouteTable and
+    # c. DeleteSubnet leaves the subnet's route-table associations behind; DeleteRouteTable and
     # DeleteVpc then raise DependencyViolation where AWS would not. AWS drops them with the subnet.
     original_delete_subnet = SubnetBackend.delete_subnet
 
@@ -142,7 +157,7 @@ def _patch_moto():
 
     SubnetBackend.delete_subnet = delete_subnet
 
-    # c. DeleteDBCluster keeps the cluster's automated snapshots ("rds:<c>-<YYYY-mm-dd-HH-MM>"), so a
+    # d. DeleteDBCluster keeps the cluster's automated snapshots ("rds:<c>-<YYYY-mm-dd-HH-MM>"), so a
     # cluster created again under that name within the same minute (a restore from the final snapshot)
     # fails with DBClusterSnapshotAlreadyExistsFault. AWS removes automated backups with the cluster
     # unless DeleteAutomatedBackups=false asks to keep them.
@@ -157,7 +172,7 @@ def _patch_moto():
 
     RDSBackend.delete_db_cluster = delete_db_cluster
 
-    # d. UpdateSecretVersionStage moves the label AWSCURRENT but GetSecretValue keeps answering the old
+    # e. UpdateSecretVersionStage moves the label AWSCURRENT but GetSecretValue keeps answering the old
     # version (moto reads its own default_version_id, which the move does not update). On AWS, a
     # GetSecretValue without a version answers the version labelled AWSCURRENT.
     original_update_stage = SecretsManagerBackend.update_secret_version_stage
@@ -170,7 +185,7 @@ def _patch_moto():
 
     SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
 
-    # e. The recorder appends each request with two writes to a freshly opened file, from every
+    # f. The recorder appends each request with two writes to a freshly opened file, from every
     # server thread at once; serialise it so concurrent requests cannot interleave or tear lines.
     recorder_lock = threading.Lock()
     for name in ("reset_recording", "download_recording", "upload_recording"):
@@ -182,7 +197,7 @@ def _patch_moto():
 
         setattr(Recorder, name, locked)
 
-    # f. The recorder writes no time. Each entry it appends gains "time": when the request arrived
+    # g. The recorder writes no time. Each entry it appends gains "time": when the request arrived
     # (seconds since the epoch, comparable with other processes' clocks), so that the requests of a
     # run can be laid out on a timeline; readers of the other fields are unaffected.
     original_record = Recorder._record_request
@@ -205,7 +220,7 @@ def _patch_moto():
 
     Recorder._record_request = record_request
 
-    # g. A route's State is always "active". On AWS, a route through a peering connection that is gone
+    # h. A route's State is always "active". On AWS, a route through a peering connection that is gone
     # (deleted, rejected, failed, expired) turns "blackhole": it stays in the table and drops the traffic
     # until someone replaces or deletes it.
     gone = ("deleted", "rejected", "failed", "expired")
@@ -215,7 +230,7 @@ def _patch_moto():
 
     Route.state = property(route_state)
 
-    # h. DescribePendingMaintenanceActions is not implemented (HTTP 500). moto never schedules maintenance,
+    # i. DescribePendingMaintenanceActions is not implemented (HTTP 500). moto never schedules maintenance,
     # so the answer AWS gives an account with none pending is the true one: an empty list.
     from moto.core.responses import ActionResult
     from moto.rds.responses import RDSResponse

@@ -136,3 +136,14 @@ def test_an_explicit_vpc_cidr_overlapping_a_rosa_cluster_is_refused_naming_both(
         "choose a CIDR that overlaps none of them, or leave aurora_vpc_cidr empty to allocate a free one"
     ]
     assert variable_errors({**GOOD, "aurora_vpc_cidr": "10.2.0.0/24"}, REGIONS) == []
+
+
+def test_a_rosa_account_is_reached_with_a_profile_or_a_role_not_both():
+    role = "arn:aws:iam::111122223333:role/keycloak-aurora-peering"
+    base = {"aurora_region": "eu-west-1"}
+    assert variable_errors(dict(base, rosa_aws_profile="rosa", rosa_role_arn=""), REGIONS) == []
+    assert variable_errors(dict(base, rosa_aws_profile="", rosa_role_arn=role), REGIONS) == []
+    [both] = variable_errors(dict(base, rosa_aws_profile="rosa", rosa_role_arn=role), REGIONS)
+    assert both.startswith(f"rosa_aws_profile (rosa) and rosa_role_arn ({role}) are both set")
+    [not_a_role] = variable_errors(dict(base, rosa_role_arn="rosa-peering"), REGIONS)
+    assert not_a_role.startswith("rosa_role_arn must be an IAM role ARN")

@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the keycloak.aurora project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+name: rosa_account
+version_added: 1.1.0
+short_description: How the inventory reaches the AWS account of a ROSA cluster
+description:
+  - Returns C(rosa_aws_profile) and C(rosa_role_arn) of the inventory host of the ROSA cluster named
+    O(rosa_cluster_name) (its C(rosa_cluster_name), else its inventory host name), so that a play on another host
+    (C(playbooks/delete.yml) on localhost) acts in that ROSA cluster's account as the ROSA cluster's own plays do.
+  - Both are empty when no host is that ROSA cluster, or when it is in Aurora's account.
+options:
+  _input:
+    description: The host vars of the ROSA hosts (C(groups['rosa_clusters'] | map('extract', hostvars))).
+    type: list
+    elements: dict
+    required: true
+  rosa_cluster_name:
+    description: The ROSA cluster, as its peerings' tag C(RosaCluster) names it.
+    type: str
+    required: true
+author:
+  - keycloak.aurora maintainers (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Disconnect a ROSA cluster found from the Aurora side, in its own account
+  keycloak.aurora.aurora_peering:
+    state: absent
+    region: eu-west-1
+    rosa_cluster_name: "{{ item.rosa_cluster_name }}"
+    rosa_profile: "{{ __account.rosa_aws_profile | default(omit, true) }}"
+    rosa_role_arn: "{{ __account.rosa_role_arn | default(omit, true) }}"
+  vars:
+    __account: "{{ groups['rosa_clusters'] | default([]) | map('extract', hostvars)
+      | keycloak.aurora.rosa_account(item.rosa_cluster_name) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: C(rosa_aws_profile) and C(rosa_role_arn), each empty when unset.
+  type: dict
+"""
+
+
+def rosa_account(hosts_vars, rosa_cluster_name):
+    for host in hosts_vars:
+        if (host.get("rosa_cluster_name") or host.get("inventory_hostname")) == rosa_cluster_name:
+            return {
+                "rosa_aws_profile": host.get("rosa_aws_profile") or "",
+                "rosa_role_arn": host.get("rosa_role_arn") or "",
+            }
+    return {"rosa_aws_profile": "", "rosa_role_arn": ""}
+
+
+class FilterModule:
+    def filters(self):
+        return {"rosa_account": rosa_account}
