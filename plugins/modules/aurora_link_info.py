@@ -47,6 +47,7 @@ options:
     type: dict
     required: true
 extends_documentation_fragment:
+  - keycloak.aurora.rosa_account
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -128,6 +129,7 @@ table:
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.keycloak.aurora.plugins.module_utils import accounts
 from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
 from ansible_collections.keycloak.aurora.plugins.module_utils import link
 from ansible_collections.keycloak.aurora.plugins.module_utils import link_checks
@@ -140,9 +142,16 @@ from ansible_collections.keycloak.aurora.plugins.module_utils.exceptions import 
 def describe(module, rosa_network):
     """What AWS shows of the link, as link_checks.evaluate takes it."""
     cluster = module.params["cluster"]
-    aurora_client = module.client("ec2")
-    rosa_region = module.params["rosa_region"] or module.region
-    rosa_client = aurora_client if rosa_region == module.region else module.client("ec2", region=rosa_region)
+    params = module.params
+    account = accounts.RosaAccount(
+        module,
+        profile=params["rosa_profile"],
+        role_arn=params["rosa_role_arn"],
+        rosa_cluster_name=params["rosa_cluster_name"],
+    )
+    rosa_client, aurora_client = accounts.ec2_clients(
+        module, account, rosa_region=params["rosa_region"] or module.region
+    )
     rds = module.client("rds")
     aurora_network = network.describe_network(aurora_client, cluster) or {}
     seen = dict(
@@ -178,6 +187,9 @@ def run(module):
     name_error = naming.cluster_name_error(params["cluster"])
     if name_error:
         raise AuroraError(f"cluster {name_error}")
+    account_error = accounts.account_error(profile=params["rosa_profile"], role_arn=params["rosa_role_arn"])
+    if account_error:
+        raise AuroraError(account_error)
     rosa_network = params["rosa_network"]
     missing = [key for key in ("vpc_id", "machine_cidr", "route_table_ids") if key not in rosa_network]
     if missing:
@@ -203,6 +215,7 @@ def main():
         rosa_cluster_name=dict(type="str", required=True),
         rosa_region=dict(type="str"),
         rosa_network=dict(type="dict", required=True),
+        **accounts.ARGUMENT_SPEC,
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     try:

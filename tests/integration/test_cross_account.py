@@ -146,6 +146,11 @@ def test_a_rosa_cluster_in_another_account_is_peered_unpeered_and_deleted_with_a
 
     again = play(emulator, "provision.yml", estate["by_role"])
     assert again.changed() == 0
+    # verify reads each side with its account's credentials: every link of both ROSA clusters holds.
+    emulator.start_recording()
+    verified = play(emulator, "verify.yml", estate["by_role"])
+    assert verified.stats("rosa-b")["ok"] > 0
+    assert [action for action in emulator.mutating_actions() if action[0] != "sts"] == []  # AssumeRole only
 
     # Unpeered with the other way into the same account: a profile.
     play(emulator, "unpeer.yml", estate["by_profile"], env=estate["env"], args=["--limit", "rosa-b"])
