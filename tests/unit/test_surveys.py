@@ -23,7 +23,7 @@ ROLES = {
     "keycloak_config": [("aurora_keycloak", "main")],
     "verify_connection": [("aurora_keycloak", "verify")],
     "reset_database": [("aurora_keycloak", "reset")],
-    "verify": [("aurora_peering", "verify"), ("aurora_keycloak", "verify")],
+    "verify": [("aurora_peering", "links"), ("aurora_keycloak", "verify")],
     "status": [],
     # The role aurora_delete runs once per doomed cluster, with aurora_cluster and aurora_region set by the playbook.
     "reap": [],
