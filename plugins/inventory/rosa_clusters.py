@@ -22,8 +22,8 @@ description:
     O(compose) C(rosa_node_tags), the tags all its nodes carry with the same value, and C(rosa_account_id), the
     AWS account owning its VPC.
   - The host name is the cluster name; a name found in more than one region becomes C(<name>.<region>) in each.
-  - Sends three read requests per region, whatever the number of clusters (DescribeInstances, DescribeVpcs,
-    DescribeRouteTables), none with O(cache) while the cache is fresh.
+  - Sends three kinds of read request per region, whatever the number of clusters (DescribeInstances, DescribeVpcs,
+    DescribeRouteTables, each paginated), none with O(cache) while the cache is fresh.
   - A region that refuses the requests (C(AccessDenied), C(UnauthorizedOperation), C(AuthFailure),
     C(OptInRequired)) is reported as a warning and its clusters are missing; so is a cluster whose nodes are in
     more than one VPC. Any other error fails.
@@ -181,7 +181,7 @@ class InventoryModule(AWSInventoryBase):
     INVENTORY_FILE_SUFFIXES = ("rosa_clusters.yml", "rosa_clusters.yaml")
 
     def _describe_region(self, region):
-        """The ROSA clusters of one region (region_clusters); three reads at most."""
+        """The ROSA clusters of one region (region_clusters); three kinds of read, each paginated."""
         # amazon.aws's ec2 helpers retry throttled requests themselves.
         client = self.client("ec2", region=region)
         instances = rosa.instances_of(ec2.describe_instances(client, Filters=rosa.estate_filters()))

@@ -182,18 +182,32 @@ def discover(client, *, region, cluster_name, vpc_id=None, machine_cidr=None, no
     if machine_cidr and not _within_vpc(machine_cidr, vpc):
         warnings.append(f"{labels['machine_cidr']} {machine_cidr} overlaps none of the CIDR blocks of the VPC {vpc_id}")
     route_tables = ec2.describe_route_tables(client, Filters=vpc_filters(vpc_id))
-    facts = {
+    facts = network_facts(
+        cluster_name=cluster_name,
+        region=region,
+        vpc=vpc,
+        machine_cidr=machine_cidr,
+        subnet_ids=subnet_ids,
+        route_tables=route_tables,
+        discovered_by=discovered_by,
+    )
+    return facts, warnings
+
+
+def network_facts(*, cluster_name, region, vpc, machine_cidr, subnet_ids, route_tables, discovered_by):
+    """The fact rosa_vpc: the ROSA cluster's VPC, machine CIDR (the VPC's primary CIDR unless given) and the
+    route tables serving the worker subnets ``subnet_ids`` among ``route_tables``."""
+    return {
         "cluster_name": cluster_name,
         "region": region,
-        "vpc_id": vpc_id,
+        "vpc_id": vpc["VpcId"],
         "vpc_cidr": vpc["CidrBlock"],
         "machine_cidr": machine_cidr or vpc["CidrBlock"],
         "owner_id": vpc.get("OwnerId"),
         "subnet_ids": subnet_ids,
-        "route_table_ids": route_tables_for_subnets(route_tables, subnet_ids, vpc_id),
+        "route_table_ids": route_tables_for_subnets(route_tables, subnet_ids, vpc["VpcId"]),
         "discovered_by": discovered_by,
     }
-    return facts, warnings
 
 
 # Every ROSA node (classic and HCP) carries NAME_TAG and this tag: what finds all ROSA clusters of a region.
@@ -241,15 +255,12 @@ def estate_network(*, cluster_name, region, instances, vpcs, route_tables):
     vpc = vpcs.get(vpc_id)
     if vpc is None:  # the instances were just found in it: EC2's eventual consistency, or a race with a delete
         raise AuroraError(f"the VPC {vpc_id} of the {searched} does not exist")
-    subnet_ids = sorted({i["SubnetId"] for i in instances if i.get("SubnetId")})
-    return {
-        "cluster_name": cluster_name,
-        "region": region,
-        "vpc_id": vpc_id,
-        "vpc_cidr": vpc["CidrBlock"],
-        "machine_cidr": vpc["CidrBlock"],
-        "owner_id": vpc.get("OwnerId"),
-        "subnet_ids": subnet_ids,
-        "route_table_ids": route_tables_for_subnets(route_tables, subnet_ids, vpc_id),
-        "discovered_by": DISCOVERED_BY_TAGS,
-    }
+    return network_facts(
+        cluster_name=cluster_name,
+        region=region,
+        vpc=vpc,
+        machine_cidr="",
+        subnet_ids=sorted({i["SubnetId"] for i in instances if i.get("SubnetId")}),
+        route_tables=route_tables,
+        discovered_by=DISCOVERED_BY_TAGS,
+    )
