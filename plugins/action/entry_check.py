@@ -62,6 +62,8 @@ class ActionModule(ActionBase):
             for host in users
         }
         errors = entry_checks.required_errors(playbook, values_by_host)
+        # Given at all (extra vars, inventory, play vars): task_vars hold every one of them.
+        errors += entry_checks.refused_errors(playbook, task_vars)
         warnings = []
         problem = entry_checks.rosa_group_problem(playbook, groups)
         if problem:

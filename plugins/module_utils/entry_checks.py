@@ -43,6 +43,7 @@ PLAYBOOK_VARIABLES = frozenset(
         # reap.yml's own, and the facts its first play hands the next
         "reap_confirm",
         "reap_min_age_hours",
+        "reap_region",
         "reap_now",
         "reap_plan",
         "reap_confirmed",
@@ -59,8 +60,20 @@ ROSA_GROUP = "rosa_clusters"
 INVENTORY_EXAMPLE = "playbooks/inventory/rosa_clusters.example.yml"
 
 # rosa_clusters: "required" (the playbook works on ROSA clusters), "optional" (it also does its job
-# without any), None (it runs on localhost only).
-Playbook = namedtuple("Playbook", ["required", "rosa_clusters"])
+# without any), None (it runs on localhost only). refused: {variable: why, and what to use instead} of the
+# variables the playbook must not be given.
+Playbook = namedtuple("Playbook", ["required", "rosa_clusters", "refused"], defaults=({},))
+
+# reap.yml hands each cluster it deletes to aurora_delete as a host with its own aurora_cluster and
+# aurora_region; an extra var beats a host var, so either one given would aim every delete elsewhere.
+REAP_REFUSED = {
+    "aurora_cluster": "playbooks/reap.yml deletes every cluster it finds by that cluster's own name, and an extra "
+    "aurora_cluster would make each delete aim at that one cluster: to delete one cluster, run "
+    "playbooks/delete.yml -e aurora_cluster=<name> -e aurora_region=<region>",
+    "aurora_region": "playbooks/reap.yml deletes every cluster in that cluster's own region, and an extra "
+    "aurora_region would make each delete aim at that region: pass -e reap_region=<region> for the region where "
+    "the enabled regions are asked, and -e aurora_regions=<region>,... to reap only those regions",
+}
 
 PLAYBOOKS = {
     "provision": Playbook(("aurora_cluster",), "optional"),
@@ -73,7 +86,7 @@ PLAYBOOKS = {
     "verify": Playbook(("aurora_cluster",), "required"),
     "reset_database": Playbook(("aurora_cluster",), "required"),
     "status": Playbook((), None),
-    "reap": Playbook((), None),
+    "reap": Playbook((), None, REAP_REFUSED),
 }
 
 # What the message of a missing variable suggests.
@@ -155,6 +168,12 @@ def required_errors(playbook, values_by_host):
             for value in sorted({str(values[name]) for values in values_by_host.values()}):
                 errors += VALUE_CHECKS[name](value)
     return errors
+
+
+def refused_errors(playbook, names):
+    """One line per variable of ``names`` (the variables the run was given) that ``playbook`` refuses."""
+    refused = PLAYBOOKS[playbook].refused
+    return [f"{name} must not be set: {refused[name]}" for name in sorted(refused) if name in names]
 
 
 def _inventory_said(groups):

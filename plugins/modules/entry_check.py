@@ -19,6 +19,9 @@ description:
     the roles would refuse. It is looked for where the playbook uses it, on the hosts of C(rosa_clusters) for a
     playbook that works on them (so it may come with their group vars), or among the
     variables of the play (for example the C(vars) of an C(import_playbook) of the collection's playbook).
+  - Refuses C(aurora_cluster) and C(aurora_region) given to C(reap) at all (which deletes each cluster it finds by its
+    own name in its own region, where an extra var would aim every delete at one cluster or region), saying what to use
+    instead (C(reap_region), C(aurora_regions), or C(delete) for one cluster).
   - Refuses a playbook that works on ROSA clusters when the inventory group C(rosa_clusters) is missing or empty,
     saying what the inventory holds instead and how to pass one. C(provision) only warns, since it creates the Aurora
     cluster without any ROSA cluster, to be connected later with C(peering).
@@ -32,7 +35,8 @@ options:
     description: The playbook being run, without C(.yml).
     type: str
     required: true
-    choices: [provision, peering, unpeer, endpoint, delete, keycloak_config, verify_connection, reset_database, verify]
+    choices: [provision, peering, unpeer, endpoint, delete, keycloak_config, verify_connection, reset_database, verify,
+      status, reap]
 attributes:
   check_mode:
     description: Checks the same in check mode; it never changes anything.

@@ -257,7 +257,13 @@ def test_status_and_the_reaper_as_awx_job_templates_hand_their_results_as_artifa
     assert [c["identifier"] for c in artifact(status, "aurora_estate")["clusters"]] == ["kc-scripts"]
 
     # The survey's answers: a float and the string "true".
-    reap_answers = {**answers, "reap_min_age_hours": 0.0, "reap_confirm": "true", "aurora_skip_final_snapshot": "true"}
+    reap_answers = {
+        "reap_region": "eu-west-1",
+        "aurora_regions": "eu-west-1",
+        "reap_min_age_hours": 0.0,
+        "reap_confirm": "true",
+        "aurora_skip_final_snapshot": "true",
+    }
     reap_dir = private_data_dir(tmp_path, emulator, "reap", reap_answers, {})
     reap = run_job(reap_dir, "playbooks/reap.yml")
     assert_successful(reap, reap_dir)

@@ -156,3 +156,31 @@ def test_a_tag_other_than_keepalive_keeps_nothing_and_a_young_cluster_goes_at_mi
     assert run.returncode == 0, run.stdout[-4000:]
     assert summary(run)["deleted"] == ["eu-west-1/kc-owned"]
     assert clusters(emulator) == []
+
+
+def test_aurora_region_or_aurora_cluster_given_to_the_reaper_is_refused_before_any_request(emulator):
+    """As extra vars they would beat the host vars each doomed cluster's delete reads, and aim every delete at the
+    other region (or at one cluster)."""
+    scripts_deployment(emulator, "kc-west", vpc_cidr="172.20.0.0/16")
+    scripts_deployment(emulator, "kc-west", region="eu-central-1", vpc_cidr="172.21.0.0/16")
+    scripts_deployment(emulator, "kc-central", region="eu-central-1", vpc_cidr="172.22.0.0/16")
+    before = clusters(emulator)
+    emulator.start_recording()
+    for override in ({"aurora_region": "eu-central-1"}, {"aurora_cluster": "kc-central"}):
+        run = run_playbook(
+            emulator.env(),
+            "reap.yml",
+            extra_vars={
+                "aurora_regions": "eu-west-1",
+                "reap_region": "eu-west-1",
+                "reap_min_age_hours": 0,
+                "reap_confirm": True,
+                **override,
+            },
+        )
+        assert run.returncode != 0
+        [name] = override
+        assert f"{name} must not be set" in run.stdout, run.stdout[-4000:]
+    assert emulator.recorded_requests() == []
+    emulator.stop_recording()
+    assert clusters(emulator) == before

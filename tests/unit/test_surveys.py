@@ -34,14 +34,14 @@ PLAYBOOK_OPTIONS = {
     "verify": {"aurora_verify_connection": {"type": "bool", "default": False}},
     "status": {"aurora_region": {"type": "str", "default": ""}, "aurora_regions": {"type": "str", "default": ""}},
     "reap": {
-        "aurora_region": {"type": "str", "default": ""},
+        "reap_region": {"type": "str", "default": ""},
         "aurora_regions": {"type": "str", "default": ""},
         "reap_confirm": {"type": "bool", "default": False},
         "reap_min_age_hours": {"type": "float", "default": 4},
         "aurora_skip_final_snapshot": {"type": "bool", "default": False},
     },
 }
-# The roles' variables a playbook declares itself, in the same meaning: status.yml's and reap.yml's region, and
+# The roles' variables a playbook declares itself, in the same meaning: status.yml's region, and
 # aurora_skip_final_snapshot, which reap.yml passes on to each delete.
 ROLE_VARIABLES_WITHOUT_ROLE = {"aurora_region", "aurora_skip_final_snapshot"}
 # Variables the playbook sets itself: a survey must not offer them.
@@ -50,7 +50,8 @@ SET_BY_PLAYBOOK = {"aurora_peering_state"}
 REQUIRED_IN_SURVEY = {
     # The spec's default is the controller's AWS_REGION / AWS_DEFAULT_REGION; AWX's built-in Amazon
     # Web Services credential injects keys only, and an empty survey answer would override the default.
-    "aurora_region": set(ROLES) | {"endpoint"},
+    "aurora_region": (set(ROLES) - {"reap"}) | {"endpoint"},
+    "reap_region": {"reap"},
     # aurora_peering allows it empty for state absent (unpeer from all); peering.yml connects and needs it.
     "aurora_cluster": {"peering", "verify"},
     # Typing the cluster name again is the point of the question.

@@ -193,3 +193,12 @@ def test_the_unpeer_refusal_lists_the_hosts_and_their_peerings():
         "-e aurora_unpeer_confirm=every-aurora-cluster; to disconnect from one Aurora cluster only, pass "
         "-e aurora_cluster=<name>."
     )
+
+
+def test_reap_refuses_aurora_cluster_and_aurora_region_saying_what_to_use_instead():
+    errors = entry_checks.refused_errors("reap", {"aurora_region": "eu-central-1", "aurora_cluster": "x", "reap_x": 1})
+    assert [e.split(":", 1)[0] for e in errors] == ["aurora_cluster must not be set", "aurora_region must not be set"]
+    assert "playbooks/delete.yml" in errors[0]
+    assert "-e reap_region=<region>" in errors[1] and "aurora_regions" in errors[1]
+    assert entry_checks.refused_errors("reap", {"reap_region": "eu-west-1", "aurora_regions": "eu-west-1"}) == []
+    assert entry_checks.refused_errors("delete", {"aurora_region": "eu-west-1", "aurora_cluster": "x"}) == []
