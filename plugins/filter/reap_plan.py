@@ -13,8 +13,9 @@ short_description: Which Aurora clusters for Keycloak playbooks/reap.yml deletes
 description:
   - A cluster is deleted when it has no C(keepalive) tag (the key present, whatever its value, keeps it) and is at
     least O(min_age_hours) old at O(now).
-  - It is kept when tagged C(keepalive), younger, of unknown age, protected from deletion (the reaper never lifts a
-    protection), or already being deleted.
+  - It is kept when its VPC is not tagged C(AuroraCluster=<cluster>) (found only by its DB subnet group or security
+    group name, generic enough to be somebody else's), tagged C(keepalive), younger, of unknown age, protected from
+    deletion (the reaper never lifts a protection), or already being deleted.
 options:
   _input:
     description: The C(clusters) of M(keycloak.aurora.aurora_estate_info).
@@ -29,6 +30,10 @@ options:
     description: The time ages are measured at (ISO 8601; without a zone, UTC). Empty, the scan's time.
     type: str
     required: true
+  confirmed:
+    description: Whether the run deletes (C(reap_confirm=true) outside check mode), for the wording of C(lines).
+    type: bool
+    default: false
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
 """

@@ -37,6 +37,17 @@ SHOWN_PEERING_STATES = ("initiating-request", "pending-acceptance", "provisionin
 # What the reaper does with a cluster.
 DELETE = "delete"
 KEEP = "keep"
+# The marks of the naming contract, each with how it is shown. Only the VPC tag is set on purpose for one cluster;
+# the two names are generic enough that somebody else's cluster may carry one, so only the tag lets the reaper in.
+VPC_TAG = "vpc_tag"
+SUBNET_GROUP = "subnet_group"
+SECURITY_GROUP = "security_group"
+MARKS = {
+    VPC_TAG: lambda c: f"VPC tagged {naming.CLUSTER_TAG}={c}",
+    SUBNET_GROUP: lambda c: f"DB subnet group {naming.subnet_group_name(c)}",
+    SECURITY_GROUP: lambda c: f"security group {naming.security_group_name(c)}",
+}
+NAME_MARKS = {SUBNET_GROUP: "DB subnet group", SECURITY_GROUP: "security group"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -45,19 +56,22 @@ KEEP = "keep"
 
 
 def contract_marks(identifier, *, vpc_tags, subnet_group_name, security_group_names):
-    """The marks of the naming contract ``identifier`` carries, as sentences; empty when it carries none.
+    """The marks of the naming contract ``identifier`` carries (``MARKS`` keys, in that order); empty when none.
 
     ``vpc_tags``: the tags of the VPC its subnet group is in; ``security_group_names``: the names of its
     VPC security groups. RDS keeps identifiers in lower case, so the subnet group is compared so.
     """
-    marks = []
-    if vpc_tags.get(naming.CLUSTER_TAG) == identifier:
-        marks.append(f"VPC tagged {naming.CLUSTER_TAG}={identifier}")
-    if (subnet_group_name or "").lower() == naming.subnet_group_name(identifier).lower():
-        marks.append(f"DB subnet group {naming.subnet_group_name(identifier)}")
-    if naming.security_group_name(identifier) in security_group_names:
-        marks.append(f"security group {naming.security_group_name(identifier)}")
-    return marks
+    carried = {
+        VPC_TAG: vpc_tags.get(naming.CLUSTER_TAG) == identifier,
+        SUBNET_GROUP: (subnet_group_name or "").lower() == naming.subnet_group_name(identifier).lower(),
+        SECURITY_GROUP: naming.security_group_name(identifier) in security_group_names,
+    }
+    return [mark for mark in MARKS if carried[mark]]
+
+
+def mark_sentences(identifier, marks):
+    """The marks (``contract_marks``) of ``identifier`` for people: what status.yml shows as ``found_by``."""
+    return [MARKS[mark](identifier) for mark in marks]
 
 
 def is_for_keycloak(engine, marks):
@@ -159,7 +173,8 @@ def cluster_record(region, cluster, *, instances, vpc, marks, peerings, pending_
         "instances": sorted((instance_record(i, writers) for i in instances), key=lambda i: i["identifier"]),
         "vpc_id": (vpc or {}).get("VpcId"),
         "vpc_cidr_block": (vpc or {}).get("CidrBlock"),
-        "found_by": marks,
+        "marks": marks,
+        "found_by": mark_sentences(cluster["DBClusterIdentifier"], marks),
         "peerings": sorted(peerings, key=lambda p: p["vpc_peering_connection_id"]),
         "pending_maintenance": pending_maintenance,
         "final_snapshots": final_snapshots,
@@ -173,9 +188,12 @@ def cluster_record(region, cluster, *, instances, vpc, marks, peerings, pending_
 def reap_decision(record, *, now, min_age_hours):
     """(DELETE or KEEP, why) for one cluster record.
 
-    Kept: tagged keepalive (any value), younger than ``min_age_hours`` at ``now``, of unknown age,
-    protected from deletion (the reaper never lifts a protection somebody set), or already deleting.
+    Kept: found by a name only, not by its VPC's tag (``marks``); tagged keepalive (any value), younger than
+    ``min_age_hours`` at ``now``, of unknown age, protected from deletion (the reaper never lifts a protection
+    somebody set), or already deleting.
     """
+    if VPC_TAG not in record.get("marks", ()):
+        return KEEP, untagged_reason(record.get("marks", ()))
     if record.get("keepalive") is not None:
         value = record["keepalive"]
         return KEEP, f"tagged {KEEPALIVE_TAG}" + (f"={value}" if value else "")
@@ -189,6 +207,15 @@ def reap_decision(record, *, now, min_age_hours):
     if record.get("status") == "deleting":
         return KEEP, "already being deleted"
     return DELETE, f"no {KEEPALIVE_TAG} tag and {age:.1f} hours old (reap_min_age_hours={min_age_hours:g})"
+
+
+def untagged_reason(marks):
+    """Why a cluster whose VPC lacks the tag is kept, naming the names it was found by."""
+    names = [NAME_MARKS[mark] for mark in marks if mark in NAME_MARKS]
+    if not names:
+        return f"its VPC is not tagged {naming.CLUSTER_TAG}: not reaped"
+    plural = "s" if len(names) > 1 else ""
+    return f"found only by its {' and '.join(names)} name{plural}: not reaped"
 
 
 def reap_plan(records, *, now, min_age_hours):

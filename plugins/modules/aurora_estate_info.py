@@ -77,8 +77,9 @@ clusters:
   description:
     - One entry per Aurora cluster for Keycloak, by region then name. C(region), C(identifier), C(status),
       C(engine_version), C(endpoint), C(reader_endpoint), C(port), C(deletion_protection); C(instances) (C(identifier),
-      C(instance_class), C(availability_zone), C(status), C(writer)); C(vpc_id), C(vpc_cidr_block); C(found_by), the
-      marks of the naming contract it carries; C(peerings) into its VPC (C(vpc_peering_connection_id), C(status),
+      C(instance_class), C(availability_zone), C(status), C(writer)); C(vpc_id), C(vpc_cidr_block); C(marks), the
+      marks of the naming contract it carries (C(vpc_tag), C(subnet_group), C(security_group)), and C(found_by), the
+      same for people; C(peerings) into its VPC (C(vpc_peering_connection_id), C(status),
       C(rosa_cluster_name) from the peering's C(RosaCluster) tag or else the C(api.openshift.com/name) tag of the nodes
       in the requester VPC, C(requester_vpc_id), C(requester_region), C(requester_cidr_block));
       C(pending_maintenance) (C(resource), C(action), C(description), C(auto_applied_after), C(forced_apply_date),

@@ -184,3 +184,40 @@ def test_aurora_region_or_aurora_cluster_given_to_the_reaper_is_refused_before_a
     assert emulator.recorded_requests() == []
     emulator.stop_recording()
     assert clusters(emulator) == before
+
+
+def named_only_deployment(emulator, cluster):
+    """An aurora-postgresql cluster in an untagged VPC whose only mark is its DB subnet group <c>-subnet-group:
+    a name somebody else may have chosen too."""
+    ec2, rds = emulator.client("ec2"), emulator.client("rds")
+    vpc_id = ec2.create_vpc(CidrBlock="172.30.0.0/16")["Vpc"]["VpcId"]
+    zones = sorted(z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"])[:2]
+    subnet_ids = [
+        ec2.create_subnet(AvailabilityZone=zone, VpcId=vpc_id, CidrBlock=block)["Subnet"]["SubnetId"]
+        for zone, block in zip(zones, ("172.30.0.0/24", "172.30.1.0/24"))
+    ]
+    rds.create_db_subnet_group(
+        DBSubnetGroupName=f"{cluster}-subnet-group", DBSubnetGroupDescription="theirs", SubnetIds=subnet_ids
+    )
+    rds.create_db_cluster(
+        DBClusterIdentifier=cluster,
+        Engine="aurora-postgresql",
+        MasterUsername="theirs",
+        MasterUserPassword="secret99",
+        DBSubnetGroupName=f"{cluster}-subnet-group",
+    )
+
+
+def test_a_cluster_found_only_by_its_subnet_group_name_is_shown_but_never_reaped(emulator):
+    named_only_deployment(emulator, "kc-theirs")
+    scripts_deployment(emulator, "kc-ours", vpc_cidr="172.20.0.0/16")
+    run = run_playbook(
+        emulator.env(),
+        "reap.yml",
+        extra_vars={"aurora_regions": "eu-west-1", "reap_min_age_hours": 0, "reap_confirm": True},
+        env={"ANSIBLE_SHOW_CUSTOM_STATS": "1"},
+    )
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert summary(run)["deleted"] == ["eu-west-1/kc-ours"]
+    assert summary(run)["kept"] == {"eu-west-1/kc-theirs": "found only by its DB subnet group name: not reaped"}
+    assert clusters(emulator) == [("eu-west-1", "kc-theirs")]

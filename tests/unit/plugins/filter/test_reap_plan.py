@@ -3,7 +3,13 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.keycloak.aurora.plugins.filter.reap_plan import reap_plan
 
-OLD = {"region": "eu-west-1", "identifier": "kc", "keepalive": None, "created": "2026-11-30T00:00:00+00:00"}
+OLD = {
+    "region": "eu-west-1",
+    "identifier": "kc",
+    "keepalive": None,
+    "created": "2026-11-30T00:00:00+00:00",
+    "marks": ["vpc_tag"],
+}
 
 
 def test_the_plan_takes_the_survey_answers_as_strings():

@@ -17,6 +17,7 @@ def record(**changes):
         "keepalive": None,
         "created": "2026-11-30T06:00:00+00:00",
         "deletion_protection": False,
+        "marks": ["vpc_tag", "subnet_group", "security_group"],
     }
     return {**base, **changes}
 
@@ -28,7 +29,8 @@ def test_every_mark_of_the_contract_is_named():
         subnet_group_name="KC-subnet-group",
         security_group_names={"kc-security-group", "default"},
     )
-    assert marks == [
+    assert marks == ["vpc_tag", "subnet_group", "security_group"]
+    assert estate.mark_sentences("kc", marks) == [
         "VPC tagged AuroraCluster=kc",
         "DB subnet group kc-subnet-group",
         "security group kc-security-group",
@@ -78,7 +80,7 @@ def test_a_cluster_record_names_the_writer_and_the_keepalive_tag():
         cluster,
         instances=instances,
         vpc={"VpcId": "vpc-1", "CidrBlock": "192.168.0.0/24"},
-        marks=["DB subnet group kc-subnet-group"],
+        marks=["subnet_group"],
         peerings=[],
         pending_maintenance=[],
         final_snapshots=[],
@@ -92,6 +94,7 @@ def test_a_cluster_record_names_the_writer_and_the_keepalive_tag():
     assert found["age_hours"] == 3
     assert found["created"] == "2026-11-30T09:00:00+00:00"
     assert (found["vpc_id"], found["vpc_cidr_block"]) == ("vpc-1", "192.168.0.0/24")
+    assert (found["marks"], found["found_by"]) == (["subnet_group"], ["DB subnet group kc-subnet-group"])
 
 
 @pytest.mark.parametrize(
@@ -104,6 +107,14 @@ def test_a_cluster_record_names_the_writer_and_the_keepalive_tag():
         ({"created": None}, "keep", "its creation time is unknown"),
         ({"deletion_protection": True}, "keep", "deletion protection is on"),
         ({"status": "deleting"}, "keep", "already being deleted"),
+        ({"marks": ["subnet_group"]}, "keep", "found only by its DB subnet group name: not reaped"),
+        ({"marks": ["security_group"]}, "keep", "found only by its security group name: not reaped"),
+        (
+            {"marks": ["subnet_group", "security_group"]},
+            "keep",
+            "found only by its DB subnet group and security group names: not reaped",
+        ),
+        ({"marks": []}, "keep", "its VPC is not tagged AuroraCluster: not reaped"),
     ],
 )
 def test_the_reaper_deletes_only_old_clusters_without_keepalive(changes, decision, reason):
