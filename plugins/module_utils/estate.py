@@ -12,7 +12,8 @@ documented procedure all follow: its VPC tagged ``AuroraCluster=<c>``, its DB su
 deployment half made by hand is found too; none, and the cluster is somebody else's.
 
 The pure functions decide and shape; ``scan_region`` sends only read requests, a fixed number per
-region plus one per peering whose ROSA cluster is not named by its tags.
+region (the security groups in one request per FILTER_VALUES_MAX Aurora VPCs) plus one per peering whose
+ROSA cluster is not named by its tags.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from ansible_collections.keycloak.aurora.plugins.module_utils import rosa
 ENGINE = "aurora-postgresql"
 # The keycloak-benchmark reaper keeps a cluster tagged keepalive, whatever the value: so does this one.
 KEEPALIVE_TAG = "keepalive"
+# EC2 refuses a filter with more values than this.
+FILTER_VALUES_MAX = 200
 # Peerings worth showing: everything that still exists or may still be the target of a route.
 SHOWN_PEERING_STATES = ("initiating-request", "pending-acceptance", "provisioning", "active", "failed", "expired")
 # What the reaper does with a cluster.
@@ -357,6 +360,11 @@ def stale_ingress(region, cluster, security_groups, peerings):
     return found
 
 
+def chunks(values, size):
+    """``values`` (a list) in consecutive lists of at most ``size``."""
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
 def region_error(region, error):
     """How a region that could not be scanned is reported: its name, the AWS error code (if any) and message.
 
@@ -394,22 +402,18 @@ def _requester_instances(client, vpc_id):
     )
 
 
-def _peerings(ec2, vpc_ids, region, client_for_region):
-    """{Aurora VPC id: [peering records]} of the peerings into ``vpc_ids``."""
-    if not vpc_ids:
-        return {}
-    found = _all(
-        ec2.get_paginator("describe_vpc_peering_connections"),
-        "VpcPeeringConnections",
-        Filters=[
-            {"Name": "accepter-vpc-info.vpc-id", "Values": sorted(vpc_ids)},
-            {"Name": "status-code", "Values": list(SHOWN_PEERING_STATES)},
-        ],
-    )
+def _region_peerings(ec2):
+    """Every peering the region shows, whatever its state: one paginated request with no filter, since a filter takes
+    at most FILTER_VALUES_MAX values and a busy account has more Aurora VPCs, or routes through peerings."""
+    return _all(ec2.get_paginator("describe_vpc_peering_connections"), "VpcPeeringConnections")
+
+
+def _peerings(region_peerings, vpc_ids, region, client_for_region):
+    """{Aurora VPC id: [peering records]} of the peerings into ``vpc_ids`` worth showing."""
     by_vpc = {}
-    for connection in found:
+    for connection in region_peerings:
         summary = peering.summary(connection)
-        if summary["accepter_vpc_id"] not in vpc_ids:
+        if summary["accepter_vpc_id"] not in vpc_ids or summary["status"] not in SHOWN_PEERING_STATES:
             continue
         name = summary["tags"].get(naming.ROSA_CLUSTER_TAG)
         if not name and summary["requester_vpc_id"]:
@@ -448,18 +452,15 @@ def scan_region(region, *, ec2, rds, secrets, client_for_region, now):
     vpcs = {v["VpcId"]: v for v in _all(ec2.get_paginator("describe_vpcs"), "Vpcs")}
     aurora_vpc_ids = {v["VpcId"] for v in vpcs.values() if naming.CLUSTER_TAG in _tags(v)}
     aurora_vpc_ids |= {g.get("VpcId") for g in subnet_groups.values() if g.get("VpcId") in vpcs}
-    groups = (
-        {
-            g["GroupId"]: g
-            for g in _all(
-                ec2.get_paginator("describe_security_groups"),
-                "SecurityGroups",
-                Filters=[{"Name": "vpc-id", "Values": sorted(aurora_vpc_ids)}],
-            )
-        }
-        if aurora_vpc_ids
-        else {}
-    )
+    groups = {
+        g["GroupId"]: g
+        for some_vpc_ids in chunks(sorted(aurora_vpc_ids), FILTER_VALUES_MAX)
+        for g in _all(
+            ec2.get_paginator("describe_security_groups"),
+            "SecurityGroups",
+            Filters=[{"Name": "vpc-id", "Values": some_vpc_ids}],
+        )
+    }
     found = []
     for cluster in clusters:
         identifier = cluster["DBClusterIdentifier"]
@@ -474,8 +475,9 @@ def scan_region(region, *, ec2, rds, secrets, client_for_region, now):
         )
         if is_for_keycloak(cluster.get("Engine"), marks):
             found.append((cluster, vpc, own_groups, marks))
+    region_peerings = _region_peerings(ec2)
     peerings = _peerings(
-        ec2, {vpc["VpcId"] for _cluster, vpc, _groups, _marks in found if vpc}, region, client_for_region
+        region_peerings, {vpc["VpcId"] for _cluster, vpc, _groups, _marks in found if vpc}, region, client_for_region
     )
     route_tables = _all(ec2.get_paginator("describe_route_tables"), "RouteTables")
     cluster_ids = {c["DBClusterIdentifier"].lower() for c in all_clusters}
@@ -486,7 +488,7 @@ def scan_region(region, *, ec2, rds, secrets, client_for_region, now):
         subnet_groups=list(subnet_groups.values()),
         security_groups=list(groups.values()),
     )
-    leftovers += stale_routes(region, route_tables, _peerings_by_id(ec2, route_tables))
+    leftovers += stale_routes(region, route_tables, {p["VpcPeeringConnectionId"]: p for p in region_peerings})
     tagged_secrets = _all(
         secrets.get_paginator("list_secrets"),
         "SecretList",
@@ -526,26 +528,6 @@ def scan_region(region, *, ec2, rds, secrets, client_for_region, now):
 
 def _tags(resource):
     return boto3_tag_list_to_ansible_dict(resource.get("Tags") or [])
-
-
-def _peerings_by_id(ec2, route_tables):
-    """{id: peering} of the peerings the routes of ``route_tables`` go through that AWS still shows."""
-    ids = sorted(
-        {
-            r["VpcPeeringConnectionId"]
-            for t in route_tables
-            for r in t.get("Routes", [])
-            if r.get("VpcPeeringConnectionId")
-        }
-    )
-    if not ids:
-        return {}
-    found = _all(
-        ec2.get_paginator("describe_vpc_peering_connections"),
-        "VpcPeeringConnections",
-        Filters=[{"Name": "vpc-peering-connection-id", "Values": ids}],
-    )
-    return {p["VpcPeeringConnectionId"]: p for p in found}
 
 
 # ---------------------------------------------------------------------------------------------

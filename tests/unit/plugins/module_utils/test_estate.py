@@ -271,3 +271,72 @@ def test_the_generated_secret_of_a_cluster_that_is_gone_is_left_over_unless_alre
         cluster_ids={"kc"},
     )
     assert [(f["kind"], f["id"], f["cluster"]) for f in found] == [("secret", "old-master-password", "old")]
+
+
+class Paginator:
+    def __init__(self, client, operation):
+        self.client, self.operation, self.kwargs = client, operation, {}
+
+    def paginate(self, **kwargs):
+        for item in kwargs.get("Filters", []):
+            # What EC2 answers a filter with more values (FilterLimitExceeded).
+            assert len(item["Values"]) <= 200, f"{self.operation}: {len(item['Values'])} values in {item['Name']}"
+        self.client.calls.append((self.operation, kwargs))
+        self.kwargs = kwargs
+        return self
+
+    def build_full_result(self):
+        answer = self.client.answers.get(self.operation, {})
+        return answer(self.kwargs) if callable(answer) else answer
+
+
+class Client:
+    """Answers each paginated operation from ``answers`` (a result, or a function of the request's arguments) and
+    records the requests."""
+
+    def __init__(self, answers):
+        self.answers, self.calls = answers, []
+
+    def get_paginator(self, operation):
+        return Paginator(self, operation)
+
+
+def test_a_busy_region_is_read_with_no_filter_of_more_than_200_values():
+    """300 Aurora VPCs whose clusters are gone, each with a route through its own deleted peering."""
+    count = 300
+    vpcs = [{"VpcId": f"vpc-{n}", "Tags": [{"Key": "AuroraCluster", "Value": f"kc-{n}"}]} for n in range(count)]
+    peerings = [
+        {"VpcPeeringConnectionId": f"pcx-{n}", "Status": {"Code": "deleted"}, "AccepterVpcInfo": {}}
+        for n in range(count)
+    ]
+    tables = [
+        {
+            "RouteTableId": f"rtb-{n}",
+            "VpcId": f"vpc-{n}",
+            "Routes": [{"DestinationCidrBlock": "10.0.0.0/16", "VpcPeeringConnectionId": f"pcx-{n}"}],
+        }
+        for n in range(count)
+    ]
+    groups = [{"GroupId": f"sg-{n}", "GroupName": f"kc-{n}-security-group", "VpcId": f"vpc-{n}"} for n in range(count)]
+
+    def groups_in(request):
+        [vpc_filter] = request["Filters"]
+        return {"SecurityGroups": [g for g in groups if g["VpcId"] in vpc_filter["Values"]]}
+
+    ec2 = Client(
+        {
+            "describe_vpcs": {"Vpcs": vpcs},
+            "describe_vpc_peering_connections": {"VpcPeeringConnections": peerings},
+            "describe_route_tables": {"RouteTables": tables},
+            "describe_security_groups": groups_in,
+        }
+    )
+    found = estate.scan_region(
+        "eu-west-1", ec2=ec2, rds=Client({}), secrets=Client({}), client_for_region=None, now=NOW
+    )
+    requests = [(operation, kwargs) for operation, kwargs in ec2.calls]
+    assert [len(k["Filters"][0]["Values"]) for o, k in requests if o == "describe_security_groups"] == [200, 100]
+    assert [o for o, _k in requests].count("describe_vpc_peering_connections") == 1
+    kinds = [item["kind"] for item in found["leftovers"]]
+    assert kinds.count("vpc") == kinds.count("security_group") == kinds.count("route") == count
+    assert all(item["why"].endswith("which is deleted") for item in found["leftovers"] if item["kind"] == "route")
