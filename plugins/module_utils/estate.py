@@ -118,7 +118,14 @@ def rosa_cluster_name(peering_tags, requester_instances):
     return ", ".join(names) or None
 
 
-def peering_record(summary, rosa_name):
+def requester_cidr_blocks(connection):
+    """Every IPv4 CIDR of the requester VPC the peering knows: the primary and those added to the VPC later."""
+    requester = connection.get("RequesterVpcInfo") or {}
+    blocks = [requester.get("CidrBlock")] + [b.get("CidrBlock") for b in requester.get("CidrBlockSet") or []]
+    return sorted({block for block in blocks if block})
+
+
+def peering_record(summary, rosa_name, cidr_blocks):
     return {
         "vpc_peering_connection_id": summary["vpc_peering_connection_id"],
         "status": summary["status"],
@@ -126,6 +133,7 @@ def peering_record(summary, rosa_name):
         "requester_vpc_id": summary["requester_vpc_id"],
         "requester_region": summary["requester_region"],
         "requester_cidr_block": summary["requester_cidr_block"],
+        "requester_cidr_blocks": cidr_blocks,
     }
 
 
@@ -319,27 +327,32 @@ def stale_routes(region, route_tables, peerings_by_id):
     return found
 
 
-def _admits_database(permission):
-    protocol = permission.get("IpProtocol")
-    if protocol == "-1":
-        return True
-    return protocol == "tcp" and (permission.get("FromPort") or 0) <= link.DATABASE_PORT <= (
-        permission.get("ToPort") or 0
+def revoke_command(region, group_id, permission, cidr):
+    """The AWS CLI command that revokes ``cidr`` from the ingress ``permission`` as it is (protocol and ports)."""
+    fields = [f"IpProtocol={permission.get('IpProtocol')}"]
+    if permission.get("FromPort") is not None:
+        fields += [f"FromPort={permission['FromPort']}", f"ToPort={permission.get('ToPort')}"]
+    fields.append(f"IpRanges=[{{CidrIp={cidr}}}]")
+    return (
+        f"aws ec2 revoke-security-group-ingress --region {region} --group-id {group_id} "
+        f"--ip-permissions '{','.join(fields)}'"
     )
 
 
 def stale_ingress(region, cluster, security_groups, peerings):
     """The CIDRs ``<c>-security-group`` (in ``security_groups``) admits to port 5432 that no live peering into
-    the Aurora VPC (``peerings``, records of ``peering_record``) comes from: left by a peering deleted alone."""
+    the Aurora VPC (``peerings``, records of ``peering_record``) comes from, judged against every CIDR of each
+    peered VPC: left by a peering deleted alone."""
     live = [
-        ipaddress.ip_network(p["requester_cidr_block"])
+        ipaddress.ip_network(block)
         for p in peerings
-        if p["status"] in link.LIVE and p.get("requester_cidr_block")
+        if p["status"] in link.LIVE
+        for block in p.get("requester_cidr_blocks") or []
     ]
     found = []
     for group in security_groups:
         for permission in group.get("IpPermissions") or []:
-            if not _admits_database(permission):
+            if not link.admits_database_port(permission):
                 continue
             for source in permission.get("IpRanges") or []:
                 block = ipaddress.ip_network(source["CidrIp"], strict=False)
@@ -352,9 +365,8 @@ def stale_ingress(region, cluster, security_groups, peerings):
                         f"{group['GroupId']} {source['CidrIp']}",
                         cluster=cluster,
                         why=f"{group.get('GroupName')} admits port {link.DATABASE_PORT} from {source['CidrIp']}, "
-                        "and no live peering into the Aurora VPC comes from there",
-                        fix=f"aws ec2 revoke-security-group-ingress --region {region} --group-id {group['GroupId']} "
-                        f"--protocol tcp --port {link.DATABASE_PORT} --cidr {source['CidrIp']}",
+                        "and no live peering uses this rule",
+                        fix=revoke_command(region, group["GroupId"], permission, source["CidrIp"]),
                     )
                 )
     return found
@@ -420,7 +432,8 @@ def _peerings(region_peerings, vpc_ids, region, client_for_region):
             requester_client = client_for_region(summary["requester_region"] or region)
             reservations = _requester_instances(requester_client, summary["requester_vpc_id"])
             name = rosa_cluster_name(summary["tags"], rosa.instances_of(reservations))
-        by_vpc.setdefault(summary["accepter_vpc_id"], []).append(peering_record(summary, name))
+        record = peering_record(summary, name, requester_cidr_blocks(connection))
+        by_vpc.setdefault(summary["accepter_vpc_id"], []).append(record)
     return by_vpc
 
 

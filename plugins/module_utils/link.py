@@ -41,6 +41,16 @@ LIVE = (peering.INITIATING, peering.PENDING, peering.PROVISIONING, peering.ACTIV
 REMOVABLE = LIVE + ("failed", "rejected", "expired")
 
 
+def admits_database_port(permission):
+    """Whether the ingress ``permission`` opens tcp DATABASE_PORT: all traffic, or tcp (by name or number 6) on
+    a port range that holds it. Whom it admits is the caller's question."""
+    protocol = permission.get("IpProtocol")
+    if protocol == "-1":
+        return True
+    low, high = permission.get("FromPort"), permission.get("ToPort")
+    return protocol in ("tcp", "6") and low is not None and high is not None and low <= DATABASE_PORT <= high
+
+
 def desired_peering_tags(aurora_cluster, rosa_cluster, extra_tags=None):
     tags = naming.cluster_tags(aurora_cluster, extra_tags)
     tags[naming.ROSA_CLUSTER_TAG] = rosa_cluster

@@ -111,13 +111,7 @@ def overlap_check(machine_cidr, aurora_cidr, *, rosa_cluster, cluster):
 
 def _admits(permission, source):
     """Whether the ingress ``permission`` lets tcp 5432 in from every address of ``source``."""
-    protocol = permission.get("IpProtocol")
-    if protocol == "-1":
-        ports = True
-    else:
-        low, high = permission.get("FromPort"), permission.get("ToPort")
-        ports = protocol in ("tcp", "6") and low is not None and low <= link.DATABASE_PORT <= high
-    return ports and any(
+    return link.admits_database_port(permission) and any(
         source.subnet_of(ipaddress.ip_network(r["CidrIp"])) for r in permission.get("IpRanges", []) if r.get("CidrIp")
     )
 

@@ -81,7 +81,8 @@ clusters:
       marks of the naming contract it carries (C(vpc_tag), C(subnet_group), C(security_group)), and C(found_by), the
       same for people; C(peerings) into its VPC (C(vpc_peering_connection_id), C(status),
       C(rosa_cluster_name) from the peering's C(RosaCluster) tag or else the C(api.openshift.com/name) tag of the nodes
-      in the requester VPC, C(requester_vpc_id), C(requester_region), C(requester_cidr_block));
+      in the requester VPC, C(requester_vpc_id), C(requester_region), C(requester_cidr_block),
+      C(requester_cidr_blocks) (every CIDR of the requester VPC));
       C(pending_maintenance) (C(resource), C(action), C(description), C(auto_applied_after), C(forced_apply_date),
       C(opt_in_status)); C(final_snapshots) named C(<cluster>-final-...) (C(identifier), C(created), C(status));
       C(keepalive), the value of the C(keepalive) tag or null without one; C(created) and C(age_hours); C(tags).
@@ -98,8 +99,9 @@ leftovers:
       failed, rejected, expired or no longer shown.
     - C(secret), the master password secret C(<cluster>-master-password) this collection generated for a DB cluster
       that is gone, not scheduled for deletion.
-    - C(ingress_rule), a CIDR that C(<cluster>-security-group) admits to port 5432 and no live peering into the Aurora
-      VPC comes from.
+    - C(ingress_rule), a CIDR that C(<cluster>-security-group) admits to port 5432 and no live peering uses (none into
+      the Aurora VPC comes from a VPC with a CIDR, primary or added, that holds it); its fix revokes the rule with its
+      own protocol and ports.
   returned: always
   type: list
   elements: dict

@@ -248,12 +248,42 @@ def test_a_5432_rule_for_a_cidr_no_live_peering_comes_from_is_left_over():
         ],
     }
     peerings = [
-        {"status": "active", "requester_cidr_block": "10.0.0.0/16"},
-        {"status": "failed", "requester_cidr_block": "10.1.0.0/16"},
+        {"status": "active", "requester_cidr_blocks": ["10.0.0.0/16"]},
+        {"status": "failed", "requester_cidr_blocks": ["10.1.0.0/16"]},
     ]
     found = estate.stale_ingress("eu-west-1", "kc", [group], peerings)
     assert [f["id"] for f in found] == ["sg-1 10.1.0.0/16"]
     assert found[0]["cluster"] == "kc"
+    assert found[0]["why"] == "kc-security-group admits port 5432 from 10.1.0.0/16, and no live peering uses this rule"
+
+
+def test_a_5432_rule_for_a_cidr_the_peered_vpc_added_later_is_in_use_and_a_leftover_is_revoked_as_it_is():
+    group = {
+        "GroupId": "sg-1",
+        "GroupName": "kc-security-group",
+        "IpPermissions": [
+            {"IpProtocol": "6", "FromPort": 5000, "ToPort": 6000, "IpRanges": [{"CidrIp": "10.2.0.0/16"}]},
+            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "10.3.0.0/16"}]},
+        ],
+    }
+    connection = {
+        "RequesterVpcInfo": {
+            "CidrBlock": "10.0.0.0/16",
+            "CidrBlockSet": [{"CidrBlock": "10.0.0.0/16"}, {"CidrBlock": "10.2.0.0/16"}],
+        }
+    }
+    assert estate.requester_cidr_blocks(connection) == ["10.0.0.0/16", "10.2.0.0/16"]
+    peerings = [{"status": "active", "requester_cidr_blocks": estate.requester_cidr_blocks(connection)}]
+    [found] = estate.stale_ingress("eu-west-1", "kc", [group], peerings)
+    assert found["id"] == "sg-1 10.3.0.0/16"
+    assert found["fix"] == (
+        "aws ec2 revoke-security-group-ingress --region eu-west-1 --group-id sg-1 "
+        "--ip-permissions 'IpProtocol=-1,IpRanges=[{CidrIp=10.3.0.0/16}]'"
+    )
+    [wide] = estate.stale_ingress("eu-west-1", "kc", [group], [])[:1]
+    assert wide["fix"].endswith(
+        "--ip-permissions 'IpProtocol=6,FromPort=5000,ToPort=6000,IpRanges=[{CidrIp=10.2.0.0/16}]'"
+    )
 
 
 def test_the_generated_secret_of_a_cluster_that_is_gone_is_left_over_unless_already_deleted():
@@ -340,3 +370,30 @@ def test_a_busy_region_is_read_with_no_filter_of_more_than_200_values():
     kinds = [item["kind"] for item in found["leftovers"]]
     assert kinds.count("vpc") == kinds.count("security_group") == kinds.count("route") == count
     assert all(item["why"].endswith("which is deleted") for item in found["leftovers"] if item["kind"] == "route")
+
+
+def test_the_network_of_a_cluster_still_being_created_is_no_leftover():
+    vpc = {"VpcId": "vpc-1", "Tags": [{"Key": "AuroraCluster", "Value": "kc-new"}]}
+    cluster = {
+        "DBClusterIdentifier": "kc-new",
+        "Engine": "aurora-postgresql",
+        "Status": "creating",
+        "DBSubnetGroup": "kc-new-subnet-group",
+    }
+    found = estate.scan_region(
+        "eu-west-1",
+        ec2=Client({"describe_vpcs": {"Vpcs": [vpc]}}),
+        rds=Client(
+            {
+                "describe_db_clusters": {"DBClusters": [cluster]},
+                "describe_db_subnet_groups": {
+                    "DBSubnetGroups": [{"DBSubnetGroupName": "kc-new-subnet-group", "VpcId": "vpc-1"}]
+                },
+            }
+        ),
+        secrets=Client({}),
+        client_for_region=None,
+        now=NOW,
+    )
+    assert [(c["identifier"], c["status"]) for c in found["clusters"]] == [("kc-new", "creating")]
+    assert found["leftovers"] == []
