@@ -158,7 +158,7 @@ def scan(module, regions, now):
 
 
 def run(module):
-    now = datetime.datetime.now(datetime.UTC)
+    now = datetime.datetime.now(datetime.timezone.utc)
     # A survey's empty answer arrives as one empty name.
     regions = sorted({r.strip() for r in module.params["regions"] if r.strip()})
     regions = regions or network.describe_region_names(module.client("ec2"))
