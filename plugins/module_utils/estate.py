@@ -421,12 +421,13 @@ def _region_peerings(ec2):
 
 
 def _peerings(region_peerings, vpc_ids, region, client_for_region):
-    """{Aurora VPC id: [peering records]} of the peerings into ``vpc_ids`` worth showing."""
+    """{Aurora VPC id: [peering records]} of the peerings into ``vpc_ids`` worth showing: those find_peerings
+    would ask AWS for, picked from the region's (a filter would hold at most FILTER_VALUES_MAX VPCs)."""
     by_vpc = {}
     for connection in region_peerings:
-        summary = peering.summary(connection)
-        if summary["accepter_vpc_id"] not in vpc_ids or summary["status"] not in SHOWN_PEERING_STATES:
+        if not link.peering_matches(connection, accepter_vpc_ids=vpc_ids, statuses=SHOWN_PEERING_STATES):
             continue
+        summary = peering.summary(connection)
         name = summary["tags"].get(naming.ROSA_CLUSTER_TAG)
         if not name and summary["requester_vpc_id"]:
             requester_client = client_for_region(summary["requester_region"] or region)

@@ -88,17 +88,28 @@ def find_peerings(client, *, accepter_vpc_ids, statuses=LIVE, requester_vpc_id=N
     found = ec2.describe_vpc_peering_connections(
         client, Filters=_peering_filters(accepter_vpc_ids, statuses, requester_vpc_id, tags)
     )
+    return sorted(
+        (
+            p
+            for p in found
+            if peering_matches(
+                p, accepter_vpc_ids=accepter_vpc_ids, statuses=statuses, requester_vpc_id=requester_vpc_id, tags=tags
+            )
+        ),
+        key=lambda p: p["VpcPeeringConnectionId"],
+    )
 
-    def matches(candidate):
-        own_tags = boto3_tag_list_to_ansible_dict(candidate.get("Tags") or [])
-        return (
-            candidate["AccepterVpcInfo"].get("VpcId") in accepter_vpc_ids
-            and peering.status_code(candidate) in statuses
-            and (not requester_vpc_id or candidate["RequesterVpcInfo"].get("VpcId") == requester_vpc_id)
-            and all(own_tags.get(key) == value for key, value in (tags or {}).items())
-        )
 
-    return sorted((p for p in found if matches(p)), key=lambda p: p["VpcPeeringConnectionId"])
+def peering_matches(candidate, *, accepter_vpc_ids, statuses=LIVE, requester_vpc_id=None, tags=None):
+    """Whether the peering ``candidate`` goes into ``accepter_vpc_ids`` in one of ``statuses``, from
+    ``requester_vpc_id`` (when given) and carrying ``tags``: what find_peerings asks AWS for."""
+    own_tags = boto3_tag_list_to_ansible_dict(candidate.get("Tags") or [])
+    return (
+        (candidate.get("AccepterVpcInfo") or {}).get("VpcId") in accepter_vpc_ids
+        and peering.status_code(candidate) in statuses
+        and (not requester_vpc_id or (candidate.get("RequesterVpcInfo") or {}).get("VpcId") == requester_vpc_id)
+        and all(own_tags.get(key) == value for key, value in (tags or {}).items())
+    )
 
 
 def duplicate_error(peerings):

@@ -1384,3 +1384,29 @@ def test_the_link_is_made_once_then_left_alone():
     assert again["changed"] is False
     assert again["changes"] == NO_CHANGES
     assert again["diff"]["before"] == again["diff"]["after"]
+
+
+def test_a_peering_matches_on_accepter_status_requester_and_tags():
+    candidate = {
+        "AccepterVpcInfo": {"VpcId": "vpc-aurora"},
+        "RequesterVpcInfo": {"VpcId": "vpc-rosa"},
+        "Status": {"Code": "failed"},
+        "Tags": [{"Key": "AuroraCluster", "Value": "kc"}],
+    }
+    assert not link.peering_matches(candidate, accepter_vpc_ids={"vpc-aurora"})
+    assert link.peering_matches(candidate, accepter_vpc_ids={"vpc-aurora"}, statuses=("failed",))
+    assert not link.peering_matches(candidate, accepter_vpc_ids={"vpc-other"}, statuses=("failed",))
+    assert not link.peering_matches(
+        candidate, accepter_vpc_ids={"vpc-aurora"}, statuses=("failed",), requester_vpc_id="vpc-rosa-2"
+    )
+    assert not link.peering_matches(
+        candidate, accepter_vpc_ids={"vpc-aurora"}, statuses=("failed",), tags={"AuroraCluster": "other"}
+    )
+
+
+def test_the_database_port_is_open_to_all_traffic_tcp_by_name_or_number_and_a_range_that_holds_it():
+    assert link.admits_database_port({"IpProtocol": "-1"})
+    assert link.admits_database_port({"IpProtocol": "6", "FromPort": 5000, "ToPort": 6000})
+    assert link.admits_database_port({"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432})
+    assert not link.admits_database_port({"IpProtocol": "udp", "FromPort": 5432, "ToPort": 5432})
+    assert not link.admits_database_port({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22})
