@@ -389,6 +389,17 @@ def unreachable_requester_error(found, rosa_account_id):
     return None
 
 
+def peering_deleter(connection, rosa_client, aurora_client):
+    """The client that may delete the live peering ``connection``.
+
+    Either account may delete an active peering, as the Aurora client always has. One not yet active
+    (initiating-request, pending-acceptance, provisioning: an interrupted run) may be deleted only by
+    the account that requested it: the ROSA client, in the requester's account once
+    ``unreachable_requester_error`` has passed.
+    """
+    return aurora_client if peering.status_code(connection) == peering.ACTIVE else rosa_client
+
+
 def disconnect(rosa_client, aurora_client, *, found, aurora_vpcs, machine_cidr, check_mode, rosa_account_id=None):
     """Undo what ``ensure_*`` did for each peering in ``found``; returns what was (or would be) removed.
 
@@ -413,7 +424,7 @@ def disconnect(rosa_client, aurora_client, *, found, aurora_vpcs, machine_cidr, 
         group = network.find_security_group(aurora_client, aurora_cluster, aurora_vpc["VpcId"])
         revoked = revoke_ingress(aurora_client, group=group, source_cidrs=cidrs, check_mode=check_mode) if group else []
         if not check_mode and peering.status_code(connection) in LIVE:
-            ec2.delete_vpc_peering_connection(aurora_client, peering_id)
+            ec2.delete_vpc_peering_connection(peering_deleter(connection, rosa_client, aurora_client), peering_id)
         removed.append(
             {
                 "aurora_cluster": aurora_cluster,

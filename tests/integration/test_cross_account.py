@@ -199,3 +199,38 @@ def test_a_profile_and_a_role_on_one_host_are_refused_before_any_request(emulato
     assert run.returncode != 0
     assert "rosa_aws_profile (rosa-estate) and rosa_role_arn" in run.stdout
     assert emulator.recorded_requests() == []
+
+
+def left_pending(emulator, estate, tags):
+    """A peering rosa-b's account requested into the Aurora VPC and Aurora's never accepted, tagged with
+    ``tags`` on the requester side only: what a run interrupted between the request and the acceptance leaves."""
+    other_ec2 = estate["other"]("ec2", ROSA_B_REGION)
+    peering_id = other_ec2.create_vpc_peering_connection(
+        VpcId=estate["rosa_b"]["vpc_id"],
+        PeerVpcId=aurora_network(emulator)["vpc"]["VpcId"],
+        PeerOwnerId=DEFAULT_ACCOUNT_ID,
+        PeerRegion=AURORA_REGION,
+        TagSpecifications=[
+            {"ResourceType": "vpc-peering-connection", "Tags": [{"Key": k, "Value": v} for k, v in tags]}
+        ],
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    [pending] = peerings(other_ec2, ("pending-acceptance",))
+    assert pending["VpcPeeringConnectionId"] == peering_id
+    return peering_id
+
+
+def status_of(client, peering_id):
+    [found] = client.describe_vpc_peering_connections(VpcPeeringConnectionIds=[peering_id])["VpcPeeringConnections"]
+    return found["Status"]["Code"]
+
+
+def test_a_peering_request_an_interrupted_run_left_unaccepted_is_removed_by_unpeer(emulator, estate):
+    play(emulator, "provision.yml", estate["by_role"])
+    play(emulator, "unpeer.yml", estate["by_role"], args=["--limit", "rosa-b"])
+    other_ec2 = estate["other"]("ec2", ROSA_B_REGION)
+    peering_id = left_pending(emulator, estate, [("AuroraCluster", CLUSTER), ("RosaCluster", "rosa-b")])
+
+    play(emulator, "unpeer.yml", estate["by_role"], args=["--limit", "rosa-b"])
+    # Deleted by the ROSA account: the emulator, as AWS, refuses Aurora's account a request not yet accepted.
+    assert status_of(other_ec2, peering_id) == "deleted"
+    assert len(peerings(emulator.client("ec2"))) == 1  # rosa-a's, untouched

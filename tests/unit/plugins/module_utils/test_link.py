@@ -1077,12 +1077,20 @@ def test_disconnect_revokes_the_machine_cidr_even_outside_the_requester_cidrs():
     ]
 
 
-@pytest.mark.parametrize("status", list(link.LIVE))
-def test_disconnect_deletes_a_live_peering(status):
-    rosa, aurora, found = disconnect_world(status)
+def test_disconnect_deletes_an_active_peering_from_the_aurora_side():
+    rosa, aurora, found = disconnect_world("active")
     link.disconnect(rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=None, check_mode=False)
     assert aurora.args("delete_vpc_peering_connection") == [{"VpcPeeringConnectionId": PCX}]
     assert rosa.args("delete_vpc_peering_connection") == []
+
+
+@pytest.mark.parametrize("status", [s for s in link.LIVE if s != "active"])
+def test_disconnect_deletes_a_peering_not_yet_active_from_the_requester_side(status):
+    # On AWS only the requester's account may delete a peering the accepter has not accepted.
+    rosa, aurora, found = disconnect_world(status)
+    link.disconnect(rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=None, check_mode=False)
+    assert rosa.args("delete_vpc_peering_connection") == [{"VpcPeeringConnectionId": PCX}]
+    assert aurora.args("delete_vpc_peering_connection") == []
 
 
 @pytest.mark.parametrize("status", ["failed", "rejected", "expired"])
