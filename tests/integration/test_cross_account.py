@@ -234,3 +234,31 @@ def test_a_peering_request_an_interrupted_run_left_unaccepted_is_removed_by_unpe
     # Deleted by the ROSA account: the emulator, as AWS, refuses Aurora's account a request not yet accepted.
     assert status_of(other_ec2, peering_id) == "deleted"
     assert len(peerings(emulator.client("ec2"))) == 1  # rosa-a's, untouched
+
+
+def test_a_peering_request_left_unaccepted_and_untagged_on_the_aurora_side_is_removed_by_delete(
+    emulator, estate, tmp_path
+):
+    play(emulator, "provision.yml", estate["by_role"])
+    play(emulator, "unpeer.yml", estate["by_role"], args=["--limit", "rosa-b"])
+    other_ec2 = estate["other"]("ec2", ROSA_B_REGION)
+    # Tagged where it was requested only: Aurora's account sees no RosaCluster tag and finds rosa-b's host by
+    # its rosa_vpc_id, as the inventory plugin sets it.
+    peering_id = left_pending(emulator, estate, [("AuroraCluster", CLUSTER), ("RosaCluster", "rosa-b")])
+    [seen] = emulator.client("ec2").describe_vpc_peering_connections(VpcPeeringConnectionIds=[peering_id])[
+        "VpcPeeringConnections"
+    ]
+    assert seen.get("Tags", []) == []
+    by_vpc = rosa_inventory(
+        tmp_path,
+        {
+            "rosa-a": {},
+            "rosa-b": {"rosa_region": ROSA_B_REGION, "rosa_role_arn": ROLE, "rosa_vpc_id": estate["rosa_b"]["vpc_id"]},
+        },
+    )
+
+    play(emulator, "delete.yml", by_vpc, aurora_delete_peerings=True, aurora_skip_final_snapshot=True)
+    assert status_of(other_ec2, peering_id) == "deleted"
+    assert (
+        emulator.client("ec2").describe_vpcs(Filters=[{"Name": "tag:AuroraCluster", "Values": [CLUSTER]}])["Vpcs"] == []
+    )
