@@ -48,6 +48,7 @@ _value:
 """
 
 from ansible_collections.keycloak.aurora.plugins.filter.rosa_account import rosa_account
+from ansible_collections.keycloak.aurora.plugins.module_utils.accounts import requested_elsewhere
 
 
 def unreachable_peerings(peerings, hosts):
@@ -55,7 +56,7 @@ def unreachable_peerings(peerings, hosts):
     return [
         peering
         for peering in peerings
-        if peering.get("requester_owner_id") != peering.get("accepter_owner_id")
+        if requested_elsewhere(peering.get("requester_owner_id"), peering.get("accepter_owner_id"))
         and not any(
             rosa_account(hosts, peering.get("rosa_cluster_name") or "", peering.get("requester_vpc_id")).values()
         )

@@ -20,11 +20,14 @@ rule that a concurrent run already made with the same target counts as done, nev
 
 from __future__ import annotations
 
+import functools
+
 from ansible_collections.amazon.aws.plugins.module_utils import ec2
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import is_ansible_aws_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
+from ansible_collections.keycloak.aurora.plugins.module_utils import accounts
 from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils import network
@@ -378,7 +381,9 @@ def unreachable_requester_error(found, rosa_account_id):
     from another account than Aurora's, and the ROSA client is not in that account. None when it can."""
     for connection in found:
         requester_owner = connection["RequesterVpcInfo"].get("OwnerId")
-        if requester_owner in (connection["AccepterVpcInfo"].get("OwnerId"), rosa_account_id):
+        if not accounts.requested_elsewhere(
+            requester_owner, connection["AccepterVpcInfo"].get("OwnerId"), rosa_account_id
+        ):
             continue
         return (
             f"the VPC peering connection {connection['VpcPeeringConnectionId']} was requested from the ROSA VPC "
@@ -436,6 +441,27 @@ def disconnect(rosa_client, aurora_client, *, found, aurora_vpcs, machine_cidr, 
     return removed
 
 
+def rosa_cluster_of(tags, *, requester_tags=None, node_names=None):
+    """The ROSA cluster a peering comes from, by the first of these that names one; None when none does.
+
+    Its RosaCluster tag as read here (``tags``); that tag as read in the requester region, for AWS keeps a
+    cross-region peering's tags in the region that set them; the ROSA name tags of the nodes in the
+    requester VPC, for the keycloak-benchmark scripts tag a peering with the Aurora cluster only.
+    ``requester_tags`` (returns a tag dict) and ``node_names`` (returns names, None for an untagged node)
+    cost requests: each is called only when what comes before names no cluster.
+    """
+    name = tags.get(naming.ROSA_CLUSTER_TAG)
+    if not name and requester_tags:
+        name = requester_tags().get(naming.ROSA_CLUSTER_TAG)
+    if not name and node_names:
+        name = ", ".join(sorted(set(node_names()) - {None}))
+    return name or None
+
+
+def _tags_in_region(client_for_region, region, peering_id):
+    return peering.current_tags(peering.describe_peering(client_for_region(region), peering_id) or {})
+
+
 def peerings_into(aurora_client, *, vpc_id, aurora_region, client_for_region):
     """The live peerings whose accepter is the Aurora VPC ``vpc_id``, each with its ROSA cluster name;
     two between the same pair of VPCs are refused.
@@ -448,12 +474,13 @@ def peerings_into(aurora_client, *, vpc_id, aurora_region, client_for_region):
     found = []
     for connection in live:
         summary = peering.summary(connection)
-        name = summary["tags"].get(naming.ROSA_CLUSTER_TAG)
         requester_region = summary["requester_region"]
-        if name is None and requester_region and requester_region != aurora_region:
-            seen = peering.describe_peering(client_for_region(requester_region), summary["vpc_peering_connection_id"])
-            name = peering.current_tags(seen or {}).get(naming.ROSA_CLUSTER_TAG)
-        summary["rosa_cluster_name"] = name
+        requester_tags = None
+        if requester_region and requester_region != aurora_region:
+            requester_tags = functools.partial(
+                _tags_in_region, client_for_region, requester_region, summary["vpc_peering_connection_id"]
+            )
+        summary["rosa_cluster_name"] = rosa_cluster_of(summary["tags"], requester_tags=requester_tags)
         # Undoing it takes the ROSA account's credentials when that is another account than Aurora's.
         summary["accepter_owner_id"] = connection["AccepterVpcInfo"].get("OwnerId")
         found.append(summary)

@@ -1392,3 +1392,18 @@ def test_the_link_is_made_once_then_left_alone():
     assert again["changed"] is False
     assert again["changes"] == NO_CHANGES
     assert again["diff"]["before"] == again["diff"]["after"]
+
+
+def test_the_rosa_cluster_of_a_peering_is_its_tag_else_the_requester_regions_tag_else_its_nodes_names():
+    def never():
+        raise AssertionError("looked further than needed")
+
+    assert link.rosa_cluster_of({"RosaCluster": "rosa-a"}, requester_tags=never, node_names=never) == "rosa-a"
+    assert link.rosa_cluster_of({}, requester_tags=lambda: {"RosaCluster": "rosa-b"}, node_names=never) == "rosa-b"
+    assert (
+        link.rosa_cluster_of({"AuroraCluster": CLUSTER}, requester_tags=dict, node_names=lambda: ["rosa-c", None])
+        == "rosa-c"
+    )
+    assert link.rosa_cluster_of({}, node_names=lambda: ["rosa-d", "rosa-c", "rosa-d"]) == "rosa-c, rosa-d"
+    assert link.rosa_cluster_of({}, requester_tags=dict, node_names=lambda: [None]) is None
+    assert link.rosa_cluster_of({}) is None
