@@ -106,9 +106,16 @@ def test_a_rosa_cluster_in_another_account_is_peered_unpeered_and_deleted_with_a
 
     emulator.start_recording()
     provision = play(emulator, "provision.yml", estate["by_role"])
-    # The role's temporary credentials are never shown (moto's, like AWS's, have access key IDs starting ASIA).
+    # The role's temporary credentials are never shown (moto's, like AWS's, have access key IDs starting ASIA):
+    # neither any such key ID nor the key, secret and token the modules' AssumeRole sessions got.
     assert TEMPORARY_KEY.fullmatch(estate["access_key_id"])
-    assert not TEMPORARY_KEY.search(provision.stdout + provision.stderr)
+    output = provision.stdout + provision.stderr
+    assert not TEMPORARY_KEY.search(output)
+    sessions = [s for s in emulator.assumed_roles() if s["session_name"] == "keycloak-aurora-rosa-b"]
+    assert sessions
+    for session in sessions:
+        for secret in (session["access_key_id"], session["secret_access_key"], session["session_token"]):
+            assert secret not in output
 
     # The ROSA account requested it, naming Aurora's account and region; Aurora's account accepted it.
     [peering] = peerings(other_ec2)

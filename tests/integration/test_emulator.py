@@ -269,6 +269,18 @@ def test_a_rejected_peering_cannot_be_deleted(emulator):
     assert _status(rosa_ec2, pcx) == "rejected"
 
 
+def test_the_sessions_assume_role_handed_out_are_listed_with_their_credentials_until_a_reset(emulator):
+    given = emulator.assume_role("arn:aws:iam::222222222222:role/rosa-peering", "keycloak-aurora-rosa-b")
+    [session] = [s for s in emulator.assumed_roles() if s["session_name"] == "keycloak-aurora-rosa-b"]
+    assert (session["access_key_id"], session["secret_access_key"], session["session_token"]) == (
+        given["AccessKeyId"],
+        given["SecretAccessKey"],
+        given["SessionToken"],
+    )
+    emulator.reset()
+    assert emulator.assumed_roles() == []
+
+
 # --- correction c: DeleteSubnet drops route-table associations -----------------------------------
 
 

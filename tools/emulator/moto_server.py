@@ -358,6 +358,9 @@ def main(argv=None):
         aws_time.install(aws_time_table)
         app = aws_time.control_app(app)
     app = _state_app(app, timed=aws_time_table is not None)
+    from tools.emulator import sessions
+
+    app = sessions.control_app(app)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno())
 
     def stop(signum, frame):
