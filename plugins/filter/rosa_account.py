@@ -14,6 +14,9 @@ description:
   - Returns C(rosa_aws_profile) and C(rosa_role_arn) of the inventory host of the ROSA cluster named
     O(rosa_cluster_name) (its C(rosa_cluster_name), else its inventory host name), so that a play on another host
     (C(playbooks/delete.yml) on localhost) acts in that ROSA cluster's account as the ROSA cluster's own plays do.
+  - A peering without the C(RosaCluster) tag (a run stopped before the Aurora side was tagged, or one made by the
+    keycloak-benchmark scripts) names no ROSA cluster; then the host whose C(rosa_vpc_id) (set by the inventory
+    plugin M(keycloak.aurora.rosa_clusters)) is O(rosa_vpc_id) is taken.
   - Both are empty when no host is that ROSA cluster, or when it is in Aurora's account.
 options:
   _input:
@@ -22,9 +25,12 @@ options:
     elements: dict
     required: true
   rosa_cluster_name:
-    description: The ROSA cluster, as its peerings' tag C(RosaCluster) names it.
+    description: The ROSA cluster, as its peerings' tag C(RosaCluster) names it; empty when untagged.
     type: str
     required: true
+  rosa_vpc_id:
+    description: The ROSA VPC, the requester VPC of the peering, by which a host is found when no host has that name.
+    type: str
 author:
   - keycloak.aurora maintainers (!UNKNOWN)
 """
@@ -39,7 +45,7 @@ EXAMPLES = r"""
     rosa_role_arn: "{{ __account.rosa_role_arn | default(omit, true) }}"
   vars:
     __account: "{{ groups['rosa_clusters'] | default([]) | map('extract', hostvars)
-      | keycloak.aurora.rosa_account(item.rosa_cluster_name) }}"
+      | keycloak.aurora.rosa_account(item.rosa_cluster_name or '', item.requester_vpc_id) }}"
 """
 
 RETURN = r"""
@@ -49,14 +55,21 @@ _value:
 """
 
 
-def rosa_account(hosts_vars, rosa_cluster_name):
-    for host in hosts_vars:
-        if (host.get("rosa_cluster_name") or host.get("inventory_hostname")) == rosa_cluster_name:
-            return {
-                "rosa_aws_profile": host.get("rosa_aws_profile") or "",
-                "rosa_role_arn": host.get("rosa_role_arn") or "",
-            }
-    return {"rosa_aws_profile": "", "rosa_role_arn": ""}
+def rosa_host(hosts_vars, rosa_cluster_name, rosa_vpc_id=None):
+    """The host vars of the ROSA cluster: by its name, else by its VPC; None when no host is it."""
+    hosts_vars = list(hosts_vars)
+    by_name = [
+        h
+        for h in hosts_vars
+        if rosa_cluster_name and (h.get("rosa_cluster_name") or h.get("inventory_hostname")) == rosa_cluster_name
+    ]
+    by_vpc = [h for h in hosts_vars if rosa_vpc_id and h.get("rosa_vpc_id") == rosa_vpc_id]
+    return next(iter(by_name + by_vpc), None)
+
+
+def rosa_account(hosts_vars, rosa_cluster_name, rosa_vpc_id=None):
+    host = rosa_host(hosts_vars, rosa_cluster_name, rosa_vpc_id) or {}
+    return {"rosa_aws_profile": host.get("rosa_aws_profile") or "", "rosa_role_arn": host.get("rosa_role_arn") or ""}
 
 
 class FilterModule:

@@ -13,8 +13,9 @@ short_description: The peerings from other AWS accounts that the inventory gives
 description:
   - Of the peerings of an Aurora cluster, as M(keycloak.aurora.aurora_network_info) lists them, those requested from
     another AWS account than Aurora's whose ROSA cluster has no inventory host with C(rosa_aws_profile) or
-    C(rosa_role_arn) (see the filter C(keycloak.aurora.rosa_account)). Their routes in the ROSA VPC can only be
-    removed with that account's credentials.
+    C(rosa_role_arn) (see the filter C(keycloak.aurora.rosa_account), which finds the host by the peering's ROSA cluster
+    name, else by its requester VPC). Their routes in the ROSA VPC can only be removed with that account's
+    credentials.
 options:
   _input:
     description: The peerings (C(network.peerings) of M(keycloak.aurora.aurora_network_info) with O(peerings=true)).
@@ -47,6 +48,7 @@ _value:
 """
 
 from ansible_collections.keycloak.aurora.plugins.filter.rosa_account import rosa_account
+from ansible_collections.keycloak.aurora.plugins.module_utils.accounts import requested_elsewhere
 
 
 def unreachable_peerings(peerings, hosts):
@@ -54,8 +56,10 @@ def unreachable_peerings(peerings, hosts):
     return [
         peering
         for peering in peerings
-        if peering.get("requester_owner_id") != peering.get("accepter_owner_id")
-        and not any(rosa_account(hosts, peering.get("rosa_cluster_name") or "").values())
+        if requested_elsewhere(peering.get("requester_owner_id"), peering.get("accepter_owner_id"))
+        and not any(
+            rosa_account(hosts, peering.get("rosa_cluster_name") or "", peering.get("requester_vpc_id")).values()
+        )
     ]
 
 

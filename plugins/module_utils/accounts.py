@@ -37,6 +37,13 @@ SESSION_NAME_LENGTH = 64
 _SESSION_NAME_REFUSED = re.compile(r"[^\w+=,.@-]")
 
 
+def requested_elsewhere(requester_owner_id, accepter_owner_id, reached_account_id=None):
+    """Whether a peering was requested from an AWS account that is neither Aurora's (the accepter's) nor
+    ``reached_account_id`` (the account a ROSA client is in, when it is another): the ROSA side of such a
+    peering (its routes, a request never accepted) can only be undone with that account's credentials."""
+    return requester_owner_id not in (accepter_owner_id, reached_account_id)
+
+
 def account_error(*, profile, role_arn):
     """Why the module options rosa_profile and rosa_role_arn cannot be used; None when they can."""
     errors = validation.rosa_account_errors(profile, role_arn, names=("rosa_profile", "rosa_role_arn"))

@@ -20,11 +20,14 @@ rule that a concurrent run already made with the same target counts as done, nev
 
 from __future__ import annotations
 
+import functools
+
 from ansible_collections.amazon.aws.plugins.module_utils import ec2
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import is_ansible_aws_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
+from ansible_collections.keycloak.aurora.plugins.module_utils import accounts
 from ansible_collections.keycloak.aurora.plugins.module_utils import cidr
 from ansible_collections.keycloak.aurora.plugins.module_utils import naming
 from ansible_collections.keycloak.aurora.plugins.module_utils import network
@@ -399,7 +402,9 @@ def unreachable_requester_error(found, rosa_account_id):
     from another account than Aurora's, and the ROSA client is not in that account. None when it can."""
     for connection in found:
         requester_owner = connection["RequesterVpcInfo"].get("OwnerId")
-        if requester_owner in (connection["AccepterVpcInfo"].get("OwnerId"), rosa_account_id):
+        if not accounts.requested_elsewhere(
+            requester_owner, connection["AccepterVpcInfo"].get("OwnerId"), rosa_account_id
+        ):
             continue
         return (
             f"the VPC peering connection {connection['VpcPeeringConnectionId']} was requested from the ROSA VPC "
@@ -408,6 +413,17 @@ def unreachable_requester_error(found, rosa_account_id):
             "host (module options rosa_profile, rosa_role_arn). Nothing was removed."
         )
     return None
+
+
+def peering_deleter(connection, rosa_client, aurora_client):
+    """The client that may delete the live peering ``connection``.
+
+    Either account may delete an active peering, as the Aurora client always has. One not yet active
+    (initiating-request, pending-acceptance, provisioning: an interrupted run) may be deleted only by
+    the account that requested it: the ROSA client, in the requester's account once
+    ``unreachable_requester_error`` has passed.
+    """
+    return aurora_client if peering.status_code(connection) == peering.ACTIVE else rosa_client
 
 
 def disconnect(rosa_client, aurora_client, *, found, aurora_vpcs, machine_cidr, check_mode, rosa_account_id=None):
@@ -434,7 +450,7 @@ def disconnect(rosa_client, aurora_client, *, found, aurora_vpcs, machine_cidr, 
         group = network.find_security_group(aurora_client, aurora_cluster, aurora_vpc["VpcId"])
         revoked = revoke_ingress(aurora_client, group=group, source_cidrs=cidrs, check_mode=check_mode) if group else []
         if not check_mode and peering.status_code(connection) in LIVE:
-            ec2.delete_vpc_peering_connection(aurora_client, peering_id)
+            ec2.delete_vpc_peering_connection(peering_deleter(connection, rosa_client, aurora_client), peering_id)
         removed.append(
             {
                 "aurora_cluster": aurora_cluster,
@@ -444,6 +460,27 @@ def disconnect(rosa_client, aurora_client, *, found, aurora_vpcs, machine_cidr, 
             }
         )
     return removed
+
+
+def rosa_cluster_of(tags, *, requester_tags=None, node_names=None):
+    """The ROSA cluster a peering comes from, by the first of these that names one; None when none does.
+
+    Its RosaCluster tag as read here (``tags``); that tag as read in the requester region, for AWS keeps a
+    cross-region peering's tags in the region that set them; the ROSA name tags of the nodes in the
+    requester VPC, for the keycloak-benchmark scripts tag a peering with the Aurora cluster only.
+    ``requester_tags`` (returns a tag dict) and ``node_names`` (returns names, None for an untagged node)
+    cost requests: each is called only when what comes before names no cluster.
+    """
+    name = tags.get(naming.ROSA_CLUSTER_TAG)
+    if not name and requester_tags:
+        name = requester_tags().get(naming.ROSA_CLUSTER_TAG)
+    if not name and node_names:
+        name = ", ".join(sorted(set(node_names()) - {None}))
+    return name or None
+
+
+def _tags_in_region(client_for_region, region, peering_id):
+    return peering.current_tags(peering.describe_peering(client_for_region(region), peering_id) or {})
 
 
 def peerings_into(aurora_client, *, vpc_id, aurora_region, client_for_region):
@@ -458,12 +495,13 @@ def peerings_into(aurora_client, *, vpc_id, aurora_region, client_for_region):
     found = []
     for connection in live:
         summary = peering.summary(connection)
-        name = summary["tags"].get(naming.ROSA_CLUSTER_TAG)
         requester_region = summary["requester_region"]
-        if name is None and requester_region and requester_region != aurora_region:
-            seen = peering.describe_peering(client_for_region(requester_region), summary["vpc_peering_connection_id"])
-            name = peering.current_tags(seen or {}).get(naming.ROSA_CLUSTER_TAG)
-        summary["rosa_cluster_name"] = name
+        requester_tags = None
+        if requester_region and requester_region != aurora_region:
+            requester_tags = functools.partial(
+                _tags_in_region, client_for_region, requester_region, summary["vpc_peering_connection_id"]
+            )
+        summary["rosa_cluster_name"] = rosa_cluster_of(summary["tags"], requester_tags=requester_tags)
         # Undoing it takes the ROSA account's credentials when that is another account than Aurora's.
         summary["accepter_owner_id"] = connection["AccepterVpcInfo"].get("OwnerId")
         found.append(summary)

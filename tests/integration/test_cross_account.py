@@ -106,9 +106,16 @@ def test_a_rosa_cluster_in_another_account_is_peered_unpeered_and_deleted_with_a
 
     emulator.start_recording()
     provision = play(emulator, "provision.yml", estate["by_role"])
-    # The role's temporary credentials are never shown (moto's, like AWS's, have access key IDs starting ASIA).
+    # The role's temporary credentials are never shown (moto's, like AWS's, have access key IDs starting ASIA):
+    # neither any such key ID nor the key, secret and token the modules' AssumeRole sessions got.
     assert TEMPORARY_KEY.fullmatch(estate["access_key_id"])
-    assert not TEMPORARY_KEY.search(provision.stdout + provision.stderr)
+    output = provision.stdout + provision.stderr
+    assert not TEMPORARY_KEY.search(output)
+    sessions = [s for s in emulator.assumed_roles() if s["session_name"] == "keycloak-aurora-rosa-b"]
+    assert sessions
+    for session in sessions:
+        for secret in (session["access_key_id"], session["secret_access_key"], session["session_token"]):
+            assert secret not in output
 
     # The ROSA account requested it, naming Aurora's account and region; Aurora's account accepted it.
     [peering] = peerings(other_ec2)
@@ -199,3 +206,66 @@ def test_a_profile_and_a_role_on_one_host_are_refused_before_any_request(emulato
     assert run.returncode != 0
     assert "rosa_aws_profile (rosa-estate) and rosa_role_arn" in run.stdout
     assert emulator.recorded_requests() == []
+
+
+def left_pending(emulator, estate, tags):
+    """A peering rosa-b's account requested into the Aurora VPC and Aurora's never accepted, tagged with
+    ``tags`` on the requester side only: what a run interrupted between the request and the acceptance leaves."""
+    other_ec2 = estate["other"]("ec2", ROSA_B_REGION)
+    peering_id = other_ec2.create_vpc_peering_connection(
+        VpcId=estate["rosa_b"]["vpc_id"],
+        PeerVpcId=aurora_network(emulator)["vpc"]["VpcId"],
+        PeerOwnerId=DEFAULT_ACCOUNT_ID,
+        PeerRegion=AURORA_REGION,
+        TagSpecifications=[
+            {"ResourceType": "vpc-peering-connection", "Tags": [{"Key": k, "Value": v} for k, v in tags]}
+        ],
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    [pending] = peerings(other_ec2, ("pending-acceptance",))
+    assert pending["VpcPeeringConnectionId"] == peering_id
+    return peering_id
+
+
+def status_of(client, peering_id):
+    [found] = client.describe_vpc_peering_connections(VpcPeeringConnectionIds=[peering_id])["VpcPeeringConnections"]
+    return found["Status"]["Code"]
+
+
+def test_a_peering_request_an_interrupted_run_left_unaccepted_is_removed_by_unpeer(emulator, estate):
+    play(emulator, "provision.yml", estate["by_role"])
+    play(emulator, "unpeer.yml", estate["by_role"], args=["--limit", "rosa-b"])
+    other_ec2 = estate["other"]("ec2", ROSA_B_REGION)
+    peering_id = left_pending(emulator, estate, [("AuroraCluster", CLUSTER), ("RosaCluster", "rosa-b")])
+
+    play(emulator, "unpeer.yml", estate["by_role"], args=["--limit", "rosa-b"])
+    # Deleted by the ROSA account: the emulator, as AWS, refuses Aurora's account a request not yet accepted.
+    assert status_of(other_ec2, peering_id) == "deleted"
+    assert len(peerings(emulator.client("ec2"))) == 1  # rosa-a's, untouched
+
+
+def test_a_peering_request_left_unaccepted_and_untagged_on_the_aurora_side_is_removed_by_delete(
+    emulator, estate, tmp_path
+):
+    play(emulator, "provision.yml", estate["by_role"])
+    play(emulator, "unpeer.yml", estate["by_role"], args=["--limit", "rosa-b"])
+    other_ec2 = estate["other"]("ec2", ROSA_B_REGION)
+    # Tagged where it was requested only: Aurora's account sees no RosaCluster tag and finds rosa-b's host by
+    # its rosa_vpc_id, as the inventory plugin sets it.
+    peering_id = left_pending(emulator, estate, [("AuroraCluster", CLUSTER), ("RosaCluster", "rosa-b")])
+    [seen] = emulator.client("ec2").describe_vpc_peering_connections(VpcPeeringConnectionIds=[peering_id])[
+        "VpcPeeringConnections"
+    ]
+    assert seen.get("Tags", []) == []
+    by_vpc = rosa_inventory(
+        tmp_path,
+        {
+            "rosa-a": {},
+            "rosa-b": {"rosa_region": ROSA_B_REGION, "rosa_role_arn": ROLE, "rosa_vpc_id": estate["rosa_b"]["vpc_id"]},
+        },
+    )
+
+    play(emulator, "delete.yml", by_vpc, aurora_delete_peerings=True, aurora_skip_final_snapshot=True)
+    assert status_of(other_ec2, peering_id) == "deleted"
+    assert (
+        emulator.client("ec2").describe_vpcs(Filters=[{"Name": "tag:AuroraCluster", "Values": [CLUSTER]}])["Vpcs"] == []
+    )

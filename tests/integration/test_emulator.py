@@ -223,6 +223,64 @@ def test_a_cross_account_peering_is_accepted_only_by_the_accepter_account(emulat
     )
 
 
+# --- correction j: only the requester's account deletes a peering not yet active ------------------
+
+
+def _cross_account_peering(emulator):
+    other = emulator.assume_role("arn:aws:iam::222222222222:role/rosa-peering")
+    rosa_ec2, aurora_ec2 = emulator.client("ec2", "us-west-2", credentials=other), emulator.client("ec2")
+    rosa_vpc = rosa_ec2.create_vpc(CidrBlock=VPC_A)["Vpc"]["VpcId"]
+    aurora_vpc = aurora_ec2.create_vpc(CidrBlock=VPC_B)["Vpc"]["VpcId"]
+    pcx = rosa_ec2.create_vpc_peering_connection(
+        VpcId=rosa_vpc, PeerVpcId=aurora_vpc, PeerOwnerId=DEFAULT_ACCOUNT_ID, PeerRegion="eu-west-1"
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    return rosa_ec2, aurora_ec2, pcx
+
+
+def _status(ec2, pcx):
+    [found] = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"]
+    return found["Status"]["Code"]
+
+
+def test_a_peering_not_yet_accepted_is_deleted_by_the_requesters_account_only(emulator):
+    rosa_ec2, aurora_ec2, pcx = _cross_account_peering(emulator)
+    with pytest.raises(ClientError) as refused:
+        aurora_ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    assert refused.value.response["Error"]["Code"] == "OperationNotPermitted"
+    assert _status(rosa_ec2, pcx) == "pending-acceptance"
+
+    rosa_ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    assert _status(aurora_ec2, pcx) == "deleted"
+
+
+def test_an_active_peering_is_deleted_by_either_account(emulator):
+    rosa_ec2, aurora_ec2, pcx = _cross_account_peering(emulator)
+    aurora_ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    aurora_ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    assert _status(rosa_ec2, pcx) == "deleted"
+
+
+def test_a_rejected_peering_cannot_be_deleted(emulator):
+    rosa_ec2, aurora_ec2, pcx = _cross_account_peering(emulator)
+    aurora_ec2.reject_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    with pytest.raises(ClientError) as refused:
+        rosa_ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    assert refused.value.response["Error"]["Code"] == "InvalidStateTransition"
+    assert _status(rosa_ec2, pcx) == "rejected"
+
+
+def test_the_sessions_assume_role_handed_out_are_listed_with_their_credentials_until_a_reset(emulator):
+    given = emulator.assume_role("arn:aws:iam::222222222222:role/rosa-peering", "keycloak-aurora-rosa-b")
+    [session] = [s for s in emulator.assumed_roles() if s["session_name"] == "keycloak-aurora-rosa-b"]
+    assert (session["access_key_id"], session["secret_access_key"], session["session_token"]) == (
+        given["AccessKeyId"],
+        given["SecretAccessKey"],
+        given["SessionToken"],
+    )
+    emulator.reset()
+    assert emulator.assumed_roles() == []
+
+
 # --- correction c: DeleteSubnet drops route-table associations -----------------------------------
 
 

@@ -390,6 +390,8 @@ ROSA_ROLE = "arn:aws:iam::222222222222:role/keycloak-aurora-peering"
 ROSA_ACCOUNT_NOT_IN_THE_LIFECYCLE = {
     "ec2:ReplaceRoute": "replaces a route through a peering that is gone (a blackhole)",
     "ec2:DescribeSubnets": "lists the worker subnets of a ROSA cluster whose host sets rosa_vpc_id",
+    "ec2:DeleteVpcPeeringConnection": "deletes a peering request an interrupted run left unaccepted (only the "
+    "requester's account may; test_cross_account.py)",
 }
 
 

@@ -179,6 +179,12 @@ class Emulator:
         whether or not the role exists, as it maps every unknown key to DEFAULT_ACCOUNT_ID."""
         return self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
 
+    def assumed_roles(self):
+        """Every session AssumeRole handed out since the last reset, with its credentials (dicts: session_name,
+        access_key_id, secret_access_key, session_token, role_arn; tools/emulator/sessions.py): a test can then
+        check that the temporary credentials a module obtained never show in its output."""
+        return json.loads(self._api("sessions", method="GET"))
+
     def _api(self, path, method="POST"):
         request = urllib.request.Request(
             f"{self.url}/moto-api/{path}", data=b"" if method == "POST" else None, method=method

@@ -237,6 +237,26 @@ def _patch_moto():
 
     RDSResponse.describe_pending_maintenance_actions = lambda self: ActionResult({"PendingMaintenanceActions": []})
 
+    # j. DeleteVpcPeeringConnection deletes a peering in any state, from either account. On AWS either
+    # account may delete an active peering, but one not yet active (initiating-request, pending-acceptance,
+    # provisioning) only the account that requested it: the accepter's is refused (OperationNotPermitted);
+    # and a failed or rejected peering cannot be deleted at all (InvalidStateTransition).
+    from moto.ec2.exceptions import InvalidVPCPeeringConnectionStateTransitionError
+    from moto.ec2.exceptions import OperationNotPermitted5
+
+    original_delete_peering = VPCPeeringConnectionBackend.delete_vpc_peering_connection
+
+    def delete_vpc_peering_connection(self, vpc_pcx_id):
+        pcx = self.get_vpc_peering_connection(vpc_pcx_id)
+        code = pcx._status.code
+        if code in ("failed", "rejected"):
+            raise InvalidVPCPeeringConnectionStateTransitionError(vpc_pcx_id)
+        if code != "active" and self.account_id != pcx.vpc.owner_id:
+            raise OperationNotPermitted5(self.account_id, vpc_pcx_id, "delete")
+        return original_delete_peering(self, vpc_pcx_id)
+
+    VPCPeeringConnectionBackend.delete_vpc_peering_connection = delete_vpc_peering_connection
+
 
 def _make_tools_importable():
     """Run as a script, this file does not see the repository's packages: put its root on sys.path."""
@@ -338,6 +358,9 @@ def main(argv=None):
         aws_time.install(aws_time_table)
         app = aws_time.control_app(app)
     app = _state_app(app, timed=aws_time_table is not None)
+    from tools.emulator import sessions
+
+    app = sessions.control_app(app)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno())
 
     def stop(signum, frame):

@@ -99,3 +99,11 @@ def test_a_role_is_assumed_once_with_auroras_credentials_and_its_keys_build_the_
     assert module.built[2] == ("ec2", {"region": "us-west-2", **keys})
     assert module.built[3] == ("sts", {"region": "eu-west-1", **keys})
     assert module.built[4] == ("sts", {})
+
+
+def test_a_peering_is_requested_elsewhere_when_neither_aurora_nor_the_rosa_client_is_in_its_account():
+    aurora, rosa, third = "1" * 12, "2" * 12, "3" * 12
+    assert not accounts.requested_elsewhere(aurora, aurora)
+    assert accounts.requested_elsewhere(rosa, aurora)
+    assert not accounts.requested_elsewhere(rosa, aurora, rosa)
+    assert accounts.requested_elsewhere(third, aurora, rosa)

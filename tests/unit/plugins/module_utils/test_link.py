@@ -1077,12 +1077,20 @@ def test_disconnect_revokes_the_machine_cidr_even_outside_the_requester_cidrs():
     ]
 
 
-@pytest.mark.parametrize("status", list(link.LIVE))
-def test_disconnect_deletes_a_live_peering(status):
-    rosa, aurora, found = disconnect_world(status)
+def test_disconnect_deletes_an_active_peering_from_the_aurora_side():
+    rosa, aurora, found = disconnect_world("active")
     link.disconnect(rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=None, check_mode=False)
     assert aurora.args("delete_vpc_peering_connection") == [{"VpcPeeringConnectionId": PCX}]
     assert rosa.args("delete_vpc_peering_connection") == []
+
+
+@pytest.mark.parametrize("status", [s for s in link.LIVE if s != "active"])
+def test_disconnect_deletes_a_peering_not_yet_active_from_the_requester_side(status):
+    # On AWS only the requester's account may delete a peering the accepter has not accepted.
+    rosa, aurora, found = disconnect_world(status)
+    link.disconnect(rosa, aurora, found=found, aurora_vpcs=AURORA_VPCS, machine_cidr=None, check_mode=False)
+    assert rosa.args("delete_vpc_peering_connection") == [{"VpcPeeringConnectionId": PCX}]
+    assert aurora.args("delete_vpc_peering_connection") == []
 
 
 @pytest.mark.parametrize("status", ["failed", "rejected", "expired"])
@@ -1410,3 +1418,18 @@ def test_the_database_port_is_open_to_all_traffic_tcp_by_name_or_number_and_a_ra
     assert link.admits_database_port({"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432})
     assert not link.admits_database_port({"IpProtocol": "udp", "FromPort": 5432, "ToPort": 5432})
     assert not link.admits_database_port({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22})
+
+
+def test_the_rosa_cluster_of_a_peering_is_its_tag_else_the_requester_regions_tag_else_its_nodes_names():
+    def never():
+        raise AssertionError("looked further than needed")
+
+    assert link.rosa_cluster_of({"RosaCluster": "rosa-a"}, requester_tags=never, node_names=never) == "rosa-a"
+    assert link.rosa_cluster_of({}, requester_tags=lambda: {"RosaCluster": "rosa-b"}, node_names=never) == "rosa-b"
+    assert (
+        link.rosa_cluster_of({"AuroraCluster": CLUSTER}, requester_tags=dict, node_names=lambda: ["rosa-c", None])
+        == "rosa-c"
+    )
+    assert link.rosa_cluster_of({}, node_names=lambda: ["rosa-d", "rosa-c", "rosa-d"]) == "rosa-c, rosa-d"
+    assert link.rosa_cluster_of({}, requester_tags=dict, node_names=lambda: [None]) is None
+    assert link.rosa_cluster_of({}) is None
