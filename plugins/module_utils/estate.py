@@ -102,22 +102,6 @@ def keepalive(tags):
     return tags.get(KEEPALIVE_TAG)
 
 
-def rosa_cluster_name(peering_tags, requester_instances):
-    """The ROSA cluster a peering comes from: its RosaCluster tag (set by this collection), else the ROSA
-    name tag of the nodes in the requester VPC (the scripts tag peerings with the Aurora cluster only)."""
-    name = peering_tags.get(naming.ROSA_CLUSTER_TAG)
-    if name:
-        return name
-    names = sorted(
-        {
-            boto3_tag_list_to_ansible_dict(instance.get("Tags") or []).get(rosa.NAME_TAG)
-            for instance in requester_instances
-        }
-        - {None}
-    )
-    return ", ".join(names) or None
-
-
 def requester_cidr_blocks(connection):
     """Every IPv4 CIDR of the requester VPC the peering knows: the primary and those added to the VPC later."""
     requester = connection.get("RequesterVpcInfo") or {}
@@ -428,11 +412,15 @@ def _peerings(region_peerings, vpc_ids, region, client_for_region):
         if not link.peering_matches(connection, accepter_vpc_ids=vpc_ids, statuses=SHOWN_PEERING_STATES):
             continue
         summary = peering.summary(connection)
-        name = summary["tags"].get(naming.ROSA_CLUSTER_TAG)
-        if not name and summary["requester_vpc_id"]:
+
+        def node_names(summary=summary):
+            if not summary["requester_vpc_id"]:
+                return []
             requester_client = client_for_region(summary["requester_region"] or region)
             reservations = _requester_instances(requester_client, summary["requester_vpc_id"])
-            name = rosa_cluster_name(summary["tags"], rosa.instances_of(reservations))
+            return [rosa.tags_of(instance).get(rosa.NAME_TAG) for instance in rosa.instances_of(reservations)]
+
+        name = link.rosa_cluster_of(summary["tags"], node_names=node_names)
         record = peering_record(summary, name, requester_cidr_blocks(connection))
         by_vpc.setdefault(summary["accepter_vpc_id"], []).append(record)
     return by_vpc

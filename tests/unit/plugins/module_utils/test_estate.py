@@ -55,13 +55,6 @@ def test_age_is_measured_in_hours_and_a_naive_time_is_utc():
     assert estate.age_hours(None, NOW) is None
 
 
-def test_the_rosa_cluster_is_the_peerings_tag_else_the_name_of_the_requesters_nodes():
-    nodes = [{"Tags": [{"Key": "api.openshift.com/name", "Value": "rosa-b"}]}, {"Tags": []}]
-    assert estate.rosa_cluster_name({"RosaCluster": "rosa-a"}, nodes) == "rosa-a"
-    assert estate.rosa_cluster_name({"AuroraCluster": "kc"}, nodes) == "rosa-b"
-    assert estate.rosa_cluster_name({}, []) is None
-
-
 def test_a_cluster_record_names_the_writer_and_the_keepalive_tag():
     cluster = {
         "DBClusterIdentifier": "kc",
