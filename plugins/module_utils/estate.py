@@ -19,6 +19,7 @@ ROSA cluster is not named by its tags.
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -404,6 +405,15 @@ def _region_peerings(ec2):
     return _all(ec2.get_paginator("describe_vpc_peering_connections"), "VpcPeeringConnections")
 
 
+def _requester_node_names(summary, region, client_for_region):
+    """The ROSA names of the nodes in a peering's requester VPC (None for an untagged node)."""
+    if not summary["requester_vpc_id"]:
+        return []
+    requester_client = client_for_region(summary["requester_region"] or region)
+    reservations = _requester_instances(requester_client, summary["requester_vpc_id"])
+    return [rosa.tags_of(instance).get(rosa.NAME_TAG) for instance in rosa.instances_of(reservations)]
+
+
 def _peerings(region_peerings, vpc_ids, region, client_for_region):
     """{Aurora VPC id: [peering records]} of the peerings into ``vpc_ids`` worth showing: those find_peerings
     would ask AWS for, picked from the region's (a filter would hold at most FILTER_VALUES_MAX VPCs)."""
@@ -412,14 +422,7 @@ def _peerings(region_peerings, vpc_ids, region, client_for_region):
         if not link.peering_matches(connection, accepter_vpc_ids=vpc_ids, statuses=SHOWN_PEERING_STATES):
             continue
         summary = peering.summary(connection)
-
-        def node_names(summary=summary):
-            if not summary["requester_vpc_id"]:
-                return []
-            requester_client = client_for_region(summary["requester_region"] or region)
-            reservations = _requester_instances(requester_client, summary["requester_vpc_id"])
-            return [rosa.tags_of(instance).get(rosa.NAME_TAG) for instance in rosa.instances_of(reservations)]
-
+        node_names = functools.partial(_requester_node_names, summary, region, client_for_region)
         name = link.rosa_cluster_of(summary["tags"], node_names=node_names)
         record = peering_record(summary, name, requester_cidr_blocks(connection))
         by_vpc.setdefault(summary["accepter_vpc_id"], []).append(record)

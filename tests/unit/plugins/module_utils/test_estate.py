@@ -357,7 +357,7 @@ def test_a_busy_region_is_read_with_no_filter_of_more_than_200_values():
     found = estate.scan_region(
         "eu-west-1", ec2=ec2, rds=Client({}), secrets=Client({}), client_for_region=None, now=NOW
     )
-    requests = [(operation, kwargs) for operation, kwargs in ec2.calls]
+    requests = list(ec2.calls)
     assert [len(k["Filters"][0]["Values"]) for o, k in requests if o == "describe_security_groups"] == [200, 100]
     assert [o for o, _k in requests].count("describe_vpc_peering_connections") == 1
     kinds = [item["kind"] for item in found["leftovers"]]
