@@ -8,6 +8,7 @@ AssumeRole returns, and the access keys IAM makes, to their account.
 
 import re
 
+import aurora_side
 import pytest
 
 from tools.ansible_run import rosa_inventory
@@ -87,14 +88,7 @@ def routes_through_peerings(client, route_table_ids):
 
 
 def aurora_network(emulator):
-    ec2 = emulator.client("ec2")
-    [vpc] = ec2.describe_vpcs(Filters=[{"Name": "tag:AuroraCluster", "Values": [CLUSTER]}])["Vpcs"]
-    [main] = ec2.describe_route_tables(
-        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "association.main", "Values": ["true"]}]
-    )["RouteTables"]
-    [group] = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{CLUSTER}-security-group"]}])[
-        "SecurityGroups"
-    ]
+    vpc, main, group = aurora_side.aurora_network(emulator, CLUSTER)
     database_cidrs = {
         r["CidrIp"] for p in group["IpPermissions"] if p.get("FromPort") == 5432 for r in p.get("IpRanges", [])
     }

@@ -1,5 +1,7 @@
 """Peering ROSA clusters with Aurora (provision play 2, peering.yml, unpeer.yml) against the emulator."""
 
+from aurora_side import aurora_network
+
 from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
 
@@ -11,21 +13,6 @@ ROSA_A = {"name": "rosa-a", "machine_cidr": "10.0.0.0/16"}
 
 def play(emulator, playbook, inv, check=False, args=(), **extra_vars):
     return run_playbook(emulator.env(), playbook, extra_vars=extra_vars, inventory=inv, check=check, args=args)
-
-
-def aurora(emulator, cluster=CLUSTER):
-    ec2 = emulator.client("ec2")
-    [vpc] = ec2.describe_vpcs(Filters=[{"Name": "tag:AuroraCluster", "Values": [cluster]}])["Vpcs"]
-    [main] = ec2.describe_route_tables(
-        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "association.main", "Values": ["true"]}]
-    )["RouteTables"]
-    [group] = ec2.describe_security_groups(
-        Filters=[
-            {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
-            {"Name": "group-name", "Values": [f"{cluster}-security-group"]},
-        ]
-    )["SecurityGroups"]
-    return vpc, main, group
 
 
 def peerings_of(emulator, rosa_cluster, statuses=LIVE):
@@ -86,7 +73,7 @@ def rosa_tables(emulator, rosa_cluster):
 
 
 def assert_connected(emulator, rosa_clusters):
-    vpc, main, group = aurora(emulator)
+    vpc, main, group = aurora_network(emulator, CLUSTER)
     for rosa_cluster in rosa_clusters:
         [connection] = peerings_of(emulator, rosa_cluster)
         assert connection["Status"]["Code"] == "active"
@@ -163,7 +150,7 @@ def test_a_cross_region_peering_made_by_the_scripts_gets_the_collections_tags_on
 ):
     provisioned()
     gamma = rosa("rosa-c", region="eu-central-1", machine_cidr="10.2.0.0/16")
-    vpc, _main, _group = aurora(emulator)
+    vpc, _main, _group = aurora_network(emulator, CLUSTER)
     peering_id = scripts_peering(emulator, gamma, vpc["VpcId"])
     inv = rosa_inventory(tmp_path, {"rosa-c": {"rosa_region": "eu-central-1"}})
 
@@ -187,7 +174,7 @@ def test_a_same_region_peering_is_not_tagged_again(emulator, rosa, provisioned, 
     made = region_tags(emulator, "eu-west-1", connection["VpcPeeringConnectionId"])
     assert made == {"AuroraCluster": CLUSTER, "RosaCluster": "rosa-a", "Name": f"rosa-a to Aurora {CLUSTER}"}
 
-    vpc, _main, _group = aurora(emulator)
+    vpc, _main, _group = aurora_network(emulator, CLUSTER)
     beta = rosa("rosa-b", machine_cidr="10.1.0.0/16")
     peering_id = scripts_peering(emulator, beta, vpc["VpcId"])
     emulator.start_recording()
@@ -241,7 +228,7 @@ def test_unpeer_one_host_removes_only_its_peering_routes_and_rule(emulator, prov
     assert peerings_of(emulator, alpha) == []
     assert [p["Status"]["Code"] for p in peerings_of(emulator, alpha, ["deleted"])] == ["deleted"]
     assert all(peering_routes(t) == {} for t in rosa_tables(emulator, alpha))
-    _vpc, main, group = aurora(emulator)
+    _vpc, main, group = aurora_network(emulator, CLUSTER)
     assert gone["VpcPeeringConnectionId"] not in peering_routes(main).values()
     assert database_cidrs(group) == ["10.1.0.0/16"]
     assert_connected(emulator, [beta])
@@ -264,7 +251,7 @@ def test_unpeer_without_a_cluster_disconnects_from_every_aurora_cluster(emulator
     assert peerings_of(emulator, alpha) == []
     assert all(peering_routes(t) == {} for t in rosa_tables(emulator, alpha))
     for cluster in (CLUSTER, "second-aurora"):
-        _vpc, main, group = aurora(emulator, cluster)
+        _vpc, main, group = aurora_network(emulator, cluster)
         assert peering_routes(main) == {} and database_cidrs(group) == []
 
 
@@ -277,7 +264,7 @@ def test_unpeer_after_the_rosa_nodes_are_gone(emulator, provisioned, tmp_path):
     assert run.returncode == 0, run.stdout
     assert peerings_of(emulator, alpha) == []
     assert all(peering_routes(t) == {} for t in rosa_tables(emulator, alpha))
-    _vpc, main, group = aurora(emulator)
+    _vpc, main, group = aurora_network(emulator, CLUSTER)
     assert peering_routes(main) == {} and database_cidrs(group) == []
 
 
@@ -304,7 +291,7 @@ def test_a_new_aurora_vpc_avoids_the_rosa_machine_cidrs(emulator, rosa, tmp_path
     alpha = rosa("rosa-a", machine_cidr="192.168.0.0/23")
     run = play(emulator, "provision.yml", rosa_inventory(tmp_path, {"rosa-a": {}}), aurora_cluster=CLUSTER)
     assert run.returncode == 0, run.stdout
-    vpc, _main, _group = aurora(emulator)
+    vpc, _main, _group = aurora_network(emulator, CLUSTER)
     assert vpc["CidrBlock"] == "192.168.2.0/24"
     assert_connected(emulator, [alpha])
 

@@ -2,6 +2,7 @@
 names the playbook that mends it, and the run sends no mutating request."""
 
 import pytest
+from aurora_side import aurora_network
 
 from tools.ansible_run import rosa_inventory
 from tools.ansible_run import run_playbook
@@ -51,21 +52,6 @@ def checks_of(run, host):
     return {c["name"]: c for c in task_results(run, CHECK_TASK)[host]["checks"]}
 
 
-def aurora_network(emulator):
-    ec2 = emulator.client("ec2")
-    [vpc] = ec2.describe_vpcs(Filters=[{"Name": "tag:AuroraCluster", "Values": [CLUSTER]}])["Vpcs"]
-    [main] = ec2.describe_route_tables(
-        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "association.main", "Values": ["true"]}]
-    )["RouteTables"]
-    [group] = ec2.describe_security_groups(
-        Filters=[
-            {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
-            {"Name": "group-name", "Values": [f"{CLUSTER}-security-group"]},
-        ]
-    )["SecurityGroups"]
-    return vpc, main, group
-
-
 def peering_of(emulator, rosa_cluster):
     client = emulator.client("ec2", rosa_cluster["region"])
     found = client.describe_vpc_peering_connections(
@@ -79,20 +65,20 @@ def peering_of(emulator, rosa_cluster):
 
 
 def delete_rosa_route(emulator, rosa_a):
-    vpc, _main, _group = aurora_network(emulator)
+    vpc, _main, _group = aurora_network(emulator, CLUSTER)
     table_id = rosa_a["private_route_table_ids"][1]
     emulator.client("ec2").delete_route(RouteTableId=table_id, DestinationCidrBlock=vpc["CidrBlock"])
     return f"route {vpc['CidrBlock']} in {table_id} (ROSA)", PEERING_FIX
 
 
 def delete_aurora_route(emulator, rosa_a):
-    _vpc, main, _group = aurora_network(emulator)
+    _vpc, main, _group = aurora_network(emulator, CLUSTER)
     emulator.client("ec2").delete_route(RouteTableId=main["RouteTableId"], DestinationCidrBlock=rosa_a["machine_cidr"])
     return f"route {rosa_a['machine_cidr']} in {main['RouteTableId']} (Aurora)", PEERING_FIX
 
 
 def revoke_rule(emulator, rosa_a):
-    _vpc, _main, group = aurora_network(emulator)
+    _vpc, _main, group = aurora_network(emulator, CLUSTER)
     emulator.client("ec2").revoke_security_group_ingress(
         GroupId=group["GroupId"],
         IpPermissions=[
@@ -111,14 +97,14 @@ def delete_peering(emulator, rosa_a):
 def peering_deleted_routes_left(emulator, rosa_a):
     """The peering deleted outside the collection: its routes stay, blackholes (the emulator marks them so)."""
     delete_peering(emulator, rosa_a)
-    vpc, _main, _group = aurora_network(emulator)
+    vpc, _main, _group = aurora_network(emulator, CLUSTER)
     return f"route {vpc['CidrBlock']} in {rosa_a['private_route_table_ids'][0]} (ROSA)", PEERING_FIX
 
 
 def reject_new_peering(emulator, rosa_a):
     """The peering deleted, and a new one rejected by the Aurora side: no live peering remains."""
     delete_peering(emulator, rosa_a)
-    vpc, _main, _group = aurora_network(emulator)
+    vpc, _main, _group = aurora_network(emulator, CLUSTER)
     ec2 = emulator.client("ec2")
     peering_id = ec2.create_vpc_peering_connection(VpcId=rosa_a["vpc_id"], PeerVpcId=vpc["VpcId"])[
         "VpcPeeringConnection"
