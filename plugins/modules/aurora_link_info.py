@@ -165,7 +165,9 @@ def describe(module, rosa_network):
     )
     if seen["db_cluster"]:
         seen["instances"] = rds_cluster.describe_cluster_instances(rds, cluster)
-        if seen["db_cluster"].get("DBSubnetGroup"):
+        # An instance names its subnet group's VPC; only where one does not (moto) is the cluster's group read.
+        unplaced = [i for i in seen["instances"] if not (i.get("DBSubnetGroup") or {}).get("VpcId")]
+        if unplaced and seen["db_cluster"].get("DBSubnetGroup"):
             seen["subnet_group"] = rds_cluster.describe_db_subnet_group(rds, seen["db_cluster"]["DBSubnetGroup"])
     if not aurora_network:
         return seen
