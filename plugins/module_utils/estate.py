@@ -22,7 +22,7 @@ import datetime
 import functools
 import ipaddress
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
 from ansible_collections.keycloak.aurora.plugins.module_utils import link
@@ -376,20 +376,21 @@ def region_error(region, error):
 # ---------------------------------------------------------------------------------------------
 
 
-@AWSRetry.jittered_backoff()
-def _all(paginator, key, **kwargs):
-    return paginator.paginate(**kwargs).build_full_result().get(key, [])
+def _all(client, paginator_name, key, **params):
+    """Every ``key`` item of a paginated describe, retried as amazon.aws retries."""
+    return paginated_query_with_retries(client, paginator_name, **params).get(key, [])
 
 
 def _pending_maintenance(rds):
     """{resource ARN: [actions]} for the region's pending maintenance actions."""
-    found = _all(rds.get_paginator("describe_pending_maintenance_actions"), "PendingMaintenanceActions")
+    found = _all(rds, "describe_pending_maintenance_actions", "PendingMaintenanceActions")
     return {item["ResourceIdentifier"]: item.get("PendingMaintenanceActionDetails") or [] for item in found}
 
 
 def _requester_instances(client, vpc_id):
     return _all(
-        client.get_paginator("describe_instances"),
+        client,
+        "describe_instances",
         "Reservations",
         Filters=[
             {"Name": "vpc-id", "Values": [vpc_id]},
@@ -402,7 +403,7 @@ def _requester_instances(client, vpc_id):
 def _region_peerings(ec2):
     """Every peering the region shows, whatever its state: one paginated request with no filter, since a filter takes
     at most FILTER_VALUES_MAX values and a busy account has more Aurora VPCs, or routes through peerings."""
-    return _all(ec2.get_paginator("describe_vpc_peering_connections"), "VpcPeeringConnections")
+    return _all(ec2, "describe_vpc_peering_connections", "VpcPeeringConnections")
 
 
 def _requester_node_names(summary, region, client_for_region):
@@ -448,20 +449,20 @@ def _final_snapshots(snapshots, identifier):
 def scan_region(region, *, ec2, rds, secrets, client_for_region, now):
     """{"clusters": the records of every Aurora cluster for Keycloak in ``region`` by name, "leftovers": what
     deleted deployments left behind there (``leftovers``)}."""
-    all_clusters = _all(rds.get_paginator("describe_db_clusters"), "DBClusters")
+    all_clusters = _all(rds, "describe_db_clusters", "DBClusters")
     clusters = [c for c in all_clusters if c.get("Engine") == ENGINE]
     subnet_groups = {
-        g["DBSubnetGroupName"].lower(): g
-        for g in _all(rds.get_paginator("describe_db_subnet_groups"), "DBSubnetGroups")
+        g["DBSubnetGroupName"].lower(): g for g in _all(rds, "describe_db_subnet_groups", "DBSubnetGroups")
     }
-    vpcs = {v["VpcId"]: v for v in _all(ec2.get_paginator("describe_vpcs"), "Vpcs")}
+    vpcs = {v["VpcId"]: v for v in _all(ec2, "describe_vpcs", "Vpcs")}
     aurora_vpc_ids = {v["VpcId"] for v in vpcs.values() if naming.CLUSTER_TAG in _tags(v)}
     aurora_vpc_ids |= {g.get("VpcId") for g in subnet_groups.values() if g.get("VpcId") in vpcs}
     groups = {
         g["GroupId"]: g
         for some_vpc_ids in chunks(sorted(aurora_vpc_ids), FILTER_VALUES_MAX)
         for g in _all(
-            ec2.get_paginator("describe_security_groups"),
+            ec2,
+            "describe_security_groups",
             "SecurityGroups",
             Filters=[{"Name": "vpc-id", "Values": some_vpc_ids}],
         )
@@ -484,7 +485,7 @@ def scan_region(region, *, ec2, rds, secrets, client_for_region, now):
     peerings = _peerings(
         region_peerings, {vpc["VpcId"] for _cluster, vpc, _groups, _marks in found if vpc}, region, client_for_region
     )
-    route_tables = _all(ec2.get_paginator("describe_route_tables"), "RouteTables")
+    route_tables = _all(ec2, "describe_route_tables", "RouteTables")
     cluster_ids = {c["DBClusterIdentifier"].lower() for c in all_clusters}
     leftovers = orphaned_networks(
         region,
@@ -495,16 +496,17 @@ def scan_region(region, *, ec2, rds, secrets, client_for_region, now):
     )
     leftovers += stale_routes(region, route_tables, {p["VpcPeeringConnectionId"]: p for p in region_peerings})
     tagged_secrets = _all(
-        secrets.get_paginator("list_secrets"),
+        secrets,
+        "list_secrets",
         "SecretList",
         Filters=[{"Key": "tag-key", "Values": [naming.CLUSTER_TAG]}],
     )
     leftovers += orphaned_secrets(region, secrets=tagged_secrets, cluster_ids=cluster_ids)
     if not found:
         return {"clusters": [], "leftovers": leftovers}
-    instances = _all(rds.get_paginator("describe_db_instances"), "DBInstances")
+    instances = _all(rds, "describe_db_instances", "DBInstances")
     maintenance = _pending_maintenance(rds)
-    snapshots = _all(rds.get_paginator("describe_db_cluster_snapshots"), "DBClusterSnapshots", SnapshotType="manual")
+    snapshots = _all(rds, "describe_db_cluster_snapshots", "DBClusterSnapshots", SnapshotType="manual")
     records = []
     for cluster, vpc, own_groups, marks in found:
         identifier = cluster["DBClusterIdentifier"]
