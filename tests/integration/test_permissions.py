@@ -180,8 +180,9 @@ def code_actions():
 
     plugins/: any call ``x.<method>(`` or ``<method>(`` whose name is a boto3 client method of
     SERVICES (the boto3 client itself, amazon.aws ``ec2.<helper>`` and ``rds.<helper>`` helpers and
-    our own wrappers all bear the API's snake_case name), ``get_paginator("<method>")``, and every
-    string literal naming a botocore waiter (``get_waiter(...)``, ``wait_patiently(client, "...")``):
+    our own wrappers all bear the API's snake_case name), every string literal naming such a method (a
+    paginator: ``get_paginator("<method>")``, amazon.aws's ``paginated_query_with_retries(client, "<method>")``),
+    and every string literal naming a botocore waiter (``get_waiter(...)``, ``wait_patiently(client, "...")``):
     the waiter's operation. roles/ and playbooks/: the amazon.aws plugins in AMAZON_AWS_PLUGINS.
     """
     methods, waiters = service_models()
@@ -192,7 +193,6 @@ def code_actions():
             found.setdefault(action, []).append(where)
 
     call = re.compile(r"\b(\w+)\(")
-    paginator = re.compile(r"get_paginator\(\s*[\"'](\w+)[\"']")
     literal = re.compile(r"[\"'](\w+)[\"']")
     for path in sorted((REPO_ROOT / "plugins").glob("module*/*.py")):
         rel = path.relative_to(REPO_ROOT)
@@ -203,11 +203,11 @@ def code_actions():
                 if name in methods and name not in NOT_ACTIONS:
                     assert len(methods[name]) == 1, f"{where}: {name} is a method of {methods[name]}: say which"
                     add(methods[name], where)
-            for name in paginator.findall(code):
-                add(methods[name], where)
             for name in literal.findall(code):
                 if name in waiters:
                     add(waiters[name], where)
+                elif name in methods and name not in NOT_ACTIONS:
+                    add(methods[name], where)
     uses = re.compile(r"amazon\.aws\.(\w+)")
     for path in sorted([*(REPO_ROOT / "roles").rglob("*.yml"), *(REPO_ROOT / "playbooks").glob("*.yml")]):
         rel = path.relative_to(REPO_ROOT)
